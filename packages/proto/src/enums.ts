@@ -1,0 +1,62 @@
+// Hand-written code speaks in short string names ('RUNNING'), not in the
+// generated numeric enums (TaskState.TASK_STATE_RUNNING): these codecs convert
+// at the edge. The name types are derived from the generated enums, so adding
+// an enum value to the .proto adds it here with no hand edits.
+import { AgentState, agentStateFromJSON, agentStateToJSON } from './gen/drover/v1/agent.js';
+import {
+  TaskReason,
+  taskReasonFromJSON,
+  taskReasonToJSON,
+  TaskState,
+  taskStateFromJSON,
+  taskStateToJSON,
+} from './gen/drover/v1/task.js';
+
+type Stripped<K, P extends string> = K extends `${P}${infer Rest}` ? Exclude<Rest, 'UNSPECIFIED'> : never;
+
+/** A task state without its proto prefix, e.g. 'RUNNING'. */
+export type TaskStateName = Stripped<keyof typeof TaskState, 'TASK_STATE_'>;
+/** A task reason without its proto prefix, e.g. 'COMMAND_EXITED'. */
+export type TaskReasonName = Stripped<keyof typeof TaskReason, 'TASK_REASON_'>;
+/** An agent state without its proto prefix, e.g. 'ACTIVE'. */
+export type AgentStateName = Stripped<keyof typeof AgentState, 'AGENT_STATE_'>;
+
+/** Converts one proto enum to and from its short names. */
+export interface EnumCodec<E extends number, N extends string> {
+  /** Short name of a value; undefined for UNSPECIFIED or an unknown number. */
+  name(value: E): N | undefined;
+  /** Proto value of a short name. */
+  value(name: N): E;
+}
+
+function enumCodec<E extends number, N extends string>(
+  prefix: string,
+  toJSON: (value: E) => string,
+  fromJSON: (json: unknown) => E,
+): EnumCodec<E, N> {
+  return {
+    name(value) {
+      const json = toJSON(value);
+      if (!json.startsWith(prefix) || json === `${prefix}UNSPECIFIED`) return undefined;
+      return json.slice(prefix.length) as N;
+    },
+    value(name) {
+      return fromJSON(`${prefix}${name}`);
+    },
+  };
+}
+
+/** TaskState <-> 'STAGING' | 'RUNNING' | ... */
+export const taskStateCodec = enumCodec<TaskState, TaskStateName>('TASK_STATE_', taskStateToJSON, taskStateFromJSON);
+/** TaskReason <-> 'COMMAND_EXITED' | ... */
+export const taskReasonCodec = enumCodec<TaskReason, TaskReasonName>(
+  'TASK_REASON_',
+  taskReasonToJSON,
+  taskReasonFromJSON,
+);
+/** AgentState <-> 'ACTIVE' | 'DISCONNECTED' | 'LOST' */
+export const agentStateCodec = enumCodec<AgentState, AgentStateName>(
+  'AGENT_STATE_',
+  agentStateToJSON,
+  agentStateFromJSON,
+);
