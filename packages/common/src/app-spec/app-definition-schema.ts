@@ -1,0 +1,81 @@
+/**
+ * The app definition as users write it (JSON or YAML): Marathon's field
+ * names, types and defaults, as recorded in the design's COMPAT.md.
+ * Structure and per-field rules live here; rules that span fields are in
+ * app-definition.ts.
+ */
+import { z } from 'zod';
+
+/** Largest port number. */
+const MAX_PORT = 65535;
+
+/** Marathon's port-name rule: lowercase letters, digits and dashes. */
+const PORT_NAME = /^[a-z0-9-]+$/;
+
+const stringMap = z.record(z.string(), z.string());
+
+/** One entry of portDefinitions. */
+export const portDefinitionSchema = z.strictObject({
+  port: z.number().int().min(0).max(MAX_PORT).default(0),
+  protocol: z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp'),
+  name: z
+    .string()
+    .regex(PORT_NAME, { error: 'must be lowercase letters, digits and dashes' })
+    .optional(),
+  labels: stringMap.default({}),
+});
+
+/** Kill grace period when an app does not set one, seconds. */
+export const DEFAULT_KILL_GRACE_PERIOD_SECONDS = 3;
+
+/** A whole app definition, defaults applied by parsing. */
+export const appDefinitionSchema = z.strictObject({
+  id: z.string(),
+  cmd: z.string().min(1).optional(),
+  args: z.array(z.string()).min(1).optional(),
+  cpus: z.number().min(0.001).default(1),
+  mem: z.number().min(0).default(128),
+  disk: z.number().min(0).default(0),
+  gpus: z.number().int().min(0).default(0),
+  instances: z.number().int().min(0).default(1),
+  env: stringMap.default({}),
+  labels: stringMap.default({}),
+  // Marathon gives an app one port of any number when it names none.
+  portDefinitions: z.array(portDefinitionSchema).default([{ port: 0, protocol: 'tcp', labels: {} }]),
+  taskKillGracePeriodSeconds: z.number().min(0).default(DEFAULT_KILL_GRACE_PERIOD_SECONDS),
+});
+
+/** A parsed, defaulted app definition. */
+export type AppDefinition = z.output<typeof appDefinitionSchema>;
+
+/**
+ * Marathon fields Drover does not run yet. Named here so the error says
+ * "not supported" instead of "unknown": a Marathon user should know the
+ * field was understood and refused, never silently dropped.
+ */
+export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
+  'acceptedResourceRoles',
+  'backoffFactor',
+  'backoffSeconds',
+  'constraints',
+  'container',
+  'dependencies',
+  'executor',
+  'fetch',
+  'healthChecks',
+  'ipAddress',
+  'killSelection',
+  'maxLaunchDelaySeconds',
+  'networks',
+  'ports',
+  'readinessChecks',
+  'requirePorts',
+  'residency',
+  'secrets',
+  'storeUrls',
+  'unreachableStrategy',
+  'upgradeStrategy',
+  'uris',
+  'user',
+  'versionInfo',
+]);

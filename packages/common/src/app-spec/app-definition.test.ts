@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { Code } from '../errors/code.js';
+import { ValidationError } from '../errors/validation-error.js';
+import { appSpecToDefinition, normalizeAppSpec, parseAppDefinition } from './app-definition.js';
+
+function violationsOf(input: unknown): { path: string; message: string }[] {
+  try {
+    parseAppDefinition(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ValidationError);
+    expect((e as ValidationError).code).toBe(Code.InvalidArgument);
+    return [...(e as ValidationError).violations];
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('app definition', () => {
+  it('fills Marathon defaults and normalizes the id', () => {
+    const spec = parseAppDefinition({ id: 'web', cmd: 'sleep 1' });
+    expect(spec).toEqual({
+      id: '/web',
+      cmd: 'sleep 1',
+      args: [],
+      cpus: 1,
+      mem: 128,
+      disk: 0,
+      gpus: 0,
+      instances: 1,
+      env: {},
+      labels: {},
+      portDefinitions: [{ port: 0, protocol: 'tcp', name: '', labels: {} }],
+      taskKillGracePeriodSeconds: 3,
+    });
+  });
+
+  it('keeps explicit values', () => {
+    const spec = parseAppDefinition({
+      id: '/prod/api',
+      args: ['node', 'server.js'],
+      cpus: 0.25,
+      mem: 64,
+      instances: 0,
+      env: { A: '1' },
+      portDefinitions: [{ port: 8080, name: 'http' }, { port: 0, protocol: 'udp' }],
+      taskKillGracePeriodSeconds: 10,
+    });
+    expect(spec).toMatchObject({ id: '/prod/api', cmd: '', args: ['node', 'server.js'], cpus: 0.25, instances: 0 });
+    expect(spec.portDefinitions.map((p) => [p.port, p.protocol, p.name])).toEqual([
+      [8080, 'tcp', 'http'],
+      [0, 'udp', ''],
+    ]);
+  });
+
+  it.each<{ name: string; input: unknown; expected: Array<[string, RegExp]> }>([
+    { name: 'not an object', input: [1, 2], expected: [['', /must be an object/]] },
+    { name: 'missing id and command', input: {}, expected: [['cmd', /one of cmd or args is required/], ['id', /is required/]] },
+    { name: 'bad id', input: { id: '/Web_1', cmd: 'x' }, expected: [['id', /segment "Web_1"/]] },
+    { name: 'cmd and args', input: { id: 'a', cmd: 'x', args: ['y'] }, expected: [['cmd', /either cmd or args/]] },
+    { name: 'empty args', input: { id: 'a', args: [] }, expected: [['args', /must not be empty/]] },
+    { name: 'cpus is text', input: { id: 'a', cmd: 'x', cpus: 'two' }, expected: [['cpus', /must be a number/]] },
+    { name: 'negative mem', input: { id: 'a', cmd: 'x', mem: -1 }, expected: [['mem', /at least 0/]] },
+    { name: 'fractional instances', input: { id: 'a', cmd: 'x', instances: 1.5 }, expected: [['instances', /integer/]] },
+    { name: 'env value not a string', input: { id: 'a', cmd: 'x', env: { N: 3 } }, expected: [['env.N', /must be a string/]] },
+    {
+      name: 'port too big and bad protocol',
+      input: { id: 'a', cmd: 'x', portDefinitions: [{ port: 80 }, { port: 70000, protocol: 'sctp' }] },
+      expected: [
+        ['portDefinitions[1].port', /at most 65535/],
+        ['portDefinitions[1].protocol', /must be one of "tcp", "udp", "udp,tcp"/],
+      ],
+    },
+    {
+      name: 'duplicate fixed ports and names',
+      input: { id: 'a', cmd: 'x', portDefinitions: [{ port: 80, name: 'h' }, { port: 80, name: 'h' }, { port: 0 }, { port: 0 }] },
+      expected: [
+        ['portDefinitions[1].name', /duplicates portDefinitions\[0\]\.name/],
+        ['portDefinitions[1].port', /duplicates portDefinitions\[0\]\.port/],
+      ],
+    },
+    { name: 'bad port name', input: { id: 'a', cmd: 'x', portDefinitions: [{ name: 'HTTP' }] }, expected: [['portDefinitions[0].name', /lowercase/]] },
+    { name: 'unknown field', input: { id: 'a', cmd: 'x', replicas: 3 }, expected: [['replicas', /not a known field/]] },
+    {
+      name: 'Marathon field not supported yet',
+      input: { id: 'a', cmd: 'x', healthChecks: [] },
+      expected: [['healthChecks', /Marathon field Drover does not support yet/]],
+    },
+    { name: 'unknown nested field', input: { id: 'a', cmd: 'x', portDefinitions: [{ prot: 1 }] }, expected: [['portDefinitions[0].prot', /not a known field/]] },
+    { name: 'negative grace period', input: { id: 'a', cmd: 'x', taskKillGracePeriodSeconds: -1 }, expected: [['taskKillGracePeriodSeconds', /at least 0/]] },
+    {
+      name: 'many problems at once',
+      input: { id: 'a', cpus: 0, mem: 'lots', instances: -2 },
+      expected: [
+        ['cmd', /required/],
+        ['cpus', /at least 0.001/],
+        ['instances', /at least 0/],
+        ['mem', /must be a number/],
+      ],
+    },
+  ])('rejects $name', ({ input, expected }) => {
+    const got = violationsOf(input);
+    expect(got.map((v) => v.path)).toEqual(expected.map(([path]) => path));
+    expected.forEach(([, message], i) => expect(got[i]?.message).toMatch(message));
+  });
+
+  it('round-trips an AppSpec through the JSON shape (the gRPC path)', () => {
+    const spec = parseAppDefinition({ id: 'x', cmd: 'sleep 9', portDefinitions: [{ port: 0, name: 'web' }] });
+    expect(normalizeAppSpec(spec)).toEqual(spec);
+    expect(appSpecToDefinition(spec)).toMatchObject({ id: '/x', portDefinitions: [{ name: 'web' }] });
+  });
+
+  it('over gRPC an empty port list means no ports, and unset scalars take defaults', () => {
+    const spec = normalizeAppSpec({
+      id: 'x',
+      cmd: 'sleep 9',
+      args: [],
+      env: {},
+      labels: {},
+      portDefinitions: [],
+    });
+    expect(spec.portDefinitions).toEqual([]);
+    expect(spec).toMatchObject({ cpus: 1, mem: 128, instances: 1 });
+  });
+});

@@ -1,0 +1,2 @@
+export * from './app-definition-schema.js';
+export * from './app-definition.js';

@@ -1,0 +1,3 @@
+export * from './code.js';
+export * from './drover-error.js';
+export * from './validation-error.js';

@@ -1,0 +1,8 @@
+// @drover/common: what every Drover package shares.
+export * from './errors/index.js';
+export * from './resources/index.js';
+export * from './app-spec/index.js';
+export * from './task-state.js';
+export * from './ids.js';
+export * from './logging/logger.js';
+export * from './version.js';

@@ -1,0 +1,2 @@
+export * from './scalar-resources.js';
+export * from './port-ranges.js';

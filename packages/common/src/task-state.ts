@@ -1,0 +1,93 @@
+/**
+ * The task lifecycle, shared by the agent (which drives it) and the master
+ * (which records it).
+ *
+ *                 ┌─────────┐    ┌──────────┐    ┌─────────┐
+ *   placed ──────▶│ STAGING │───▶│ STARTING │───▶│ RUNNING │
+ *                 └────┬────┘    └────┬─────┘    └────┬────┘
+ *                      │              │               │
+ *                      │    kill requested (SIGTERM)  │
+ *                      ├──────────────┴─────▶ KILLING ┤
+ *                      │                        │     │
+ *                      ▼                        ▼     ▼
+ *            FINISHED (exit 0) | FAILED (exit ≠ 0, signal, launch error)
+ *                              | KILLED (ended after a requested kill)
+ *
+ *   Any live state ──▶ LOST  (master side: the agent went silent; the task
+ *                             is replaced, and killed on sight if it returns)
+ *
+ * Arrows only go forward. A state may be skipped (an update can be
+ * coalesced: a master that was down sees STAGING then FINISHED), but a task
+ * never goes back, and the four terminal states are final.
+ *
+ * `advance` only type-checks for arrows in the diagram; `transition` checks
+ * states that arrive at run time (from the wire or the store).
+ */
+import type { TaskStateName } from '@drover/proto';
+import { Code } from './errors/code.js';
+import { DroverError } from './errors/drover-error.js';
+
+export type { TaskStateName };
+
+const ENDS = ['FINISHED', 'FAILED', 'KILLED', 'LOST'] as const;
+
+const TRANSITIONS = {
+  STAGING: ['STARTING', 'RUNNING', 'KILLING', ...ENDS],
+  STARTING: ['RUNNING', 'KILLING', ...ENDS],
+  RUNNING: ['KILLING', ...ENDS],
+  KILLING: ENDS,
+  FINISHED: [],
+  FAILED: [],
+  KILLED: [],
+  LOST: [],
+} as const satisfies Record<TaskStateName, readonly TaskStateName[]>;
+
+/** The states a task may move to from S. */
+export type NextState<S extends TaskStateName> = (typeof TRANSITIONS)[S][number];
+
+/** States from which a task never moves again. */
+export type TerminalState = (typeof ENDS)[number];
+
+/** States in which a task holds resources on its agent. */
+export type LiveState = Exclude<TaskStateName, TerminalState>;
+
+/** Every state, in lifecycle order. */
+export const TASK_STATES = Object.keys(TRANSITIONS) as TaskStateName[];
+
+/** True for FINISHED, FAILED, KILLED and LOST. */
+export function isTerminal(state: TaskStateName): state is TerminalState {
+  return (ENDS as readonly TaskStateName[]).includes(state);
+}
+
+/** True while the task holds resources (STAGING, STARTING, RUNNING, KILLING). */
+export function isLive(state: TaskStateName): state is LiveState {
+  return !isTerminal(state);
+}
+
+/** True when the diagram has an arrow from `from` to `to`. */
+export function canTransition(from: TaskStateName, to: TaskStateName): boolean {
+  return (TRANSITIONS[from] as readonly TaskStateName[]).includes(to);
+}
+
+/** A move the lifecycle does not allow. */
+export class IllegalTransitionError extends DroverError {
+  override name = 'IllegalTransitionError';
+  constructor(
+    readonly from: TaskStateName,
+    readonly to: TaskStateName,
+  ) {
+    super(`illegal task state transition ${from} -> ${to}`, Code.FailedPrecondition);
+  }
+}
+
+/** Checks a transition whose states are only known at run time. */
+export function transition(from: TaskStateName, to: TaskStateName): TaskStateName {
+  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to);
+  return to;
+}
+
+/** A transition the compiler can check: `advance('RUNNING', 'STAGING')` does not compile. */
+export function advance<S extends TaskStateName>(from: S, to: NextState<S>): NextState<S> {
+  transition(from, to);
+  return to;
+}

@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+// Tests import workspace packages from source, so `vitest` needs no build;
+// only the multi-process e2e scenarios run the built `drover` binary.
+const packages = ['proto', 'common', 'scheduler', 'master', 'agent', 'client', 'cli'];
+const alias = Object.fromEntries(
+  packages.map((p) => [`@drover/${p}`, path.resolve(import.meta.dirname, `packages/${p}/src/index.ts`)]),
+);
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts'],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'e2e',
+          include: ['test-e2e/src/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // Scenarios start real servers and processes: one file at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
