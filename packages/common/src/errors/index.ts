@@ -1,3 +1,4 @@
 export * from './code.js';
 export * from './drover-error.js';
 export * from './validation-error.js';
+export * from './grpc-status.js';

@@ -1,0 +1,58 @@
+import type { Logger, PortRange } from '@drover/common';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+
+/** Resource totals that override what the probe finds. */
+export interface ResourceOverrides {
+  /** CPU cores to offer. */
+  cpus?: number;
+  /** Memory to offer, MiB. */
+  mem?: number;
+  /** Disk to offer, MiB. */
+  disk?: number;
+  /** GPUs to offer. */
+  gpus?: number;
+  /** Host port ranges to offer; default 31000-32000. */
+  ports?: PortRange[];
+}
+
+/** How to start an agent. master and workDir are required. */
+export interface AgentOptions {
+  /** host:port of a master's gRPC endpoint (any master: standbys redirect). */
+  master: string;
+  /** Directory for the agent id, checkpoints and task sandboxes (created if missing). */
+  workDir: string;
+  /** Hostname to report; default os.hostname(). */
+  hostname?: string;
+  /** Address tasks are reachable at (exported to tasks as HOST); default the hostname. */
+  address?: string;
+  /** Operator attributes, for example { rack: 'r1', zone: 'a' }. */
+  attributes?: Record<string, string>;
+  /** Totals to offer instead of the probed ones. */
+  resources?: ResourceOverrides;
+  /** How often to report machine usage; default 5000 ms. */
+  usageIntervalMs?: number;
+  /** First reconnect delay after losing the master; default 200 ms, doubling to maxReconnectDelayMs. */
+  reconnectDelayMs?: number;
+  /** Cap of the reconnect delay; default 5000 ms. */
+  maxReconnectDelayMs?: number;
+  /** gRPC channel credentials; default insecure (loopback / dev). */
+  credentials?: ChannelCredentials;
+  /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
+  logger?: Logger;
+}
+
+/** An agent that is up (it may still be connecting to its master). */
+export interface RunningAgent {
+  /** The agent's durable id; undefined until the first registration succeeds. */
+  readonly id: string | undefined;
+  /** The work dir in use (absolute). */
+  readonly workDir: string;
+  /** Resolves once the agent is registered with a master (the first time). */
+  registered(): Promise<string>;
+  /**
+   * Disconnects and stops timers. Tasks keep running (a restarted agent
+   * re-adopts them) unless killTasks is set, which kills every task first
+   * and waits for them to end.
+   */
+  stop(options?: { killTasks?: boolean }): Promise<void>;
+}

@@ -1,0 +1,42 @@
+import type { Logger } from '@drover/common';
+import type { ServerCredentials } from '@grpc/grpc-js';
+
+/** How to start a master. Only dataDir is required. */
+export interface MasterOptions {
+  /** Directory for the embedded SQLite state (created if missing). */
+  dataDir: string;
+  /** Interface the gRPC server binds; default "0.0.0.0" ("127.0.0.1" in dev). */
+  grpcHost?: string;
+  /** gRPC port for agents and clients; default 5053; 0 picks a free port. */
+  grpcPort?: number;
+  /** Interface the HTTP server binds; default same as grpcHost. */
+  httpHost?: string;
+  /** HTTP port (/ping, /metrics); default 5050; 0 picks a free port. */
+  httpPort?: number;
+  /** An agent silent for longer than this is marked lost; default 10 000 ms. */
+  agentLostTimeoutMs?: number;
+  /** How often the master pings each agent; default agentLostTimeoutMs / 4. */
+  heartbeatIntervalMs?: number;
+  /** How long ended tasks stay visible in task lists; default 1 hour. */
+  taskHistoryMs?: number;
+  /** At most this many ended tasks are kept; default 1000. */
+  taskHistoryMax?: number;
+  /** gRPC server credentials; default insecure (loopback / dev). */
+  credentials?: ServerCredentials;
+  /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
+  logger?: Logger;
+}
+
+/** A master that is up and serving. */
+export interface RunningMaster {
+  /** The gRPC port actually bound (useful when 0 was asked). */
+  readonly grpcPort: number;
+  /** The HTTP port actually bound. */
+  readonly httpPort: number;
+  /** host:port agents and clients should dial. */
+  readonly grpcAddress: string;
+  /** The epoch this master stamps on agent commands. */
+  readonly epoch: number;
+  /** Stops serving and closes the store. Tasks on agents keep running. */
+  stop(): Promise<void>;
+}
