@@ -1,0 +1,107 @@
+/**
+ * AgentService.Connect: where agents' streams arrive. The first message must
+ * be Register; after Registered, the stream carries task status updates
+ * (acked once durable), usage samples and pongs one way, and commands the
+ * other way. A dropped stream leaves the agent DISCONNECTED; the monitor
+ * declares it LOST if it does not come back within the lost timeout.
+ */
+import { Code, DroverError, type Logger, toGrpcError } from '@drover/common';
+import type { AgentMessage, AgentServiceServer, MasterMessage } from '@drover/proto';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Clock } from '../clock.js';
+import type { ClusterState } from '../state/cluster-state.js';
+import type { StatusHandler } from '../tasks/status-handler.js';
+import { AgentSession } from './agent-session.js';
+import type { AgentSessions } from './agent-sessions.js';
+import type { Registration } from './registration.js';
+
+/** Wiring the gateway needs. */
+export interface AgentGatewayDeps {
+  readonly state: ClusterState;
+  readonly sessions: AgentSessions;
+  readonly registration: Registration;
+  readonly statuses: StatusHandler;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly epoch: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** The AgentService implementation. */
+export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
+  return {
+    connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>) {
+      const session = new AgentSession(stream, deps.epoch, deps.log);
+      // Messages are handled strictly in arrival order: a status must not be
+      // applied before the Register that precedes it has been recorded.
+      let queue: Promise<void> = Promise.resolve();
+      stream.on('data', (msg: AgentMessage) => {
+        queue = queue.then(() => handle(deps, session, msg)).catch((error) => {
+          deps.log.warn({ err: error, agentId: session.agentId }, 'closing agent stream after error');
+          if (session.open) stream.destroy(Object.assign(new Error(String(error)), toGrpcError(error)));
+          session.ended();
+        });
+      });
+      const onEnd = () => {
+        session.ended();
+        void queue.then(() => disconnected(deps, session));
+      };
+      stream.on('end', () => {
+        onEnd();
+        try {
+          stream.end();
+        } catch {
+          // The transport already closed the call.
+        }
+      });
+      stream.on('error', onEnd);
+      stream.on('close', onEnd);
+    },
+  };
+}
+
+async function handle(deps: AgentGatewayDeps, session: AgentSession, msg: AgentMessage): Promise<void> {
+  const body = msg.message;
+  if (!body) return;
+  const now = deps.clock.now();
+  if (session.agentId === undefined) {
+    if (body.$case !== 'register') {
+      throw new DroverError(`the first message must be register, got ${body.$case}`, Code.FailedPrecondition);
+    }
+    const outcome = await deps.registration.register(body.value);
+    deps.sessions.attach(outcome.agentId, session, now);
+    session.send({
+      $case: 'registered',
+      value: { agentId: outcome.agentId, heartbeatIntervalMs: deps.heartbeatIntervalMs },
+    });
+    session.startPinging(deps.heartbeatIntervalMs);
+    deps.registration.followUp(outcome);
+    return;
+  }
+  const agentId = session.agentId;
+  deps.sessions.seen(agentId, now);
+  switch (body.$case) {
+    case 'register':
+      throw new DroverError('register sent twice on one stream', Code.FailedPrecondition);
+    case 'status': {
+      const status = body.value;
+      await deps.statuses.handle(agentId, status);
+      session.send({ $case: 'ack', value: { uuid: status.uuid, taskId: status.taskId } });
+      return;
+    }
+    case 'usage':
+      deps.sessions.recordUsage(agentId, body.value);
+      return;
+    case 'pong':
+      return;
+  }
+}
+
+async function disconnected(deps: AgentGatewayDeps, session: AgentSession): Promise<void> {
+  const agentId = session.agentId;
+  if (agentId === undefined || !deps.sessions.detach(agentId, session)) return;
+  const agent = deps.state.agent(agentId);
+  if (!agent || agent.state !== 'ACTIVE') return;
+  deps.log.info({ agentId, hostname: agent.hostname }, 'agent disconnected');
+  await deps.state.putAgent({ ...agent, state: 'DISCONNECTED', lastSeenAt: deps.sessions.lastSeenAt(agentId) ?? agent.lastSeenAt });
+}

@@ -1,0 +1,88 @@
+/**
+ * The master's gRPC server: AgentService for agents, the client services,
+ * the standard grpc.health.v1.Health service and server reflection (so
+ * grpcurl and other generic tools work without the .proto files).
+ */
+import { descriptorSetBase64 } from '@drover/proto';
+import {
+  AgentServiceService,
+  type AgentServiceServer,
+  AgentsService,
+  type AgentsServer,
+  AppsService,
+  type AppsServer,
+  ClusterService,
+  type ClusterServer,
+  TasksService,
+  type TasksServer,
+} from '@drover/proto';
+import { type Server, Server as GrpcServer, type ServerCredentials } from '@grpc/grpc-js';
+import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+
+/** The service implementations to serve. */
+export interface GrpcServices {
+  readonly agent: AgentServiceServer;
+  readonly apps: AppsServer;
+  readonly tasks: TasksServer;
+  readonly agents: AgentsServer;
+  readonly cluster: ClusterServer;
+}
+
+/** Names under which health is reported ("" is the whole server). */
+const HEALTH_NAMES = ['', 'drover.v1.AgentService', 'drover.v1.Apps', 'drover.v1.Tasks', 'drover.v1.Agents', 'drover.v1.Cluster'];
+
+/** A bound, started gRPC server. */
+export interface BoundGrpcServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly health: HealthImplementation;
+}
+
+/** Creates the server, binds it and starts serving. */
+export async function startGrpcServer(
+  services: GrpcServices,
+  host: string,
+  port: number,
+  credentials: ServerCredentials,
+): Promise<BoundGrpcServer> {
+  const server = new GrpcServer({
+    // Agents keep one stream open for days: let HTTP/2 keepalive find dead peers.
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.max_receive_message_length': 16 * 1024 * 1024,
+  });
+  server.addService(AgentServiceService, services.agent);
+  server.addService(AppsService, services.apps);
+  server.addService(TasksService, services.tasks);
+  server.addService(AgentsService, services.agents);
+  server.addService(ClusterService, services.cluster);
+
+  const health = new HealthImplementation(Object.fromEntries(HEALTH_NAMES.map((n) => [n, 'SERVING' as const])));
+  health.addToServer(server);
+  const descriptors = loadFileDescriptorSetFromBuffer(Buffer.from(descriptorSetBase64, 'base64'));
+  new ReflectionService(descriptors).addToServer(server);
+
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, actual) =>
+      error ? reject(error) : resolve(actual),
+    );
+  });
+  return { server, port: bound, health };
+}
+
+/** Stops accepting calls, gives open calls a moment, then cuts them. */
+export async function stopGrpcServer(server: Server, graceMs = 1000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

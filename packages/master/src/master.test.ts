@@ -1,0 +1,236 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Code, fromGrpcError, silentLogger, ValidationError } from '@drover/common';
+import { type App, AppsClient, type AppSpec, type Task, TasksClient, TaskState, AgentsClient, ClusterClient, agentStateCodec, taskStateCodec } from '@drover/proto';
+import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunningMaster } from './master-options.js';
+import { startMaster } from './master.js';
+import { FakeAgent, run } from './test-support/fake-agent.js';
+
+let dataDir: string;
+let master: RunningMaster | undefined;
+const agents: FakeAgent[] = [];
+
+function call<Req, Res>(fn: (req: Req, cb: (e: ServiceError | null, r?: Res) => void) => unknown, req: Req): Promise<Res> {
+  return new Promise((resolve, reject) => fn(req, (e, r) => (e ? reject(fromGrpcError(e)) : resolve(r as Res))));
+}
+
+function clients(m: RunningMaster) {
+  const address = `127.0.0.1:${m.grpcPort}`;
+  const apps = new AppsClient(address, credentials.createInsecure());
+  const tasks = new TasksClient(address, credentials.createInsecure());
+  const agentsClient = new AgentsClient(address, credentials.createInsecure());
+  const cluster = new ClusterClient(address, credentials.createInsecure());
+  return {
+    deploy: (app: Partial<AppSpec>) =>
+      call(apps.deploy.bind(apps), { app: { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [], ...app } }),
+    getApp: async (id: string): Promise<App> => (await call(apps.get.bind(apps), { id })).app as App,
+    listApps: async () => (await call(apps.list.bind(apps), {})).apps,
+    scale: (id: string, instances: number) => call(apps.scale.bind(apps), { id, instances }),
+    deleteApp: (id: string) => call(apps.delete.bind(apps), { id }),
+    tasks: async (appId = '', includeEnded = false): Promise<Task[]> =>
+      (await call(tasks.list.bind(tasks), { appId, includeEnded })).tasks,
+    kill: (id: string) => call(tasks.kill.bind(tasks), { id }),
+    agents: async () => (await call(agentsClient.list.bind(agentsClient), {})).agents,
+    info: () => call(cluster.info.bind(cluster), {}),
+    close: () => [apps, tasks, agentsClient, cluster].forEach((c) => c.close()),
+  };
+}
+
+async function start(lostTimeoutMs = 10_000): Promise<RunningMaster> {
+  master = await startMaster({ dataDir, grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, agentLostTimeoutMs: lostTimeoutMs, logger: silentLogger() });
+  return master;
+}
+
+async function agent(m: RunningMaster, overrides = {}): Promise<FakeAgent> {
+  const a = new FakeAgent(`127.0.0.1:${m.grpcPort}`, FakeAgent.registration(overrides));
+  agents.push(a);
+  await a.connect();
+  return a;
+}
+
+async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const state = (t: Task) => taskStateCodec.name(t.state);
+
+beforeEach(() => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-master-'));
+});
+
+afterEach(async () => {
+  for (const a of agents.splice(0)) a.close();
+  await master?.stop();
+  master = undefined;
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('master', () => {
+  it('rejects an invalid spec with every problem and stores nothing', async () => {
+    const m = await start();
+    const c = clients(m);
+    const err = await c.deploy({ id: 'Bad_Id', cpus: -1, portDefinitions: [{ port: 99999, protocol: 'tcp', name: '', labels: {} }] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect((err as ValidationError).violations.map((v) => v.path)).toEqual(['cmd', 'cpus', 'id', 'portDefinitions[0].port']);
+    expect(await c.listApps()).toEqual([]);
+    c.close();
+  });
+
+  it('places an app on a registered agent, launches it with ports, and counts it running', async () => {
+    const m = await start();
+    const c = clients(m);
+    const a = await agent(m);
+    const { app, created } = await c.deploy({ id: 'web', cmd: 'sleep 60', cpus: 0.5, mem: 64, instances: 2, portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }] });
+    expect(created).toBe(true);
+    expect(app?.spec?.id).toBe('/web');
+    const l1 = await a.next('launch');
+    const l2 = await a.next('launch');
+    for (const l of [l1, l2]) {
+      expect(l.epoch).toBe(m.epoch);
+      expect(l.task?.cmd).toBe('sleep 60');
+      expect(l.task?.ports[0]?.name).toBe('http');
+      expect(l.task?.ports[0]?.number).toBeGreaterThanOrEqual(31000);
+    }
+    expect(l1.task?.ports[0]?.number).not.toBe(l2.task?.ports[0]?.number);
+    await run(a, l1.task?.taskId ?? '');
+    await run(a, l2.task?.taskId ?? '');
+    const got = await c.getApp('web');
+    expect(got.status).toMatchObject({ tasksRunning: 2, tasksStaged: 0 });
+    const listed = await c.agents();
+    expect(listed[0]?.used?.cpus).toBe(1);
+    expect(agentStateCodec.name(listed[0]?.state ?? 0)).toBe('ACTIVE');
+    c.close();
+  });
+
+  it('replaces a task that exits, scales down youngest first, and kills everything on delete', async () => {
+    const m = await start();
+    const c = clients(m);
+    const a = await agent(m);
+    await c.deploy({ id: 'svc', cmd: 'sleep 60', cpus: 0.1, mem: 16, instances: 3 });
+    const launched = [await a.next('launch'), await a.next('launch'), await a.next('launch')].map((l) => l.task?.taskId ?? '');
+    for (const id of launched) await run(a, id);
+    a.status(launched[0] ?? '', TaskState.TASK_STATE_FAILED, { exitCode: 137, signal: 'SIGKILL' });
+    const replacement = await a.next('launch', 5000);
+    expect(launched).not.toContain(replacement.task?.taskId);
+    await run(a, replacement.task?.taskId ?? '');
+    const failed = (await c.tasks('svc', true)).find((t) => t.id === launched[0]);
+    expect(failed).toMatchObject({ exitCode: 137, signal: 'SIGKILL' });
+
+    await c.scale('svc', 1);
+    const k1 = await a.next('kill');
+    const k2 = await a.next('kill');
+    // The replacement is the youngest, so it goes first.
+    expect([k1.taskId, k2.taskId]).toContain(replacement.task?.taskId);
+    expect([k1.taskId, k2.taskId]).not.toContain(launched[1]);
+    for (const k of [k1, k2]) a.status(k.taskId, TaskState.TASK_STATE_KILLED);
+    await until(() => c.tasks('svc'), (ts) => ts.length === 1);
+
+    const { tasksKilled } = await c.deleteApp('svc');
+    expect(tasksKilled).toBe(1);
+    const last = await a.next('kill');
+    expect(last.taskId).toBe(launched[1]);
+    a.status(last.taskId, TaskState.TASK_STATE_KILLED);
+    await until(() => c.tasks(), (ts) => ts.length === 0);
+    await expect(c.getApp('svc')).rejects.toMatchObject({ code: Code.NotFound });
+    c.close();
+  });
+
+  it('explains why instances wait, and places them when capacity appears', async () => {
+    const m = await start();
+    const c = clients(m);
+    await c.deploy({ id: 'big', cmd: 'sleep 60', cpus: 2, mem: 2048, instances: 1 });
+    const none = await until(() => c.getApp('big'), (app) => app.status?.waiting !== undefined);
+    expect(none.status?.waiting?.summary).toBe('no agents are available');
+    const small = await agent(m, { resources: { cpus: 1, mem: 1024, disk: 0, gpus: 0, ports: [] } });
+    const why = await until(() => c.getApp('big'), (app) => app.status?.waiting?.agentsConsidered === 1);
+    expect(why.status?.waiting?.summary).toBe('1 agent: insufficient cpus (need 2 cpus, most free 1 cpus)');
+    expect(small.drain('launch')).toEqual([]);
+    const large = await agent(m);
+    const launch = await large.next('launch');
+    expect(launch.task?.appId).toBe('/big');
+    c.close();
+  });
+
+  it('marks a silent agent lost, replaces its tasks elsewhere, and kills them if it comes back', async () => {
+    const m = await start(600);
+    const c = clients(m);
+    const a = await agent(m, { hostname: 'a' });
+    await c.deploy({ id: 'w', cmd: 'sleep 60', cpus: 0.1, mem: 16, instances: 1 });
+    const first = (await a.next('launch')).task?.taskId ?? '';
+    await run(a, first);
+    const b = await agent(m, { hostname: 'b' });
+    a.disconnect();
+    const replacement = await b.next('launch', 5000);
+    expect(replacement.task?.taskId).not.toBe(first);
+    const lost = (await c.tasks('w', true)).find((t) => t.id === first);
+    expect(lost && state(lost)).toBe('LOST');
+    expect(lost?.message).toMatch(/agent a .* silent for/);
+    expect(agentStateCodec.name((await c.agents()).find((x) => x.hostname === 'a')?.state ?? 0)).toBe('LOST');
+
+    // Agent a returns, still running the task the master gave up on.
+    a.register.tasks = [{ uuid: 'u1', taskId: first, state: TaskState.TASK_STATE_RUNNING, signal: '', reason: 0, message: '', pid: 1 }];
+    await a.connect();
+    const kill = await a.next('kill');
+    expect(kill.taskId).toBe(first);
+    c.close();
+  });
+
+  it('survives a restart: state reloads, the epoch grows, re-registration adopts tasks without relaunching', async () => {
+    let m = await start();
+    let c = clients(m);
+    const a = await agent(m);
+    await c.deploy({ id: 'keep', cmd: 'sleep 60', cpus: 0.1, mem: 16, instances: 2 });
+    const ids = [(await a.next('launch')).task?.taskId ?? '', (await a.next('launch')).task?.taskId ?? ''];
+    for (const id of ids) await run(a, id);
+    const epoch1 = m.epoch;
+    c.close();
+    a.close();
+    agents.length = 0;
+    await m.stop();
+
+    m = await start();
+    c = clients(m);
+    expect(m.epoch).toBeGreaterThan(epoch1);
+    expect((await c.tasks('keep')).map((t) => t.id).sort()).toEqual([...ids].sort());
+    const again = new FakeAgent(`127.0.0.1:${m.grpcPort}`, {
+      ...a.register,
+      tasks: ids.map((taskId) => ({ uuid: `r-${taskId}`, taskId, state: TaskState.TASK_STATE_RUNNING, signal: '', reason: 0, message: '', pid: 7 })),
+    });
+    agents.push(again);
+    const registered = await again.connect();
+    expect(registered.agentId).toBe(a.register.agentId);
+    expect(registered.epoch).toBe(m.epoch);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.drain('launch')).toEqual([]);
+    expect(again.drain('kill')).toEqual([]);
+    const info = await c.info();
+    expect(info).toMatchObject({ tasksLive: 2, apps: 1, agentsActive: 1, store: 'sqlite', epoch: m.epoch });
+    c.close();
+  });
+
+  it('a task the agent no longer knows is LOST and replaced after re-registration', async () => {
+    const m = await start();
+    const c = clients(m);
+    const a = await agent(m);
+    await c.deploy({ id: 'gone', cmd: 'sleep 60', cpus: 0.1, mem: 16, instances: 1 });
+    const first = (await a.next('launch')).task?.taskId ?? '';
+    a.disconnect();
+    a.register.tasks = [];
+    await a.connect();
+    const replacement = await a.next('launch');
+    expect(replacement.task?.taskId).not.toBe(first);
+    const old = (await c.tasks('gone', true)).find((t) => t.id === first);
+    expect(old && state(old)).toBe('LOST');
+    c.close();
+  });
+});

@@ -1,0 +1,106 @@
+/**
+ * startMaster: the master's composition root. Opens the store, starts a new
+ * generation (the epoch stamped on every agent command), loads the state,
+ * wires the components, and serves gRPC and HTTP.
+ */
+import os from 'node:os';
+import { createLogger } from '@drover/common';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { agentGateway } from './agents/agent-gateway.js';
+import { AgentMonitor } from './agents/agent-monitor.js';
+import { AgentSessions } from './agents/agent-sessions.js';
+import { Registration } from './agents/registration.js';
+import { agentsServer, appsServer, clusterServer, tasksServer } from './api/grpc/client-services.js';
+import { startGrpcServer, stopGrpcServer } from './api/grpc/grpc-server.js';
+import { startHttpServer } from './api/http/http-server.js';
+import { AppService } from './apps/app-service.js';
+import { systemClock } from './clock.js';
+import type { MasterOptions, RunningMaster } from './master-options.js';
+import { Orchestrator } from './orchestrator/orchestrator.js';
+import { PlanApplier } from './orchestrator/plan-applier.js';
+import { ClusterState } from './state/cluster-state.js';
+import { SqliteStore } from './store/sqlite-store.js';
+import { StatusHandler } from './tasks/status-handler.js';
+import { TaskCommands } from './tasks/task-commands.js';
+import { TaskHistory } from './tasks/task-history.js';
+import { TaskKiller } from './tasks/task-killer.js';
+import { TaskService } from './tasks/task-service.js';
+
+/** Default gRPC port. */
+export const DEFAULT_GRPC_PORT = 5053;
+/** Default HTTP port. */
+export const DEFAULT_HTTP_PORT = 5050;
+/** Default agent lost timeout. */
+export const DEFAULT_AGENT_LOST_TIMEOUT_MS = 10_000;
+
+/** Starts a master and resolves once it serves. */
+export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
+  const log = (options.logger ?? createLogger()).child({ component: 'master' });
+  const clock = systemClock;
+  const lostTimeoutMs = options.agentLostTimeoutMs ?? DEFAULT_AGENT_LOST_TIMEOUT_MS;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? Math.max(100, Math.floor(lostTimeoutMs / 4));
+  const grpcHost = options.grpcHost ?? '0.0.0.0';
+  const httpHost = options.httpHost ?? grpcHost;
+
+  const store = new SqliteStore(options.dataDir);
+  const epoch = await store.nextGeneration();
+  let stopping: Promise<void> | undefined;
+  const state = await ClusterState.load(store, (error) => {
+    // Memory and disk disagree now: stop serving rather than act on state
+    // that may not survive (fail-stop). A restart reloads the durable state.
+    log.fatal({ err: error }, 'state store failed; stopping the master');
+    void stop();
+  });
+
+  const sessions = new AgentSessions();
+  const commands = new TaskCommands(sessions);
+  const statuses = new StatusHandler(state, commands, clock, log.child({ component: 'status' }));
+  const registration = new Registration(state, statuses, commands, clock, log.child({ component: 'registration' }));
+  const killer = new TaskKiller(state, commands, clock);
+  const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
+  const orchestrator = new Orchestrator(state, sessions, applier, killer, clock, log.child({ component: 'orchestrator' }));
+  const monitor = new AgentMonitor(state, sessions, lostTimeoutMs, clock, log.child({ component: 'monitor' }));
+  const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
+  const apps = new AppService(state, orchestrator, killer, clock);
+  const tasks = new TaskService(state, killer);
+
+  const startedAt = clock.now();
+  const facts = { grpcAddress: '', epoch, startedAt, storeKind: store.kind };
+  const grpc = await startGrpcServer(
+    {
+      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs }),
+      apps: appsServer(apps),
+      tasks: tasksServer(tasks),
+      agents: agentsServer(state, sessions),
+      cluster: clusterServer(state, facts, clock),
+    },
+    grpcHost,
+    options.grpcPort ?? DEFAULT_GRPC_PORT,
+    options.credentials ?? ServerCredentials.createInsecure(),
+  );
+  const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
+  facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
+  const http = await startHttpServer(state, httpHost, options.httpPort ?? DEFAULT_HTTP_PORT);
+
+  orchestrator.start();
+  monitor.start();
+  history.start();
+  log.info({ grpc: facts.grpcAddress, http: http.port, epoch, dataDir: options.dataDir }, 'master started');
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      monitor.stop();
+      history.stop();
+      await orchestrator.stop();
+      sessions.closeAll();
+      await stopGrpcServer(grpc.server);
+      await http.close();
+      await state.settle();
+      await store.close();
+      log.info('master stopped');
+    })();
+    return stopping;
+  }
+
+  return { grpcPort: grpc.port, httpPort: http.port, grpcAddress: facts.grpcAddress, epoch, stop };
+}

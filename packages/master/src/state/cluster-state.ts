@@ -1,0 +1,187 @@
+/**
+ * The master's working copy of its state, in memory, written through to the
+ * Store.
+ *
+ * Every change is applied to memory at once (so the next line of code sees
+ * it) and queued; all changes made in one turn of the event loop are then
+ * committed to the store as one batch (group commit). `write` returns a
+ * promise that resolves when the batch holding the change is durable:
+ * callers that acknowledge anything to the outside world await it first.
+ *
+ * If the store fails, memory and disk have diverged and the only safe move
+ * is to stop: onFatal is called and the master shuts down (fail-stop); a
+ * restarted master reloads the last durable state.
+ */
+import { isLive } from '@drover/common';
+import type { Mutation, Store } from '../store/store.js';
+import type { AgentRecord, AppRecord, TaskRecord } from './records.js';
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+/** In-memory state with write-behind group commit to a Store. */
+export class ClusterState {
+  private readonly apps = new Map<string, AppRecord>();
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly tasksByApp = new Map<string, Set<string>>();
+  private readonly tasksByAgent = new Map<string, Set<string>>();
+  private readonly agents = new Map<string, AgentRecord>();
+  private pending: Mutation[] = [];
+  private waiters: Waiter[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly listeners: Array<() => void> = [];
+
+  private constructor(
+    private readonly store: Store,
+    private readonly onFatal: (error: unknown) => void,
+  ) {}
+
+  /** Loads everything the store holds. */
+  static async load(store: Store, onFatal: (error: unknown) => void): Promise<ClusterState> {
+    const state = new ClusterState(store, onFatal);
+    const stored = await store.load();
+    for (const app of stored.apps) state.apps.set(app.spec.id, app);
+    for (const task of stored.tasks) state.indexTask(task);
+    for (const agent of stored.agents) state.agents.set(agent.id, agent);
+    return state;
+  }
+
+  /** Calls `listener` after every change (the orchestrator's trigger). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  /** One app. */
+  app(id: string): AppRecord | undefined {
+    return this.apps.get(id);
+  }
+  /** Every app, sorted by id. */
+  allApps(): AppRecord[] {
+    return [...this.apps.values()].sort((a, b) => a.spec.id.localeCompare(b.spec.id));
+  }
+  /** One task. */
+  task(id: string): TaskRecord | undefined {
+    return this.tasks.get(id);
+  }
+  /** Every task, ended ones included. */
+  allTasks(): TaskRecord[] {
+    return [...this.tasks.values()];
+  }
+  /** Tasks of one app (ended included). */
+  tasksOfApp(appId: string): TaskRecord[] {
+    return this.lookup(this.tasksByApp.get(appId));
+  }
+  /** Tasks placed on one agent (ended included). */
+  tasksOnAgent(agentId: string): TaskRecord[] {
+    return this.lookup(this.tasksByAgent.get(agentId));
+  }
+  /** Live tasks placed on one agent. */
+  liveTasksOnAgent(agentId: string): TaskRecord[] {
+    return this.tasksOnAgent(agentId).filter((t) => isLive(t.state));
+  }
+  /** One agent. */
+  agent(id: string): AgentRecord | undefined {
+    return this.agents.get(id);
+  }
+  /** Every agent, sorted by hostname then id. */
+  allAgents(): AgentRecord[] {
+    return [...this.agents.values()].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
+  }
+
+  // ---- writes ------------------------------------------------------------
+
+  /** Applies the mutations in memory now; resolves once they are durable. */
+  write(mutations: readonly Mutation[]): Promise<void> {
+    for (const m of mutations) this.applyInMemory(m);
+    this.pending.push(...mutations);
+    const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flush());
+    for (const listener of this.listeners) listener();
+    return durable;
+  }
+
+  /** Puts an app. */
+  putApp(app: AppRecord): Promise<void> {
+    return this.write([{ kind: 'putApp', app }]);
+  }
+  /** Puts tasks. */
+  putTasks(tasks: readonly TaskRecord[]): Promise<void> {
+    return this.write(tasks.map((task) => ({ kind: 'putTask', task })));
+  }
+  /** Puts an agent. */
+  putAgent(agent: AgentRecord): Promise<void> {
+    return this.write([{ kind: 'putAgent', agent }]);
+  }
+
+  /** Resolves when everything written so far is durable. */
+  async settle(): Promise<void> {
+    while (this.flushing) await this.flushing;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    const waiters = this.waiters;
+    this.pending = [];
+    this.waiters = [];
+    try {
+      await this.store.commit(batch);
+      for (const w of waiters) w.resolve();
+    } catch (error) {
+      for (const w of waiters) w.reject(error);
+      this.onFatal(error);
+    } finally {
+      // Writes that arrived during the commit form the next batch.
+      this.flushing = this.pending.length > 0 ? this.flush() : undefined;
+    }
+  }
+
+  private applyInMemory(m: Mutation): void {
+    switch (m.kind) {
+      case 'putApp':
+        this.apps.set(m.app.spec.id, m.app);
+        break;
+      case 'deleteApp':
+        this.apps.delete(m.id);
+        break;
+      case 'putTask':
+        this.indexTask(m.task);
+        break;
+      case 'deleteTask': {
+        const task = this.tasks.get(m.id);
+        if (task) {
+          this.tasks.delete(m.id);
+          this.tasksByApp.get(task.appId)?.delete(m.id);
+          this.tasksByAgent.get(task.agentId)?.delete(m.id);
+        }
+        break;
+      }
+      case 'putAgent':
+        this.agents.set(m.agent.id, m.agent);
+        break;
+    }
+  }
+
+  private indexTask(task: TaskRecord): void {
+    this.tasks.set(task.id, task);
+    let byApp = this.tasksByApp.get(task.appId);
+    if (!byApp) this.tasksByApp.set(task.appId, (byApp = new Set()));
+    byApp.add(task.id);
+    let byAgent = this.tasksByAgent.get(task.agentId);
+    if (!byAgent) this.tasksByAgent.set(task.agentId, (byAgent = new Set()));
+    byAgent.add(task.id);
+  }
+
+  private lookup(ids: Set<string> | undefined): TaskRecord[] {
+    if (!ids) return [];
+    const out: TaskRecord[] = [];
+    for (const id of ids) {
+      const t = this.tasks.get(id);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Where the master's state lives. The embedded default is SQLite in the
+ * data dir; an etcd store implements the same interface for HA.
+ *
+ * A store only persists: the master keeps the working copy in memory and
+ * sends every change here as a batch. `commit` resolves only once the batch
+ * is durable, and callers acknowledge nothing (API answers, status acks,
+ * launches) before that.
+ */
+import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
+
+/** One change to persist. */
+export type Mutation =
+  | { readonly kind: 'putApp'; readonly app: AppRecord }
+  | { readonly kind: 'deleteApp'; readonly id: string }
+  | { readonly kind: 'putTask'; readonly task: TaskRecord }
+  | { readonly kind: 'deleteTask'; readonly id: string }
+  | { readonly kind: 'putAgent'; readonly agent: AgentRecord };
+
+/** Everything a master needs to resume. */
+export interface StoredState {
+  readonly apps: readonly AppRecord[];
+  readonly tasks: readonly TaskRecord[];
+  readonly agents: readonly AgentRecord[];
+}
+
+/** A durable home for apps, tasks and agents. */
+export interface Store {
+  /** "sqlite" or "etcd", for Cluster.Info. */
+  readonly kind: string;
+  /** Reads the whole state (once, at start). */
+  load(): Promise<StoredState>;
+  /**
+   * Starts a new generation and returns it: a number larger than any this
+   * store returned before. The master uses it as its epoch.
+   */
+  nextGeneration(): Promise<number>;
+  /** Applies the mutations atomically and durably. */
+  commit(mutations: readonly Mutation[]): Promise<void>;
+  /** Releases the store. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/**
+ * Pure functions that compute a task's next record. Everything that changes
+ * a task's state goes through here, and through the common state machine,
+ * so an update arriving twice or out of order can never move a task
+ * backwards or out of a terminal state.
+ */
+import { canTransition, isTerminal, type TaskStateName } from '@drover/common';
+import { type TaskReasonName, taskReasonCodec, type TaskStatus, taskStateCodec } from '@drover/proto';
+import type { TaskRecord } from '../state/records.js';
+
+/**
+ * The task after an agent's status update, or undefined when the update
+ * changes nothing (a repeat, an older state, or an unknown enum value).
+ */
+export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): TaskRecord | undefined {
+  const to = taskStateCodec.name(status.state);
+  if (to === undefined || to === task.state || !canTransition(task.state, to)) return undefined;
+  const reason = taskReasonCodec.name(status.reason);
+  return {
+    ...task,
+    state: to,
+    updatedAt: now,
+    ...(to === 'RUNNING' && task.startedAt === undefined ? { startedAt: status.timestamp?.getTime() ?? now } : {}),
+    ...(isTerminal(to) ? { endedAt: status.timestamp?.getTime() ?? now } : {}),
+    ...(status.exitCode !== undefined ? { exitCode: status.exitCode } : {}),
+    ...(status.signal !== '' ? { signal: status.signal } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(status.message !== '' ? { message: status.message } : {}),
+    ...(status.pid !== 0 ? { pid: status.pid } : {}),
+  };
+}
+
+/** The task ended by the master itself (LOST), or undefined if it already ended. */
+export function endByMaster(
+  task: TaskRecord,
+  state: Extract<TaskStateName, 'LOST' | 'KILLED' | 'FAILED'>,
+  reason: TaskReasonName,
+  message: string,
+  now: number,
+): TaskRecord | undefined {
+  if (!canTransition(task.state, state)) return undefined;
+  return { ...task, state, reason, message, endedAt: now, updatedAt: now };
+}
+
+/** The task marked for killing; it stops counting toward its app at once. */
+export function markKillRequested(task: TaskRecord, message: string, now: number): TaskRecord {
+  return { ...task, killRequested: true, message, updatedAt: now };
+}
