@@ -2,7 +2,27 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Code, fromGrpcError, silentLogger, ValidationError } from '@drover/common';
-import { type App, AppsClient, type AppSpec, type Task, TasksClient, TaskState, AgentsClient, ClusterClient, agentStateCodec, taskStateCodec } from '@drover/proto';
+import {
+  type Agent,
+  AgentsClient,
+  agentStateCodec,
+  type App,
+  AppsClient,
+  type AppSpec,
+  ClusterClient,
+  type DeleteAppResponse,
+  type DeployAppResponse,
+  type GetAppResponse,
+  type InfoResponse,
+  type ListAgentsResponse,
+  type ListAppsResponse,
+  type ListTasksResponse,
+  type ScaleAppResponse,
+  type Task,
+  TasksClient,
+  TaskState,
+  taskStateCodec,
+} from '@drover/proto';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningMaster } from './master-options.js';
@@ -13,8 +33,10 @@ let dataDir: string;
 let master: RunningMaster | undefined;
 const agents: FakeAgent[] = [];
 
-function call<Req, Res>(fn: (req: Req, cb: (e: ServiceError | null, r?: Res) => void) => unknown, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => fn(req, (e, r) => (e ? reject(fromGrpcError(e)) : resolve(r as Res))));
+type Callback<Res> = (e: ServiceError | null, r?: Res) => void;
+
+function call<Res>(invoke: (cb: Callback<Res>) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => invoke((e, r) => (e ? reject(fromGrpcError(e)) : resolve(r as Res))));
 }
 
 function clients(m: RunningMaster) {
@@ -25,16 +47,15 @@ function clients(m: RunningMaster) {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return {
     deploy: (app: Partial<AppSpec>) =>
-      call(apps.deploy.bind(apps), { app: { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [], ...app } }),
-    getApp: async (id: string): Promise<App> => (await call(apps.get.bind(apps), { id })).app as App,
-    listApps: async () => (await call(apps.list.bind(apps), {})).apps,
-    scale: (id: string, instances: number) => call(apps.scale.bind(apps), { id, instances }),
-    deleteApp: (id: string) => call(apps.delete.bind(apps), { id }),
+      call<DeployAppResponse>((cb) => apps.deploy({ app: { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [], ...app } }, cb)),
+    getApp: async (id: string): Promise<App> => (await call<GetAppResponse>((cb) => apps.get({ id }, cb))).app as App,
+    listApps: async () => (await call<ListAppsResponse>((cb) => apps.list({}, cb))).apps,
+    scale: (id: string, instances: number) => call<ScaleAppResponse>((cb) => apps.scale({ id, instances }, cb)),
+    deleteApp: (id: string) => call<DeleteAppResponse>((cb) => apps.delete({ id }, cb)),
     tasks: async (appId = '', includeEnded = false): Promise<Task[]> =>
-      (await call(tasks.list.bind(tasks), { appId, includeEnded })).tasks,
-    kill: (id: string) => call(tasks.kill.bind(tasks), { id }),
-    agents: async () => (await call(agentsClient.list.bind(agentsClient), {})).agents,
-    info: () => call(cluster.info.bind(cluster), {}),
+      (await call<ListTasksResponse>((cb) => tasks.list({ appId, includeEnded }, cb))).tasks,
+    agents: async (): Promise<Agent[]> => (await call<ListAgentsResponse>((cb) => agentsClient.list({}, cb))).agents,
+    info: () => call<InfoResponse>((cb) => cluster.info({}, cb)),
     close: () => [apps, tasks, agentsClient, cluster].forEach((c) => c.close()),
   };
 }
@@ -78,9 +99,9 @@ describe('master', () => {
   it('rejects an invalid spec with every problem and stores nothing', async () => {
     const m = await start();
     const c = clients(m);
-    const err = await c.deploy({ id: 'Bad_Id', cpus: -1, portDefinitions: [{ port: 99999, protocol: 'tcp', name: '', labels: {} }] }).catch((e) => e);
+    const err: unknown = await c.deploy({ id: 'Bad_Id', cpus: -1, portDefinitions: [{ port: 99999, protocol: 'tcp', name: '', labels: {} }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect(err.code).toBe(Code.InvalidArgument);
+    expect((err as ValidationError).code).toBe(Code.InvalidArgument);
     expect((err as ValidationError).violations.map((v) => v.path)).toEqual(['cmd', 'cpus', 'id', 'portDefinitions[0].port']);
     expect(await c.listApps()).toEqual([]);
     c.close();

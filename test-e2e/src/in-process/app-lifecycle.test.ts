@@ -1,0 +1,98 @@
+/**
+ * The whole path in one process over real gRPC on loopback: a real master, a
+ * real agent launching real processes, and the real client.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { startAgent, type RunningAgent } from '@drover/agent';
+import { DroverClient } from '@drover/client';
+import { silentLogger } from '@drover/common';
+import { startMaster, type RunningMaster } from '@drover/master';
+import { type Task, taskStateCodec } from '@drover/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
+import { alive, waitFor } from '../support/wait.js';
+
+let master: RunningMaster;
+let agent: RunningAgent;
+let client: DroverClient;
+let root: string;
+
+const running = (tasks: Task[]) => tasks.filter((t) => taskStateCodec.name(t.state) === 'RUNNING');
+
+beforeAll(async () => {
+  root = tempDir('lifecycle');
+  master = await startMaster({
+    dataDir: path.join(root, 'master'),
+    grpcHost: '127.0.0.1',
+    grpcPort: 0,
+    httpPort: 0,
+    agentLostTimeoutMs: 5000,
+    logger: silentLogger(),
+  });
+  agent = await startAgent({
+    master: master.grpcAddress,
+    workDir: path.join(root, 'agent'),
+    hostname: 'in-process',
+    resources: { cpus: 4, mem: 4096, ports: [{ begin: 32100, end: 32199 }] },
+    logger: silentLogger(),
+  });
+  await agent.registered();
+  client = new DroverClient(master.grpcAddress);
+});
+
+afterAll(async () => {
+  client?.close();
+  await agent?.stop({ killTasks: true });
+  await master?.stop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('app lifecycle over real gRPC', () => {
+  it('deploys 3 instances, replaces one killed from outside, scales down, deletes', async () => {
+    const { created } = await client.deployApp({
+      id: 'sleepy',
+      cmd: 'echo started $DROVER_TASK_ID on $PORT0; exec sleep 600',
+      args: [],
+      cpus: 0.1,
+      mem: 32,
+      instances: 3,
+      env: {},
+      labels: {},
+      portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }],
+    });
+    expect(created).toBe(true);
+
+    const three = await waitFor('3 RUNNING tasks', () => client.listTasks({ appId: 'sleepy' }), (ts) => running(ts).length === 3);
+    const pids = three.map((t) => t.pid);
+    expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
+    expect(new Set(three.map((t) => t.ports[0]?.number)).size).toBe(3);
+
+    // kill -9 one task's process from outside Drover.
+    const victim = three[0] as Task;
+    process.kill(victim.pid, 'SIGKILL');
+    const replaced = await waitFor(
+      'a replacement RUNNING',
+      () => client.listTasks({ appId: 'sleepy' }),
+      (ts) => running(ts).length === 3 && !ts.some((t) => t.id === victim.id),
+      15_000,
+    );
+    const ended = await client.getTask(victim.id);
+    expect(taskStateCodec.name(ended.state)).toBe('FAILED');
+    expect(ended.signal).toBe('SIGKILL');
+    expect(replaced.map((t) => t.id)).not.toContain(victim.id);
+
+    // Scale to 1: two tasks are killed, and their processes are gone.
+    await client.scaleApp('sleepy', 1);
+    const one = await waitFor('1 task left', () => client.listTasks({ appId: 'sleepy' }), (ts) => ts.length === 1 && running(ts).length === 1);
+    const killedPids = replaced.filter((t) => t.id !== one[0]?.id).map((t) => t.pid);
+    await waitFor('killed processes to exit', () => killedPids.filter(alive), (left) => left.length === 0, 10_000);
+
+    // Delete: nothing left, process gone.
+    const lastPid = one[0]?.pid ?? 0;
+    await client.deleteApp('sleepy');
+    await waitFor('no tasks', () => client.listTasks({ appId: 'sleepy' }), (ts) => ts.length === 0);
+    await waitFor('last process to exit', () => alive(lastPid), (a) => !a, 10_000);
+    await expect(client.getApp('sleepy')).rejects.toMatchObject({ code: 5 });
+  });
+});
