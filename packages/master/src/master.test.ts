@@ -27,7 +27,7 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningMaster } from './master-options.js';
 import { startMaster } from './master.js';
-import { FakeAgent, run } from './test-support/fake-agent.js';
+import { FakeAgent, run } from './testing/fake-agent.js';
 
 let dataDir: string;
 let master: RunningMaster | undefined;

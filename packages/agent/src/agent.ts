@@ -1,0 +1,140 @@
+/**
+ * The composition root: builds the agent's parts, recovers what an earlier
+ * agent left in the work dir, and connects to the master. Start order
+ * matters: tasks are recovered (and the final statuses of tasks that died
+ * while the agent was down are journaled) before the first Register, so the
+ * master's first view of this agent is already complete.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import { Code, createLogger, DROVER_VERSION, DroverError } from '@drover/common';
+import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import type { AgentOptions, RunningAgent } from './agent-options.js';
+import { loadAgentId, saveAgentId } from './checkpoint/agent-id-file.js';
+import { ProcessExecutor } from './executor/process-executor.js';
+import { probeResources } from './probe/resource-probe.js';
+import { UsageSampler } from './probe/usage-sampler.js';
+import { Backoff } from './session/backoff.js';
+import { EpochFence } from './session/epoch-fence.js';
+import { type MasterCommand, MasterSession } from './session/master-session.js';
+import { StatusJournal } from './status/status-journal.js';
+import { TaskManager } from './tasks/task-manager.js';
+import { workDirLayout } from './work-dir.js';
+
+/** Starts an agent: probes the machine, recovers tasks, and connects to the master in the background. */
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const root = options.logger ?? createLogger();
+  const log = root.child({ component: 'agent' });
+  const layout = workDirLayout(options.workDir);
+  await fs.mkdir(layout.tasksDir, { recursive: true });
+
+  const hostname = options.hostname ?? os.hostname();
+  const address = options.address ?? hostname;
+  const attributes = { ...options.attributes };
+  const resources = await probeResources(layout.root, options.resources);
+  let agentId = await loadAgentId(layout.agentIdFile);
+  const fence = await EpochFence.load(layout.epochFile, root);
+  const journal = await StatusJournal.open(layout.statusDir, root);
+
+  // The session is created after recovery; until then updates only go to the journal.
+  let session: MasterSession | undefined;
+  const tasks = new TaskManager({
+    executor: new ProcessExecutor({ logger: root }),
+    journal,
+    tasksDir: layout.tasksDir,
+    host: address,
+    logger: root,
+    send: (status) => session?.send({ message: { $case: 'status', value: status } }),
+  });
+  await tasks.recover();
+
+  let resolveRegistered!: (id: string) => void;
+  let rejectRegistered!: (e: unknown) => void;
+  const registered = new Promise<string>((resolve, reject) => {
+    resolveRegistered = resolve;
+    rejectRegistered = reject;
+  });
+  registered.catch(() => undefined);
+
+  const onCommand = (command: MasterCommand): void => {
+    switch (command.$case) {
+      case 'launch':
+        if (command.value.task === undefined) log.warn('ignoring a LaunchTask without a task');
+        else void tasks.launch(command.value.task);
+        return;
+      case 'kill':
+        void tasks.kill(command.value);
+        return;
+      case 'ack':
+        void tasks.acknowledge(command.value.uuid);
+        return;
+    }
+  };
+
+  const activeSession = new MasterSession({
+    master: options.master,
+    credentials: options.credentials ?? grpcCredentials.createInsecure(),
+    fence,
+    backoff: new Backoff(options.reconnectDelayMs ?? 200, options.maxReconnectDelayMs ?? 5000),
+    logger: root,
+    handler: {
+      register: () => ({
+        agentId: agentId ?? '',
+        hostname,
+        address,
+        resources,
+        attributes,
+        tasks: tasks.latestStatuses(),
+        version: DROVER_VERSION,
+        epoch: fence.highest,
+      }),
+      registered: async (id) => {
+        if (id !== '' && id !== agentId) {
+          await saveAgentId(layout.agentIdFile, id);
+          agentId = id;
+        }
+      },
+      ready: () => {
+        for (const entry of journal.pending()) {
+          activeSession.send({ message: { $case: 'status', value: entry.status } });
+        }
+        resolveRegistered(agentId ?? '');
+      },
+      command: onCommand,
+    },
+  });
+  session = activeSession;
+
+  const usage = new UsageSampler({
+    intervalMs: options.usageIntervalMs ?? 5000,
+    tasksRunning: () => tasks.liveCount(),
+    report: (value) => activeSession.send({ message: { $case: 'usage', value } }),
+    logger: log,
+  });
+
+  activeSession.start();
+  usage.start();
+  log.info({ workDir: layout.root, master: options.master, hostname, address, resources }, 'agent started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = async (stopOptions: { killTasks?: boolean } = {}): Promise<void> => {
+    usage.stop();
+    if (stopOptions.killTasks === true) await tasks.killAll('the agent is stopping');
+    await tasks.close();
+    await activeSession.stop();
+    rejectRegistered(new DroverError('the agent stopped before it registered', Code.Canceled));
+    log.info({ killedTasks: stopOptions.killTasks === true }, 'agent stopped');
+  };
+
+  return {
+    get id() {
+      return agentId;
+    },
+    workDir: layout.root,
+    registered: () => registered,
+    stop: (stopOptions) => {
+      stopping ??= stop(stopOptions);
+      return stopping;
+    },
+  };
+}

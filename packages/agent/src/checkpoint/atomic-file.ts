@@ -1,0 +1,99 @@
+/**
+ * Durable small files. Every piece of agent state on disk (agent id, epoch,
+ * task checkpoints, pending status updates) is written to a temporary file in
+ * the same directory, fsynced, renamed over its target, and then the
+ * directory is fsynced. A crash or power loss leaves either the old content or
+ * the new one, never a torn file, and a write that returned is on disk.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Code, DroverError } from '@drover/common';
+
+/** A state file exists but cannot be parsed. */
+export class CorruptStateFileError extends DroverError {
+  override name = 'CorruptStateFileError';
+  constructor(
+    /** The unreadable file. */
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`cannot parse ${file}`, Code.DataLoss, { cause });
+  }
+}
+
+/** Writes `data` to `file` atomically and durably (write, fsync, rename, fsync dir). */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await fs.open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(data, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await syncDir(dir);
+}
+
+/** Writes `value` as JSON to `file` atomically and durably. */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Reads a JSON file; undefined when it does not exist, CorruptStateFileError when it cannot be parsed. */
+export async function readJsonIfExists(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new CorruptStateFileError(file, e);
+  }
+}
+
+/** Reads a JSON state file and checks its shape; undefined when missing, CorruptStateFileError when malformed. */
+export async function loadJsonFile<T>(file: string, isValid: (value: unknown) => value is T): Promise<T | undefined> {
+  const value = await readJsonIfExists(file);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || !isValid(value)) {
+    throw new CorruptStateFileError(file, new TypeError('unexpected content'));
+  }
+  return value;
+}
+
+/** Removes a file (durably); a missing file is not an error. */
+export async function removeFileDurably(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  await syncDir(path.dirname(file));
+}
+
+/** True when `e` is a Node system error with this errno code (codes, never message text). */
+export function isErrno(e: unknown, code: string): boolean {
+  return typeof e === 'object' && e !== null && (e as NodeJS.ErrnoException).code === code;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

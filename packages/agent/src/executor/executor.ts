@@ -1,0 +1,105 @@
+/**
+ * The verbs every executor (process today, Docker next, a fake one in tests)
+ * offers the task manager, after Mesos' containerizer (recover, launch, wait,
+ * destroy) and Nomad's driver plugins. The task manager owns the task state
+ * machine, checkpoints and status updates; an executor only starts, watches
+ * and stops the thing that runs, and says how it ended.
+ *
+ * Rules for implementers (a shared conformance suite checks them):
+ *
+ * - Every method is safe to call concurrently, for the same task or others.
+ * - launch is idempotent per task id: launching a task already launched (or
+ *   being launched) resolves to the same handle and starts nothing new.
+ * - launch resolves once the task runs (it may already have ended: wait says
+ *   so) and rejects with a LaunchError when it could not be started; nothing
+ *   is left running after a rejection.
+ * - wait may be called any number of times; every call resolves with the same
+ *   TaskExit once the task ended. It never rejects for a known task.
+ * - kill is idempotent: the first call sends the polite signal and starts the
+ *   grace period; later calls never restart it but may shorten it. It resolves
+ *   like wait. Killing an ended task resolves at once.
+ * - When a task ends, the executor removes whatever the task left behind
+ *   (the rest of its process group, its container) before wait resolves.
+ * - Handles are plain JSON: the task manager checkpoints them and passes them
+ *   to recover after an agent restart, possibly in another process.
+ * - recover re-adopts what still runs (wait and kill work on it afterwards)
+ *   and says which handles are gone. It must not confuse a new process that
+ *   reused an old pid with the task.
+ * - close stops watching (timers, pollers) without touching any task: tasks
+ *   outlive the agent. wait promises still pending stay pending.
+ * - Unknown task ids make wait and kill reject with NotFoundError.
+ */
+import { Code, DroverError } from '@drover/common';
+import type { TaskSpec } from '@drover/proto';
+import type { Sandbox } from '../sandbox/sandbox.js';
+
+/** Everything an executor needs to start one task. */
+export interface LaunchRequest {
+  /** What to run. */
+  readonly spec: TaskSpec;
+  /** Where: the task's sandbox (already created). */
+  readonly sandbox: Sandbox;
+  /** Address the task is reachable at (exported as HOST). */
+  readonly host: string;
+}
+
+/** What an executor needs to find a task again; checkpointed as JSON. */
+export interface TaskHandle {
+  /** The task. */
+  readonly taskId: string;
+  /** Name of the executor that launched it. */
+  readonly executor: string;
+  /** Process id of the task's process group leader (0 when there is none). */
+  readonly pid: number;
+  /** Executor-specific facts, for example the process start time or a container id. */
+  readonly details: Readonly<Record<string, string | number>>;
+}
+
+/** How a task ended, as far as its executor could see. */
+export type TaskExit =
+  /** The main process exited on its own with this code. */
+  | { readonly kind: 'exited'; readonly exitCode: number }
+  /** The main process died of this signal (for example "SIGKILL"). */
+  | { readonly kind: 'signaled'; readonly signal: string }
+  /** The task ended but its exit status cannot be known (re-adopted process). */
+  | { readonly kind: 'unknown' };
+
+/** What an executor can do, so callers need not guess from its name. */
+export interface ExecutorCapabilities {
+  /** Tasks survive an agent restart and recover() can re-adopt them. */
+  readonly recover: boolean;
+  /** A re-adopted task's exit status can still be learned when it ends. */
+  readonly exitStatusAfterRecover: boolean;
+}
+
+/** Starts, watches and stops tasks of one kind (see the rules above). */
+export interface Executor {
+  /** Short name recorded in handles ("process", "docker"). */
+  readonly name: string;
+  /** What this executor can do. */
+  readonly capabilities: ExecutorCapabilities;
+  /** Starts a task; resolves with its handle once it runs, rejects with LaunchError. */
+  launch(request: LaunchRequest): Promise<TaskHandle>;
+  /** Resolves once the task ended. */
+  wait(taskId: string): Promise<TaskExit>;
+  /** Polite stop, then forced after gracePeriodMs; resolves once the task ended. */
+  kill(taskId: string, gracePeriodMs: number): Promise<TaskExit>;
+  /** Re-adopts checkpointed tasks; returns the ids of those still running. */
+  recover(handles: readonly TaskHandle[]): Promise<Set<string>>;
+  /** Stops watching without touching any task. */
+  close(): void;
+}
+
+/** A task could not be started (bad command, missing program, sandbox error). */
+export class LaunchError extends DroverError {
+  override name = 'LaunchError';
+  constructor(
+    /** The task that did not start. */
+    readonly taskId: string,
+    /** One line for people, for example "spawn /nope ENOENT". */
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, Code.FailedPrecondition, { cause });
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The agent's one connection to the master: an AgentService.Connect stream
+ * the agent dials and keeps open.
+ *
+ * Each connection attempt is a "generation". Register is the first message
+ * of every generation; commands are only acted on after their epoch passed
+ * the fence, one message at a time, in arrival order. Anything that ends a
+ * generation (stream error or end, NotLeader, a stale epoch, silence from the
+ * master for three heartbeat intervals, no answer to Register) tears it down
+ * and schedules the next one with exponential backoff; events of older
+ * generations are ignored, so a late callback can never act on a dead stream.
+ *
+ * NotLeader redirects the next attempt to the leader it names (at once the
+ * first time, with backoff if redirects keep coming), even when its epoch is
+ * stale: it commands nothing, a standby may not know the leader's epoch, and
+ * the leader it names must pass the fence in turn. Any other loss goes back
+ * to the configured master, which redirects again if it is a standby.
+ */
+import type { Logger } from '@drover/common';
+import {
+  type AgentMessage,
+  AgentServiceClient,
+  type MasterMessage,
+  type Register,
+} from '@drover/proto';
+import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
+import type { Backoff } from './backoff.js';
+import type { EpochFence } from './epoch-fence.js';
+
+/** A master command the session passes on once its epoch is admitted. */
+export type MasterCommand = Extract<NonNullable<MasterMessage['message']>, { $case: 'launch' | 'kill' | 'ack' }>;
+
+/** What the session asks of the rest of the agent. */
+export interface SessionHandler {
+  /** Builds the Register message that opens each connection. */
+  register(): Register;
+  /** The master accepted the agent under `agentId`: keep it. Runs before the session counts as registered. */
+  registered(agentId: string): Promise<void>;
+  /** The session just became registered: send what is pending (synchronously, before anything newer). */
+  ready(): void;
+  /** A launch, kill or ack whose epoch was admitted. */
+  command(command: MasterCommand): void;
+}
+
+/** How a MasterSession connects. */
+export interface MasterSessionOptions {
+  /** host:port of the configured master. */
+  master: string;
+  /** gRPC channel credentials. */
+  credentials: ChannelCredentials;
+  /** Highest-epoch fence. */
+  fence: EpochFence;
+  /** Reconnect delays. */
+  backoff: Backoff;
+  /** The rest of the agent. */
+  handler: SessionHandler;
+  /** Logger (a child named "master-session" is taken). */
+  logger: Logger;
+  /** Give up on a connection whose Register got no answer after this long; default 10 000 ms. */
+  registerTimeoutMs?: number;
+}
+
+/** Silence for this many heartbeat intervals means the stream is dead. */
+export const MISSED_HEARTBEATS = 3;
+
+type Stream = ClientDuplexStream<AgentMessage, MasterMessage>;
+
+/** Keeps the agent connected and registered to the leading master. */
+export class MasterSession {
+  private readonly log: Logger;
+  private target: string;
+  private client: AgentServiceClient | undefined;
+  private clientTarget = '';
+  private call: Stream | undefined;
+  private generation = 0;
+  private isRegistered = false;
+  private redirectsInARow = 0;
+  private inbox: Promise<void> = Promise.resolve();
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  private lastHeard = 0;
+  private stopped = false;
+
+  constructor(private readonly options: MasterSessionOptions) {
+    this.log = options.logger.child({ component: 'master-session' });
+    this.target = options.master;
+  }
+
+  /** True while a registered stream is up. */
+  get registered(): boolean {
+    return this.isRegistered;
+  }
+
+  /** Connects (in the background; reconnects until stopped). */
+  start(): void {
+    this.connect();
+  }
+
+  /** Sends a message on the registered stream; false (nothing sent) when there is none. */
+  send(message: AgentMessage): boolean {
+    if (!this.isRegistered || this.call === undefined) return false;
+    this.call.write(message);
+    return true;
+  }
+
+  /** Closes the stream and stops reconnecting. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation++;
+    clearTimeout(this.reconnectTimer);
+    this.teardown();
+    this.client?.close();
+    this.client = undefined;
+    await this.inbox;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const generation = ++this.generation;
+    if (this.client === undefined || this.clientTarget !== this.target) {
+      this.client?.close();
+      this.client = new AgentServiceClient(this.target, this.options.credentials);
+      this.clientTarget = this.target;
+    }
+    this.log.info({ master: this.target, generation }, 'connecting to master');
+    const call = this.client.connect();
+    this.call = call;
+    call.on('data', (message: MasterMessage) => {
+      if (generation !== this.generation) return;
+      this.lastHeard = Date.now();
+      this.inbox = this.inbox.then(() => this.receive(generation, message)).catch((e: unknown) => {
+        this.log.error({ err: e }, 'failed to handle a master message');
+      });
+    });
+    call.on('error', (e: Error) => this.lost(generation, `stream failed: ${e.message}`));
+    call.on('end', () => this.lost(generation, 'master closed the stream'));
+    this.lastHeard = Date.now();
+    this.armWatchdog(generation, this.options.registerTimeoutMs ?? 10_000, 'no answer to Register');
+    call.write({ message: { $case: 'register', value: this.options.handler.register() } });
+  }
+
+  private async receive(generation: number, message: MasterMessage): Promise<void> {
+    if (generation !== this.generation) return;
+    const { fence, handler } = this.options;
+    const body = message.message;
+    if (body?.$case === 'notLeader' && message.epoch < fence.highest) {
+      // Not a command: a standby may not know the leader's epoch. Following
+      // it is safe because the leader it names must pass the fence itself.
+      this.follow(generation, body.value.leaderAddress);
+      return;
+    }
+    if (!(await fence.admit(message.epoch))) {
+      this.log.warn(
+        { epoch: message.epoch, highest: fence.highest, kind: message.message?.$case },
+        'refusing a message from a master with a stale epoch',
+      );
+      this.lost(generation, `stale master epoch ${message.epoch} < ${fence.highest}`);
+      return;
+    }
+    if (generation !== this.generation) return;
+    switch (body?.$case) {
+      case undefined:
+        return;
+      case 'registered': {
+        await handler.registered(body.value.agentId);
+        if (generation !== this.generation) return;
+        this.isRegistered = true;
+        this.redirectsInARow = 0;
+        this.options.backoff.reset();
+        const interval = body.value.heartbeatIntervalMs;
+        clearTimeout(this.watchdog);
+        if (interval > 0) this.armWatchdog(generation, MISSED_HEARTBEATS * interval, 'master went silent');
+        this.log.info({ agentId: body.value.agentId, master: this.target, epoch: message.epoch }, 'registered');
+        handler.ready();
+        return;
+      }
+      case 'notLeader':
+        this.follow(generation, body.value.leaderAddress);
+        return;
+      case 'ping':
+        this.call?.write({ message: { $case: 'pong', value: { nonce: body.value.nonce } } });
+        return;
+      case 'launch':
+      case 'kill':
+      case 'ack':
+        handler.command(body);
+        return;
+    }
+  }
+
+  /** NotLeader: reconnect to the leader it names, or to the configured master when it names none. */
+  private follow(generation: number, leader: string): void {
+    this.log.info({ master: this.target, leader }, 'master is not the leader');
+    this.lost(generation, 'not the leader', leader === '' ? undefined : leader);
+  }
+
+  /** Ends a generation (once) and schedules the next connection. */
+  private lost(generation: number, why: string, redirect?: string): void {
+    if (generation !== this.generation || this.stopped) return;
+    this.generation++;
+    const wasRegistered = this.isRegistered;
+    this.teardown();
+    let delay: number;
+    if (redirect !== undefined) {
+      this.target = redirect;
+      delay = this.redirectsInARow++ === 0 ? 0 : this.options.backoff.next();
+    } else {
+      this.target = this.options.master;
+      delay = this.options.backoff.next();
+    }
+    const level = wasRegistered ? 'warn' : 'info';
+    this.log[level]({ why, next: this.target, delayMs: delay }, 'disconnected from master');
+    this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private teardown(): void {
+    this.isRegistered = false;
+    clearTimeout(this.watchdog);
+    const call = this.call;
+    this.call = undefined;
+    if (call !== undefined) {
+      call.end();
+      call.cancel();
+    }
+  }
+
+  /** Ends the generation when nothing arrives for `silenceMs` (checked every silenceMs / 3). */
+  private armWatchdog(generation: number, silenceMs: number, why: string): void {
+    clearTimeout(this.watchdog);
+    const check = () => {
+      if (generation !== this.generation) return;
+      if (Date.now() - this.lastHeard >= silenceMs) {
+        this.lost(generation, `${why} for ${silenceMs} ms`);
+        return;
+      }
+      this.watchdog = setTimeout(check, Math.max(10, silenceMs / 3));
+    };
+    this.watchdog = setTimeout(check, Math.max(10, silenceMs / 3));
+  }
+}

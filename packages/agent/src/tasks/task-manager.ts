@@ -1,0 +1,370 @@
+/**
+ * The agent's table of tasks and the only place their state changes.
+ *
+ * Every change of one task runs through that task's queue (a promise chain),
+ * so its updates are made, stored and sent strictly in order even though
+ * launches, kills, process exits and acks arrive at any time. A change is
+ * checked against the common state machine, written to the status journal
+ * first (the journal is what makes delivery at-least-once), then to the
+ * task's checkpoint, and only then handed to the session to send.
+ *
+ * Recovery after an agent restart reads the checkpoints back. A crash
+ * between the journal write and the checkpoint write leaves the journal one
+ * update ahead, so a task's latest status is whichever of the two has the
+ * higher journal sequence number. Live tasks are offered to the executor to
+ * re-adopt; those whose process is gone end as ENDED_WHILE_AGENT_DOWN (or
+ * KILLED, when a kill was under way). A final status that is no longer in
+ * the journal (it was acked but the checkpoint outlived the ack, or the
+ * journal write was lost) is journaled again: the master may see it twice,
+ * never zero times.
+ *
+ * When the master acks a task's final status, the task is forgotten: its
+ * checkpoint goes, its sandbox stays.
+ */
+import {
+  DroverError,
+  IllegalTransitionError,
+  isTerminal,
+  newId,
+  transition,
+  type Logger,
+  type TaskStateName,
+} from '@drover/common';
+import {
+  type KillTask,
+  TaskReason,
+  taskReasonCodec,
+  type TaskReasonName,
+  type TaskSpec,
+  TaskStatus,
+  taskStateCodec,
+} from '@drover/proto';
+import { loadTaskCheckpoints, removeTaskCheckpoint, saveTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
+import type { Executor, TaskHandle } from '../executor/executor.js';
+import { createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
+import type { StatusJournal } from '../status/status-journal.js';
+import { endedWhileDown, endOf, type KillRequest, type StateChange } from './state-change.js';
+
+/** Grace period used when neither the KillTask nor the TaskSpec sets one. */
+export const DEFAULT_GRACE_PERIOD_MS = 3000;
+
+/** What a TaskManager works with. */
+export interface TaskManagerOptions {
+  /** Runs the tasks. */
+  executor: Executor;
+  /** Where updates wait for their ack. */
+  journal: StatusJournal;
+  /** Parent directory of the task sandboxes. */
+  tasksDir: string;
+  /** Address tasks are reachable at (HOST). */
+  host: string;
+  /** Logger (a child named "task-manager" is taken). */
+  logger: Logger;
+  /** Receives each update once it is on disk; sends it when the session is up. */
+  send: (status: TaskStatus) => void;
+}
+
+interface TaskRecord {
+  readonly spec: TaskSpec;
+  readonly sandbox: Sandbox;
+  state: TaskStateName;
+  latest?: TaskStatus;
+  latestSeq: number;
+  handle?: TaskHandle;
+  kill?: KillRequest;
+  /** False until the sandbox exists: there is nowhere to checkpoint before. */
+  hasSandbox: boolean;
+  queue: Promise<void>;
+  readonly ended: Promise<void>;
+  markEnded: () => void;
+}
+
+/** The task table: launches, kills, state changes, recovery and forgetting. */
+export class TaskManager {
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly options: TaskManagerOptions) {
+    this.log = options.logger.child({ component: 'task-manager' });
+  }
+
+  /** Takes back the tasks checkpointed by an earlier agent; call once, before the first launch. */
+  async recover(): Promise<void> {
+    const { journal, executor } = this.options;
+    const checkpoints = await loadTaskCheckpoints(this.options.tasksDir, this.log);
+    journal.advanceSeq(Math.max(0, ...checkpoints.map((c) => c.statusSeq)));
+    const toAdopt: TaskRecord[] = [];
+    for (const cp of checkpoints) {
+      let latest = cp.status;
+      let latestSeq = cp.statusSeq;
+      const newest = journal.forTask(cp.spec.taskId).at(-1);
+      if (newest !== undefined && newest.seq > latestSeq) {
+        latest = newest.status;
+        latestSeq = newest.seq;
+      }
+      const record = this.newRecord(cp.spec, sandboxFor(this.options.tasksDir, cp.spec.taskId), {
+        state: taskStateCodec.name(latest.state) ?? 'STAGING',
+        latest,
+        latestSeq,
+        handle: cp.handle,
+        kill: cp.kill,
+        hasSandbox: true,
+      });
+      this.tasks.set(cp.spec.taskId, record);
+      if (isTerminal(record.state)) {
+        record.markEnded();
+        if (!journal.has(latest.uuid)) await journal.append(latest);
+      } else if (record.handle !== undefined) {
+        toAdopt.push(record);
+      } else {
+        void this.enqueue(record, () =>
+          this.change(record, {
+            state: 'FAILED',
+            reason: 'LAUNCH_FAILED',
+            message: 'the agent stopped before the task was started',
+          }),
+        );
+      }
+    }
+    const alive = await executor.recover(toAdopt.map((r) => r.handle as TaskHandle));
+    for (const record of toAdopt) {
+      if (alive.has(record.spec.taskId)) {
+        this.log.info({ taskId: record.spec.taskId, pid: record.handle?.pid }, 're-adopted task');
+        this.watch(record);
+        // A kill was under way when the agent stopped: carry it through.
+        if (record.kill !== undefined) this.signalKill(record, record.kill.gracePeriodMs);
+      } else {
+        void this.enqueue(record, () => this.change(record, endedWhileDown(record.kill)));
+      }
+    }
+    await Promise.all([...this.tasks.values()].map((r) => r.queue));
+  }
+
+  /** Starts a task; a task already tracked is not launched again, its latest status is resent. */
+  async launch(spec: TaskSpec): Promise<void> {
+    if (this.closed) return;
+    const existing = this.tasks.get(spec.taskId);
+    if (existing !== undefined) {
+      this.log.info({ taskId: spec.taskId, state: existing.state }, 'launch of a known task: resending its status');
+      if (existing.latest !== undefined) this.options.send(existing.latest);
+      return;
+    }
+    let sandbox: Sandbox;
+    try {
+      sandbox = sandboxFor(this.options.tasksDir, spec.taskId);
+    } catch (e) {
+      await this.reportUntracked(spec.taskId, 'FAILED', 'LAUNCH_FAILED', DroverError.from(e).rawMessage);
+      return;
+    }
+    const record = this.newRecord(spec, sandbox);
+    this.tasks.set(spec.taskId, record);
+    await this.enqueue(record, () => this.start(record));
+  }
+
+  /** Kills a task: KILLING now, KILLED when it ended. Unknown tasks are reported KILLED/UNKNOWN_TO_AGENT. */
+  async kill(kill: KillTask): Promise<void> {
+    if (this.closed) return;
+    const record = this.tasks.get(kill.taskId);
+    if (record === undefined) {
+      await this.reportUntracked(kill.taskId, 'KILLED', 'UNKNOWN_TO_AGENT', 'agent does not know this task');
+      return;
+    }
+    if (isTerminal(record.state)) {
+      if (record.latest !== undefined) this.options.send(record.latest);
+      return;
+    }
+    const graceSeconds = kill.gracePeriodSeconds > 0 ? kill.gracePeriodSeconds : record.spec.killGracePeriodSeconds;
+    const request: KillRequest = {
+      reason: taskReasonCodec.name(kill.reason) ?? 'KILL_REQUESTED',
+      message: kill.message,
+      gracePeriodMs: graceSeconds > 0 ? Math.round(graceSeconds * 1000) : DEFAULT_GRACE_PERIOD_MS,
+    };
+    // Recorded at once, so a launch still queued ahead of this kill starts nothing.
+    record.kill ??= request;
+    await this.enqueue(record, async () => {
+      if (isTerminal(record.state)) return;
+      const active = record.kill ?? request;
+      if (record.state !== 'KILLING') {
+        const seconds = request.gracePeriodMs / 1000;
+        await this.change(record, {
+          state: 'KILLING',
+          reason: active.reason,
+          message: `killing: SIGTERM to the process group, SIGKILL after ${seconds}s`,
+        });
+      }
+      this.signalKill(record, request.gracePeriodMs);
+    });
+  }
+
+  /** The master stored the update with this uuid; a final one makes the task forgotten. */
+  async acknowledge(uuid: string): Promise<void> {
+    const entry = await this.options.journal.ack(uuid);
+    if (entry === undefined) return;
+    const state = taskStateCodec.name(entry.status.state);
+    if (state === undefined || !isTerminal(state)) return;
+    const taskId = entry.status.taskId;
+    const record = this.tasks.get(taskId);
+    if (record === undefined) {
+      await this.options.journal.dropTask(taskId);
+      return;
+    }
+    await this.enqueue(record, async () => {
+      if (this.tasks.get(taskId) !== record) return;
+      this.tasks.delete(taskId);
+      await removeTaskCheckpoint(record.sandbox.checkpointPath);
+      await this.options.journal.dropTask(taskId);
+      this.log.info({ taskId }, 'final status acked: task forgotten');
+    });
+  }
+
+  /** The latest status of every tracked task (live ones and ended ones not yet acked), for Register. */
+  latestStatuses(): TaskStatus[] {
+    return [...this.tasks.values()].flatMap((r) => (r.latest === undefined ? [] : [r.latest]));
+  }
+
+  /** How many tracked tasks are not ended. */
+  liveCount(): number {
+    return [...this.tasks.values()].filter((r) => !isTerminal(r.state)).length;
+  }
+
+  /** Kills every live task (grace periods honoured) and waits until their final statuses are written. */
+  async killAll(message: string): Promise<void> {
+    const live = [...this.tasks.values()].filter((r) => !isTerminal(r.state));
+    await Promise.all(
+      live.map((r) =>
+        this.kill({ taskId: r.spec.taskId, gracePeriodSeconds: 0, reason: TaskReason.TASK_REASON_KILL_REQUESTED, message }),
+      ),
+    );
+    await Promise.all(live.map((r) => r.ended));
+  }
+
+  /** Stops changing anything (tasks keep running) and waits for writes in progress. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.options.executor.close();
+    await Promise.all([...this.tasks.values()].map((r) => r.queue));
+  }
+
+  private newRecord(
+    spec: TaskSpec,
+    sandbox: Sandbox,
+    recovered?: Pick<TaskRecord, 'state' | 'latest' | 'latestSeq' | 'handle' | 'kill' | 'hasSandbox'>,
+  ): TaskRecord {
+    let markEnded!: () => void;
+    const ended = new Promise<void>((resolve) => {
+      markEnded = resolve;
+    });
+    const initial = recovered ?? { state: 'STAGING', latestSeq: 0, hasSandbox: false };
+    return { spec, sandbox, ...initial, queue: Promise.resolve(), ended, markEnded };
+  }
+
+  private async start(record: TaskRecord): Promise<void> {
+    const { spec, sandbox } = record;
+    try {
+      await createSandbox(sandbox);
+      record.hasSandbox = true;
+    } catch (e) {
+      const message = `cannot create the sandbox: ${DroverError.from(e).rawMessage}`;
+      await this.change(record, { state: 'FAILED', reason: 'LAUNCH_FAILED', message });
+      return;
+    }
+    if (record.kill !== undefined) {
+      await this.change(record, { state: 'KILLED', reason: record.kill.reason, message: 'killed before it was started' });
+      return;
+    }
+    await this.change(record, { state: 'STARTING', message: 'launching' });
+    try {
+      record.handle = await this.options.executor.launch({ spec, sandbox, host: this.options.host });
+    } catch (e) {
+      await this.change(record, { state: 'FAILED', reason: 'LAUNCH_FAILED', message: DroverError.from(e).rawMessage });
+      return;
+    }
+    this.watch(record);
+    await this.change(record, { state: 'RUNNING', message: `running as pid ${record.handle.pid}` });
+  }
+
+  private watch(record: TaskRecord): void {
+    const taskId = record.spec.taskId;
+    this.options.executor.wait(taskId).then(
+      (exit) =>
+        this.enqueue(record, async () => {
+          if (!isTerminal(record.state)) await this.change(record, endOf(exit, record.kill));
+        }),
+      (e: unknown) => this.log.error({ taskId, err: e }, 'cannot wait for task'),
+    );
+  }
+
+  private signalKill(record: TaskRecord, gracePeriodMs: number): void {
+    const taskId = record.spec.taskId;
+    if (record.handle === undefined) return;
+    this.options.executor.kill(taskId, gracePeriodMs).catch((e: unknown) => {
+      this.log.error({ taskId, err: e }, 'cannot kill task');
+    });
+  }
+
+  /** Runs `job` after everything already queued for the task; never rejects. */
+  private enqueue(record: TaskRecord, job: () => Promise<void>): Promise<void> {
+    record.queue = record.queue.then(async () => {
+      if (this.closed) return;
+      try {
+        await job();
+      } catch (e) {
+        if (e instanceof IllegalTransitionError) {
+          this.log.warn({ taskId: record.spec.taskId, from: e.from, to: e.to }, 'refused illegal task state change');
+        } else {
+          this.log.error({ taskId: record.spec.taskId, err: e }, 'task state change failed');
+        }
+      }
+    });
+    return record.queue;
+  }
+
+  /** Applies one state change: check, journal, checkpoint, send. Runs inside the task's queue. */
+  private async change(record: TaskRecord, change: StateChange): Promise<void> {
+    const state = transition(record.state, change.state);
+    const status = this.statusOf(record.spec.taskId, change, record.handle?.pid ?? 0);
+    const entry = await this.options.journal.append(status);
+    record.state = state;
+    record.latest = status;
+    record.latestSeq = entry.seq;
+    if (record.hasSandbox) {
+      try {
+        await saveTaskCheckpoint(record.sandbox.checkpointPath, {
+          spec: record.spec,
+          handle: record.handle,
+          status,
+          statusSeq: entry.seq,
+          kill: record.kill,
+        });
+      } catch (e) {
+        this.log.error({ taskId: record.spec.taskId, err: e }, 'cannot write task checkpoint');
+      }
+    }
+    if (isTerminal(state)) record.markEnded();
+    this.log.info({ taskId: record.spec.taskId, state, message: change.message }, 'task state changed');
+    this.options.send(status);
+  }
+
+  /** Reports a state for a task the agent does not track (so the master can close it). */
+  private async reportUntracked(taskId: string, state: TaskStateName, reason: TaskReasonName, message: string) {
+    const status = this.statusOf(taskId, { state, reason, message }, 0);
+    await this.options.journal.append(status);
+    this.log.info({ taskId, state, reason, message }, 'reported untracked task');
+    this.options.send(status);
+  }
+
+  private statusOf(taskId: string, change: StateChange, pid: number): TaskStatus {
+    return TaskStatus.fromPartial({
+      uuid: newId(),
+      taskId,
+      state: taskStateCodec.value(change.state),
+      timestamp: new Date(),
+      exitCode: change.exitCode,
+      signal: change.signal ?? '',
+      reason: change.reason === undefined ? TaskReason.TASK_REASON_UNSPECIFIED : taskReasonCodec.value(change.reason),
+      message: change.message,
+      pid,
+    });
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Where the agent keeps its state inside the work dir. One place, so the
+ * layout can be read (and changed) at a glance:
+ *
+ *   <workDir>/agent-id.json        durable agent id (from the first Registered)
+ *   <workDir>/epoch.json           highest master epoch seen (fencing)
+ *   <workDir>/status/<seq>.json    status updates not yet acked by the master
+ *   <workDir>/tasks/<taskId>/      a task's sandbox (its cwd, stdout, stderr)
+ *   <workDir>/tasks/<taskId>/.drover-task.json   the task's checkpoint
+ */
+import path from 'node:path';
+
+/** Absolute paths of everything the agent keeps in its work dir. */
+export interface WorkDirLayout {
+  /** The work dir itself. */
+  readonly root: string;
+  /** The durable agent id. */
+  readonly agentIdFile: string;
+  /** The highest master epoch seen. */
+  readonly epochFile: string;
+  /** Pending (unacked) status updates, one file each. */
+  readonly statusDir: string;
+  /** Parent of every task sandbox. */
+  readonly tasksDir: string;
+}
+
+/** The layout of the work dir at `root` (made absolute). */
+export function workDirLayout(root: string): WorkDirLayout {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    agentIdFile: path.join(abs, 'agent-id.json'),
+    epochFile: path.join(abs, 'epoch.json'),
+    statusDir: path.join(abs, 'status'),
+    tasksDir: path.join(abs, 'tasks'),
+  };
+}
