@@ -67,6 +67,14 @@ describe('app lifecycle over real gRPC', () => {
     const pids = three.map((t) => t.pid);
     expect(pids.every((p) => p > 0 && alive(p))).toBe(true);
     expect(new Set(three.map((t) => t.ports[0]?.number)).size).toBe(3);
+    // Output goes to files in the task's sandbox, with the task's environment.
+    const first = three[0] as Task;
+    const stdout = await waitFor(
+      'the task to write its stdout',
+      () => fs.readFileSync(path.join(root, 'agent', 'tasks', first.id, 'stdout'), 'utf8'),
+      (text) => text.includes('started'),
+    );
+    expect(stdout.trim()).toBe(`started ${first.id} on ${first.ports[0]?.number}`);
 
     // kill -9 one task's process from outside Drover.
     const victim = three[0] as Task;

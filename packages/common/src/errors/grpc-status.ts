@@ -59,7 +59,9 @@ export function fromGrpcError(error: unknown, target?: string): DroverError {
     }
   }
   if (code === Code.Unavailable && target !== undefined) {
-    return new DroverError(`cannot reach the master at ${target}: ${error.details}`, code, { cause: error });
+    // grpc-js appends an empty "Resolution note:" and repeats the address; keep the cause only.
+    const why = /Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s.exec(error.details)?.[1] ?? error.details;
+    return new DroverError(`cannot reach the master at ${target}: ${why.trim()}`, code, { cause: error });
   }
   return new DroverError(error.details || error.message, code, { cause: error });
 }

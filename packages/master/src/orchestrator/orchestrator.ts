@@ -115,7 +115,7 @@ export class Orchestrator {
 
       if (current.length > wanted) {
         for (const task of youngestFirst(current).slice(0, current.length - wanted)) {
-          kills.push({ task, why: `scaled down to ${wanted} instances` });
+          kills.push({ task, why: `scaled down to ${wanted} ${wanted === 1 ? 'instance' : 'instances'}` });
         }
       }
       const missing = Math.max(0, wanted - current.length);

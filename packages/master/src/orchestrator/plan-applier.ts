@@ -52,7 +52,7 @@ export class PlanApplier {
         appId: spec.id,
         appVersion: instance.app.version,
         agentId: agent.id,
-        host: agent.address,
+        host: agent.hostname,
         state: 'STAGING',
         resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
         ports: placement.hostPorts.map((number, i) => ({

@@ -1,0 +1,67 @@
+/**
+ * Everything a command touches outside its arguments: output streams,
+ * environment, working directory, clock, and the long-running pieces
+ * (master, agent, stop signals). Commands take it as a parameter so tests
+ * run them in-process with captured output and fakes, and bin.ts wires the
+ * real process.
+ */
+import type { AgentOptions, RunningAgent } from '@drover/agent';
+import { DroverClient } from '@drover/client';
+import type { MasterOptions, RunningMaster } from '@drover/master';
+import type { Command } from 'commander';
+
+/** Master address used when neither --master nor DROVER_MASTER says otherwise. */
+export const DEFAULT_MASTER = '127.0.0.1:5053';
+
+/** Where a command writes and what it reads from its surroundings. */
+export interface CliIo {
+  /** Writes text to standard output as is (callers end lines with "\n"). */
+  stdout(text: string): void;
+  /** Writes text to standard error as is. */
+  stderr(text: string): void;
+  /** Environment variables (DROVER_MASTER, DROVER_LOG_LEVEL). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Directory relative paths are resolved against. */
+  cwd: string;
+  /** The current time; fixed in tests so ages are stable. */
+  now(): Date;
+}
+
+/** The long-running parts, replaceable in tests. */
+export interface CliRuntime {
+  /** Starts a master in this process. */
+  startMaster(options: MasterOptions): Promise<RunningMaster>;
+  /** Starts an agent in this process. */
+  startAgent(options: AgentOptions): Promise<RunningAgent>;
+  /** Resolves with the signal's name once the process is asked to stop (SIGINT, SIGTERM). */
+  waitForStop(): Promise<string>;
+}
+
+/** What every command gets. */
+export interface CliContext {
+  /** Output and surroundings. */
+  io: CliIo;
+  /** Master, agent and signals. */
+  runtime: CliRuntime;
+}
+
+/** The master a client command talks to: --master, else DROVER_MASTER, else 127.0.0.1:5053. */
+export function masterAddress(ctx: CliContext, command: Command): string {
+  const flag = (command.optsWithGlobals() as { master?: string }).master;
+  return flag ?? ctx.io.env.DROVER_MASTER ?? DEFAULT_MASTER;
+}
+
+/** Runs `fn` with a client for the command's master and always closes it. */
+export async function withClient<T>(ctx: CliContext, command: Command, fn: (client: DroverClient) => Promise<T>): Promise<T> {
+  const client = new DroverClient(masterAddress(ctx, command));
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** Writes a value as indented JSON, for --json. */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,51 @@
+/**
+ * How failures end a command: one "error: ..." line on stderr (plus each
+ * violation of a ValidationError on its own line), never a stack trace, and
+ * an exit code scripts can branch on.
+ */
+import { Code, DroverError, formatViolation, ValidationError } from '@drover/common';
+import { CommanderError } from 'commander';
+import type { CliIo } from './cli-context.js';
+
+/** Exit codes of the drover command. */
+export const ExitCode = {
+  /** Success. */
+  Ok: 0,
+  /** The command failed (master unreachable, not found, conflict...). */
+  Failure: 1,
+  /** The input was wrong: bad flags or arguments, an invalid app definition. */
+  Usage: 2,
+} as const;
+
+/** Prints `reason` for people and returns the exit code it maps to. */
+export function reportError(io: CliIo, reason: unknown): number {
+  if (reason instanceof CommanderError) {
+    // Commander already printed its message (or the help text) to stderr.
+    return reason.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  }
+  const err = DroverError.from(reason);
+  if (err instanceof ValidationError) {
+    io.stderr(`error: ${validationSummary(err)}\n`);
+    for (const v of err.violations) io.stderr(`  ${formatViolation(v)}\n`);
+    return ExitCode.Usage;
+  }
+  io.stderr(`error: ${err.rawMessage}\n`);
+  if (io.env.DROVER_DEBUG) printStacks(io, reason);
+  return err.code === Code.InvalidArgument ? ExitCode.Usage : ExitCode.Failure;
+}
+
+/** For bug reports (DROVER_DEBUG=1): the stack of the error and of each cause. */
+function printStacks(io: CliIo, reason: unknown): void {
+  for (let e: unknown = reason, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    io.stderr(`${depth === 0 ? '' : 'caused by: '}${e.stack ?? String(e)}\n`);
+  }
+}
+
+/**
+ * A ValidationError's message is "<summary>: <v1>; <v2>"; the violations are
+ * printed one per line, so only the summary goes on the error line.
+ */
+function validationSummary(err: ValidationError): string {
+  const joined = `: ${err.violations.map(formatViolation).join('; ')}`;
+  return err.rawMessage.endsWith(joined) ? err.rawMessage.slice(0, -joined.length) : err.rawMessage;
+}

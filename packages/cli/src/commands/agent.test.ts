@@ -1,0 +1,144 @@
+import { NotFoundError } from '@drover/common';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
+import { agent1, agent2 } from '../testing/fixtures.js';
+import { fakeRuntime } from '../testing/fake-runtime.js';
+import { run } from '../testing/run-cli.js';
+
+describe('drover agent list / get', () => {
+  let master: FakeMaster;
+  const cli = (...argv: string[]) => run(['--master', master.address, ...argv]);
+
+  beforeAll(async () => {
+    master = await startFakeMaster({
+      'agents.list': () => ({ agents: [agent1, agent2] }),
+      'agents.get': (req: { id: string }) => {
+        if (req.id !== agent1.id) throw new NotFoundError('agent', req.id);
+        return { agent: agent1 };
+      },
+    });
+  });
+
+  afterAll(() => master.stop());
+
+  it.each([
+    {
+      name: 'list shows capacity as used/total',
+      argv: ['agent', 'list'],
+      code: 0,
+      stdout: [
+        'ID        HOSTNAME   STATE    CPUS    MEM            TASKS   LAST SEEN',
+        'agent-1   node1      ACTIVE   0.2/4   128/7936 MiB   2       2s',
+        'agent-2   node2      LOST     0/4     0/7936 MiB     0       10m',
+        '',
+      ].join('\n'),
+      stderr: '',
+    },
+    {
+      name: 'get shows one agent',
+      argv: ['agent', 'get', 'agent-1'],
+      code: 0,
+      stdout: [
+        'ID:             agent-1',
+        'Hostname:       node1',
+        'Address:        10.0.0.1',
+        'State:          ACTIVE',
+        'Version:        0.1.0',
+        'Attributes:     rack=r1',
+        'Total:          4 cpus, 7936 MiB mem, 10000 MiB disk, ports 31000-32000',
+        'Reserved:       0.2 cpus, 128 MiB mem, 0 MiB disk',
+        'Machine usage:  0.5/4 cpus, 2048/7936 MiB mem',
+        'Tasks:          2',
+        'Registered:     2025-05-29T12:00:00.000Z (3d ago)',
+        'Last seen:      2025-06-01T11:59:58.000Z (2s ago)',
+        '',
+      ].join('\n'),
+      stderr: '',
+    },
+    { name: 'get of an unknown agent', argv: ['agent', 'get', 'x'], code: 1, stdout: '', stderr: 'error: agent x not found\n' },
+  ])('$name', async ({ argv, code, stdout, stderr }) => {
+    expect(await cli(...argv)).toEqual({ code, stdout, stderr });
+  });
+
+  it('list --json prints an array of proto JSON agents', async () => {
+    const result = await cli('agent', 'list', '--json');
+    expect(result.code).toBe(0);
+    const agents = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+    expect(agents.map((a) => [a.id, a.state])).toEqual([
+      ['agent-1', 'AGENT_STATE_ACTIVE'],
+      ['agent-2', 'AGENT_STATE_LOST'],
+    ]);
+  });
+});
+
+describe('drover agent (run)', () => {
+  it('starts an agent with the parsed flags and stops it on a signal, leaving tasks running', async () => {
+    const fake = fakeRuntime();
+    const result = await run(
+      [
+        'agent',
+        '--master',
+        '10.0.0.1:5053',
+        '--work-dir',
+        'work',
+        '--hostname',
+        'node7',
+        '--address',
+        '10.0.0.7',
+        '--attributes',
+        'rack=r1,zone=a',
+        '--resources',
+        'cpus=2,mem=1024,ports=[31000-31999,33000]',
+      ],
+      { cwd: '/srv', runtime: fake.runtime },
+    );
+    expect(result).toEqual({
+      code: 0,
+      stdout: [
+        'agent started (work dir /srv/work); connecting to master 10.0.0.1:5053',
+        'registered as agent agent-1',
+        'stopping agent; its tasks keep running and are re-adopted when it starts again',
+        'stopped',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    expect(fake.agentOptions).toEqual([
+      expect.objectContaining({
+        master: '10.0.0.1:5053',
+        workDir: '/srv/work',
+        hostname: 'node7',
+        address: '10.0.0.7',
+        attributes: { rack: 'r1', zone: 'a' },
+        resources: { cpus: 2, mem: 1024, ports: [{ begin: 31000, end: 31999 }, { begin: 33000, end: 33000 }] },
+      }),
+    ]);
+    expect(fake.events).toEqual(['agent.start', 'agent.registered', 'agent.stop']);
+  });
+
+  it('dials DROVER_MASTER when --master is not given', async () => {
+    const fake = fakeRuntime();
+    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053' }, runtime: fake.runtime });
+    expect(fake.agentOptions[0]?.master).toBe('m1:5053');
+  });
+
+  it.each([
+    { name: 'a missing --work-dir', argv: ['agent'], stderr: "error: required option '--work-dir <dir>' not specified\n" },
+    {
+      name: 'bad --resources',
+      argv: ['agent', '--work-dir', '/w', '--resources', 'cpus=2,ports=31000-31999,33000'],
+      stderr:
+        "error: option '--resources <list>' argument 'cpus=2,ports=31000-31999,33000' is invalid. " +
+        'bad resources: "33000" has no value: to give several port ranges write ports=[A-B,C-D]\n',
+    },
+    {
+      name: 'bad --attributes',
+      argv: ['agent', '--work-dir', '/w', '--attributes', 'rack'],
+      stderr: "error: option '--attributes <k=v,...>' argument 'rack' is invalid. bad attributes: \"rack\" has no value: expected key=value\n",
+    },
+  ])('refuses $name with exit code 2', async ({ argv, stderr }) => {
+    const fake = fakeRuntime();
+    expect(await run(argv, { runtime: fake.runtime })).toEqual({ code: 2, stdout: '', stderr });
+    expect(fake.events).toEqual([]);
+  });
+});

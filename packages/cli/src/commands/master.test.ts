@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { fakeRuntime } from '../testing/fake-runtime.js';
+import { run } from '../testing/run-cli.js';
+
+describe('drover master', () => {
+  it.each([
+    {
+      name: 'defaults',
+      argv: ['master', '--data-dir', '/var/lib/drover'],
+      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 10_000 },
+    },
+    {
+      name: 'every flag',
+      argv: ['master', '--data-dir', 'm', '--host', '10.0.0.5', '--grpc-port', '7053', '--http-port', '7050', '--lost-timeout', '30s'],
+      want: { dataDir: '/srv/m', grpcHost: '10.0.0.5', httpHost: '10.0.0.5', grpcPort: 7053, httpPort: 7050, agentLostTimeoutMs: 30_000 },
+    },
+  ])('runs until stopped with $name', async ({ argv, want }) => {
+    const fake = fakeRuntime();
+    // The fake runtime signals stop once an agent registers; with no agent, stop on a timer.
+    const runtime = { ...fake.runtime, waitForStop: () => new Promise<string>((r) => setTimeout(() => r('SIGTERM'), 5)) };
+    const result = await run(argv, { cwd: '/srv', runtime });
+    expect(result.code).toBe(0);
+    expect(fake.masterOptions).toEqual([expect.objectContaining(want)]);
+    expect(fake.events).toEqual(['master.start', 'master.stop']);
+    expect(result.stdout).toMatch(/^master listening on .+\nstopping master; tasks on agents keep running\nstopped\n$/);
+  });
+
+  it('requires --data-dir', async () => {
+    const fake = fakeRuntime();
+    const result = await run(['master'], { runtime: fake.runtime });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: "error: required option '--data-dir <dir>' not specified\n" });
+    expect(fake.events).toEqual([]);
+  });
+});

@@ -1,0 +1,51 @@
+/** `drover master`: run a master in the foreground until SIGINT/SIGTERM. */
+import path from 'node:path';
+import { createLogger } from '@drover/common';
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context.js';
+import { commanderParser } from '../options/commander-parser.js';
+import { parseDuration } from '../options/duration.js';
+import { parsePortNumber } from '../options/numbers.js';
+import { logLevel } from '../serving.js';
+
+interface MasterFlags {
+  dataDir: string;
+  grpcPort: number;
+  httpPort: number;
+  host: string;
+  lostTimeout: number;
+}
+
+/** Adds `drover master` to the program. */
+export function registerMasterCommand(program: Command, ctx: CliContext): void {
+  program
+    .command('master')
+    .description('run a master: stores apps, places tasks, serves gRPC (agents, clients) and HTTP')
+    .requiredOption('--data-dir <dir>', 'state directory (SQLite store)')
+    .option('--grpc-port <port>', 'gRPC port for agents and clients', commanderParser(parsePortNumber), 5053)
+    .option('--http-port <port>', 'HTTP port (/ping, /metrics, REST)', commanderParser(parsePortNumber), 5050)
+    .option('--host <address>', 'interface to listen on', '0.0.0.0')
+    .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
+    .action(async (opts: MasterFlags) => {
+      const { io, runtime } = ctx;
+      const dataDir = path.resolve(io.cwd, opts.dataDir);
+      const stop = runtime.waitForStop();
+      const master = await runtime.startMaster({
+        dataDir,
+        grpcHost: opts.host,
+        grpcPort: opts.grpcPort,
+        httpHost: opts.host,
+        httpPort: opts.httpPort,
+        agentLostTimeoutMs: opts.lostTimeout,
+        logger: createLogger({ level: logLevel(ctx, 'info') }),
+      });
+      io.stdout(
+        `master listening on ${opts.host}:${master.grpcPort} (gRPC, agents dial ${master.grpcAddress}) ` +
+          `and ${opts.host}:${master.httpPort} (HTTP); data in ${dataDir}\n`,
+      );
+      await stop;
+      io.stdout('stopping master; tasks on agents keep running\n');
+      await master.stop();
+      io.stdout('stopped\n');
+    });
+}

@@ -1,0 +1,19 @@
+import { Code, DroverError } from '@drover/common';
+
+/** Parses a TCP port for a listening flag; 0 means "pick a free one". */
+export function parsePortNumber(text: string): number {
+  const port = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new DroverError(`bad port "${text}": expected a number from 0 to 65535`, Code.InvalidArgument);
+  }
+  return port;
+}
+
+/** Parses a count such as an instance number: a whole number, 0 or more. */
+export function parseCount(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n > 0xffffffff) {
+    throw new DroverError(`bad count "${text}": expected a whole number, 0 or more`, Code.InvalidArgument);
+  }
+  return n;
+}

@@ -1,0 +1,54 @@
+/**
+ * The real process behind a CliContext: stdout/stderr, process.env, signals,
+ * and the master and agent packages. Those two are imported only when a
+ * command starts one, so client commands load neither SQLite nor the
+ * executors and stay quick to start.
+ */
+import type { CliContext } from './cli-context.js';
+
+/** Exit code after a second Ctrl-C: 128 + SIGINT, as shells report it. */
+const FORCED_EXIT = 130;
+
+/** A context bound to this process. */
+export function processContext(): CliContext {
+  return {
+    io: {
+      stdout: (text) => void process.stdout.write(text),
+      stderr: (text) => void process.stderr.write(text),
+      env: process.env,
+      cwd: process.cwd(),
+      now: () => new Date(),
+    },
+    runtime: {
+      startMaster: async (options) => (await import('@drover/master')).startMaster(options),
+      startAgent: async (options) => (await import('@drover/agent')).startAgent(options),
+      waitForStop,
+    },
+  };
+}
+
+let stopRequested: Promise<string> | undefined;
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. A second one exits at once, for
+ * when a clean stop hangs (the tasks still survive: they never depended on
+ * this process).
+ */
+function waitForStop(): Promise<string> {
+  stopRequested ??= new Promise<string>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      const force = (): void => {
+        process.stderr.write('second signal: exiting without a clean stop\n');
+        process.exit(FORCED_EXIT);
+      };
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  return stopRequested;
+}

@@ -1,0 +1,62 @@
+import { DROVER_VERSION } from '@drover/common';
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliContext, DEFAULT_MASTER, masterAddress } from './cli-context.js';
+import { type FakeMaster, startFakeMaster } from './testing/fake-master.js';
+import { clusterInfo } from './testing/fixtures.js';
+import { run } from './testing/run-cli.js';
+
+describe('drover (program)', () => {
+  it.each([
+    { name: '--version', argv: ['--version'], code: 0, stdout: `${DROVER_VERSION}\n`, stderr: '' },
+    { name: '--help', argv: ['--help'], code: 0, stdout: expect.stringContaining('Usage: drover [options] [command]'), stderr: '' },
+    { name: 'help for a subcommand', argv: ['app', 'deploy', '--help'], code: 0, stdout: expect.stringContaining('Usage: drover app deploy'), stderr: '' },
+    { name: 'no command', argv: [], code: 2, stdout: '', stderr: expect.stringContaining('Usage: drover') },
+    { name: 'a group without its subcommand', argv: ['task'], code: 2, stdout: '', stderr: expect.stringContaining('Usage: drover task') },
+    { name: 'an unknown command', argv: ['nope'], code: 2, stdout: '', stderr: "error: unknown command 'nope'\n" },
+    { name: 'a misspelt subcommand', argv: ['app', 'lst'], code: 2, stdout: '', stderr: "error: unknown command 'lst'\n(Did you mean list?)\n" },
+    { name: 'an unknown option', argv: ['app', 'list', '--wide'], code: 2, stdout: '', stderr: "error: unknown option '--wide'\n" },
+    { name: 'a missing argument', argv: ['app', 'get'], code: 2, stdout: '', stderr: "error: missing required argument 'id'\n" },
+    { name: 'too many arguments', argv: ['app', 'get', 'a', 'b'], code: 2, stdout: '', stderr: expect.stringContaining('error: too many arguments') },
+  ])('$name exits $code', async ({ argv, code, stdout, stderr }) => {
+    expect(await run(argv)).toEqual({ code, stdout, stderr });
+  });
+
+  describe('choosing the master', () => {
+    let master: FakeMaster;
+    let deadAddress: string;
+
+    beforeAll(async () => {
+      master = await startFakeMaster({ 'cluster.info': () => clusterInfo });
+      const dead = await startFakeMaster({});
+      deadAddress = dead.address;
+      dead.stop();
+    });
+
+    afterAll(() => master.stop());
+
+    it('uses DROVER_MASTER when --master is absent', async () => {
+      const result = await run(['cluster', 'info'], { env: { DROVER_MASTER: master.address } });
+      expect(result.code).toBe(0);
+    });
+
+    it('prefers --master to DROVER_MASTER, and reports an unreachable master with exit code 1', async () => {
+      const result = await run(['--master', deadAddress, 'cluster', 'info'], { env: { DROVER_MASTER: master.address } });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(new RegExp(`^error: cannot reach the master at ${deadAddress}: .*\\n$`));
+    });
+
+    it('accepts --master after the subcommand too', async () => {
+      const result = await run(['cluster', 'info', '--master', master.address]);
+      expect(result.code).toBe(0);
+    });
+
+    it(`falls back to ${DEFAULT_MASTER}`, () => {
+      const ctx = { io: { env: {} } } as unknown as CliContext;
+      const program = new Command().option('--master <a>');
+      program.parse([], { from: 'user' });
+      expect(masterAddress(ctx, program)).toBe(DEFAULT_MASTER);
+    });
+  });
+});

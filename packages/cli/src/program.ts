@@ -1,0 +1,55 @@
+/**
+ * The `drover` command tree. buildProgram wires commander to a CliContext
+ * instead of the process, and runCli turns every outcome into an exit code,
+ * so tests run any command in-process and read its output and exit code.
+ */
+import { DROVER_VERSION } from '@drover/common';
+import { Command } from 'commander';
+import { type CliContext, DEFAULT_MASTER } from './cli-context.js';
+import { ExitCode, reportError } from './cli-errors.js';
+import { registerAgentCommands } from './commands/agent.js';
+import { registerAppCommands } from './commands/app.js';
+import { registerClusterCommands } from './commands/cluster.js';
+import { registerDevCommand } from './commands/dev.js';
+import { registerMasterCommand } from './commands/master.js';
+import { registerTaskCommands } from './commands/task.js';
+
+/** Builds the whole command tree around `ctx`; commander never exits the process itself. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('drover')
+    .description('Drover: one cluster manager for processes (Mesos + Marathon in one)')
+    .version(DROVER_VERSION, '-V, --version', 'print the version')
+    .option('--master <host:port>', `master gRPC address for client commands and agents (env DROVER_MASTER, default ${DEFAULT_MASTER})`)
+    // Set before any subcommand is added: `.command()` copies these settings to each child.
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
+    .configureHelp({ showGlobalOptions: true })
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Start a local cluster:  drover dev',
+        'Deploy an app:          drover app deploy examples/web.yaml',
+        '',
+        'list and get commands take --json. Exit codes: 0 ok, 1 failure, 2 bad input (flags, arguments, app definition).',
+      ].join('\n'),
+    );
+  registerDevCommand(program, ctx);
+  registerMasterCommand(program, ctx);
+  registerAgentCommands(program, ctx);
+  registerAppCommands(program, ctx);
+  registerTaskCommands(program, ctx);
+  registerClusterCommands(program, ctx);
+  return program;
+}
+
+/** Runs one command line (without "node drover") and resolves with its exit code; never throws. */
+export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
+  try {
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    return ExitCode.Ok;
+  } catch (e) {
+    return reportError(ctx.io, e);
+  }
+}

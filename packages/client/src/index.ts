@@ -1,0 +1,3 @@
+// @drover/client: the typed client users and the CLI call to talk to a master.
+export * from './drover-client.js';
+export type { Agent, App, AppSpec, Task } from '@drover/proto';
