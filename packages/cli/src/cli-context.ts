@@ -7,6 +7,8 @@
  */
 import type { AgentOptions, RunningAgent } from '@drover/agent';
 import { DroverClient } from '@drover/client';
+import { channelCredentials, hostOf, loadTls, requireTlsOffLoopback, type TlsMaterial } from '@drover/common';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { MasterOptions, RunningMaster } from '@drover/master';
 import type { Command } from 'commander';
 
@@ -51,9 +53,41 @@ export function masterAddress(ctx: CliContext, command: Command): string {
   return flag ?? ctx.io.env.DROVER_MASTER ?? DEFAULT_MASTER;
 }
 
+/** The global TLS flags, each falling back to its DROVER_* variable. */
+interface TlsFlags {
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecure?: boolean;
+}
+
+/** The TLS material of --tls-ca/--tls-cert/--tls-key (or DROVER_TLS_*), if given. */
+export function tlsMaterial(ctx: CliContext, command: Command): TlsMaterial | undefined {
+  const flags = command.optsWithGlobals() as TlsFlags;
+  const env = ctx.io.env;
+  return loadTls({
+    ca: flags.tlsCa ?? env.DROVER_TLS_CA,
+    cert: flags.tlsCert ?? env.DROVER_TLS_CERT,
+    key: flags.tlsKey ?? env.DROVER_TLS_KEY,
+  });
+}
+
+/** True when --insecure (or DROVER_INSECURE=1) allows plaintext off loopback. */
+export function insecureAllowed(ctx: CliContext, command: Command): boolean {
+  return (command.optsWithGlobals() as TlsFlags).insecure === true || ctx.io.env.DROVER_INSECURE === '1';
+}
+
+/** Credentials for dialing `address`: TLS when configured; plaintext only on loopback or with --insecure. */
+export function dialCredentials(ctx: CliContext, command: Command, address: string): ChannelCredentials {
+  const tls = tlsMaterial(ctx, command);
+  requireTlsOffLoopback(tls, hostOf(address), insecureAllowed(ctx, command), `connecting to ${address}`);
+  return channelCredentials(tls);
+}
+
 /** Runs `fn` with a client for the command's master and always closes it. */
 export async function withClient<T>(ctx: CliContext, command: Command, fn: (client: DroverClient) => Promise<T>): Promise<T> {
-  const client = new DroverClient(masterAddress(ctx, command));
+  const address = masterAddress(ctx, command);
+  const client = new DroverClient(address, { credentials: dialCredentials(ctx, command, address) });
   try {
     return await fn(client);
   } finally {

@@ -20,6 +20,10 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Drover: one cluster manager for processes (Mesos + Marathon in one)')
     .version(DROVER_VERSION, '-V, --version', 'print the version')
     .option('--master <host:port>', `master gRPC address for client commands and agents (env DROVER_MASTER, default ${DEFAULT_MASTER})`)
+    .option('--tls-ca <file>', 'CA certificate of the cluster (env DROVER_TLS_CA); with --tls-cert and --tls-key turns on mutual TLS')
+    .option('--tls-cert <file>', "this component's certificate (env DROVER_TLS_CERT)")
+    .option('--tls-key <file>', "this component's private key (env DROVER_TLS_KEY)")
+    .option('--insecure', 'allow plaintext gRPC beyond loopback, on a network you trust (env DROVER_INSECURE=1)')
     // Set before any subcommand is added: `.command()` copies these settings to each child.
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })

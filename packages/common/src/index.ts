@@ -6,3 +6,4 @@ export * from './task-state.js';
 export * from './ids.js';
 export * from './logging/logger.js';
 export * from './version.js';
+export * from './tls/tls.js';

@@ -1,5 +1,4 @@
-import type { Logger } from '@drover/common';
-import type { ServerCredentials } from '@grpc/grpc-js';
+import type { Logger, TlsMaterial } from '@drover/common';
 
 /** How to start a master. Only dataDir is required. */
 export interface MasterOptions {
@@ -21,8 +20,13 @@ export interface MasterOptions {
   taskHistoryMs?: number;
   /** At most this many ended tasks are kept; default 1000. */
   taskHistoryMax?: number;
-  /** gRPC server credentials; default insecure (loopback / dev). */
-  credentials?: ServerCredentials;
+  /**
+   * CA, certificate and key: gRPC then requires TLS with a client
+   * certificate from that CA (mutual TLS), and HTTP is served over TLS.
+   * Without it both are plaintext, which the CLI allows only on loopback or
+   * with --insecure.
+   */
+  tls?: TlsMaterial;
   /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
   logger?: Logger;
 }

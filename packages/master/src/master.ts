@@ -4,8 +4,7 @@
  * wires the components, and serves gRPC and HTTP.
  */
 import os from 'node:os';
-import { createLogger } from '@drover/common';
-import { ServerCredentials } from '@grpc/grpc-js';
+import { createLogger, serverCredentials } from '@drover/common';
 import { agentGateway } from './agents/agent-gateway.js';
 import { AgentMonitor } from './agents/agent-monitor.js';
 import { AgentSessions } from './agents/agent-sessions.js';
@@ -76,11 +75,11 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     },
     grpcHost,
     options.grpcPort ?? DEFAULT_GRPC_PORT,
-    options.credentials ?? ServerCredentials.createInsecure(),
+    serverCredentials(options.tls),
   );
   const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
-  const http = await startHttpServer(state, httpHost, options.httpPort ?? DEFAULT_HTTP_PORT);
+  const http = await startHttpServer(state, httpHost, options.httpPort ?? DEFAULT_HTTP_PORT, options.tls);
 
   orchestrator.start();
   monitor.start();

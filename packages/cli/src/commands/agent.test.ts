@@ -79,6 +79,7 @@ describe('drover agent (run)', () => {
         'agent',
         '--master',
         '10.0.0.1:5053',
+        '--insecure',
         '--work-dir',
         'work',
         '--hostname',
@@ -118,12 +119,24 @@ describe('drover agent (run)', () => {
 
   it('dials DROVER_MASTER when --master is not given', async () => {
     const fake = fakeRuntime();
-    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053' }, runtime: fake.runtime });
+    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime });
     expect(fake.agentOptions[0]?.master).toBe('m1:5053');
   });
 
   it.each([
     { name: 'a missing --work-dir', argv: ['agent'], stderr: "error: required option '--work-dir <dir>' not specified\n" },
+    {
+      name: 'plaintext to a master beyond loopback',
+      argv: ['agent', '--master', '10.0.0.1:5053', '--work-dir', '/w'],
+      stderr:
+        'error: refusing plaintext gRPC when connecting to 10.0.0.1:5053: give --tls-ca, --tls-cert and --tls-key ' +
+        '(scripts/gen-certs makes a set), or --insecure on a network you trust\n',
+    },
+    {
+      name: 'half a TLS configuration',
+      argv: ['agent', '--master', '10.0.0.1:5053', '--work-dir', '/w', '--tls-ca', '/etc/drover/ca.crt'],
+      stderr: 'error: TLS needs all of --tls-ca, --tls-cert and --tls-key; missing --tls-cert, --tls-key\n',
+    },
     {
       name: 'bad --resources',
       argv: ['agent', '--work-dir', '/w', '--resources', 'cpus=2,ports=31000-31999,33000'],

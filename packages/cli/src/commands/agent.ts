@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createLogger } from '@drover/common';
 import { Agent } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, masterAddress, printJson, withClient } from '../cli-context.js';
+import { type CliContext, dialCredentials, masterAddress, printJson, withClient } from '../cli-context.js';
 import { parseAttributes } from '../options/attributes.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseResources, RESOURCES_SYNTAX, type ResourceFlags } from '../options/resources.js';
@@ -74,6 +74,7 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
   const { io, runtime } = ctx;
   const master = masterAddress(ctx, cmd);
   const workDir = path.resolve(io.cwd, opts.workDir);
+  const credentials = dialCredentials(ctx, cmd, master);
   const stop = runtime.waitForStop();
   const agent = await runtime.startAgent({
     master,
@@ -82,6 +83,7 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
     address: opts.address,
     attributes: opts.attributes,
     resources: opts.resources,
+    credentials,
     logger: createLogger({ level: logLevel(ctx, 'info') }),
   });
   io.stdout(`agent started (work dir ${workDir}); connecting to master ${master}\n`);

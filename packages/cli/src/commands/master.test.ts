@@ -6,12 +6,12 @@ describe('drover master', () => {
   it.each([
     {
       name: 'defaults',
-      argv: ['master', '--data-dir', '/var/lib/drover'],
+      argv: ['master', '--data-dir', '/var/lib/drover', '--insecure'],
       want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 10_000 },
     },
     {
       name: 'every flag',
-      argv: ['master', '--data-dir', 'm', '--host', '10.0.0.5', '--grpc-port', '7053', '--http-port', '7050', '--lost-timeout', '30s'],
+      argv: ['master', '--data-dir', 'm', '--host', '10.0.0.5', '--grpc-port', '7053', '--http-port', '7050', '--lost-timeout', '30s', '--insecure'],
       want: { dataDir: '/srv/m', grpcHost: '10.0.0.5', httpHost: '10.0.0.5', grpcPort: 7053, httpPort: 7050, agentLostTimeoutMs: 30_000 },
     },
   ])('runs until stopped with $name', async ({ argv, want }) => {
@@ -23,6 +23,23 @@ describe('drover master', () => {
     expect(fake.masterOptions).toEqual([expect.objectContaining(want)]);
     expect(fake.events).toEqual(['master.start', 'master.stop']);
     expect(result.stdout).toMatch(/^master listening on .+\nstopping master; tasks on agents keep running\nstopped\n$/);
+  });
+
+  it('serves plaintext without --insecure only on loopback', async () => {
+    const fake = fakeRuntime();
+    const runtime = { ...fake.runtime, waitForStop: () => new Promise<string>((r) => setTimeout(() => r('SIGTERM'), 5)) };
+    const refused = await run(['master', '--data-dir', '/d'], { runtime });
+    expect(refused).toEqual({
+      code: 2,
+      stdout: '',
+      stderr:
+        'error: refusing plaintext gRPC when serving on 0.0.0.0:5053: give --tls-ca, --tls-cert and --tls-key ' +
+        '(scripts/gen-certs makes a set), or --insecure on a network you trust\n',
+    });
+    expect(fake.events).toEqual([]);
+    const local = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1'], { runtime });
+    expect(local.code).toBe(0);
+    expect(local.stdout).toContain('plaintext');
   });
 
   it('requires --data-dir', async () => {

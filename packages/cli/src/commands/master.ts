@@ -1,8 +1,8 @@
 /** `drover master`: run a master in the foreground until SIGINT/SIGTERM. */
 import path from 'node:path';
-import { createLogger } from '@drover/common';
+import { createLogger, requireTlsOffLoopback } from '@drover/common';
 import type { Command } from 'commander';
-import type { CliContext } from '../cli-context.js';
+import { type CliContext, insecureAllowed, tlsMaterial } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parsePortNumber } from '../options/numbers.js';
@@ -26,9 +26,11 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--http-port <port>', 'HTTP port (/ping, /metrics, REST)', commanderParser(parsePortNumber), 5050)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
-    .action(async (opts: MasterFlags) => {
+    .action(async (opts: MasterFlags, cmd: Command) => {
       const { io, runtime } = ctx;
       const dataDir = path.resolve(io.cwd, opts.dataDir);
+      const tls = tlsMaterial(ctx, cmd);
+      requireTlsOffLoopback(tls, opts.host, insecureAllowed(ctx, cmd), `serving on ${opts.host}:${opts.grpcPort}`);
       const stop = runtime.waitForStop();
       const master = await runtime.startMaster({
         dataDir,
@@ -37,11 +39,12 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         httpHost: opts.host,
         httpPort: opts.httpPort,
         agentLostTimeoutMs: opts.lostTimeout,
+        tls,
         logger: createLogger({ level: logLevel(ctx, 'info') }),
       });
       io.stdout(
-        `master listening on ${opts.host}:${master.grpcPort} (gRPC, agents dial ${master.grpcAddress}) ` +
-          `and ${opts.host}:${master.httpPort} (HTTP); data in ${dataDir}\n`,
+        `master listening on ${opts.host}:${master.grpcPort} (gRPC${tls ? ' with mutual TLS' : ', plaintext'}, agents dial ${master.grpcAddress}) ` +
+          `and ${opts.host}:${master.httpPort} (${tls ? 'HTTPS' : 'HTTP'}); data in ${dataDir}\n`,
       );
       await stop;
       io.stdout('stopping master; tasks on agents keep running\n');

@@ -1,9 +1,9 @@
 /**
- * The master's HTTP port: liveness (/ping, as Marathon answers it) and
+ * The master's HTTP(S) port: liveness (/ping, as Marathon answers it) and
  * Prometheus metrics (/metrics). The Marathon REST API and the web UI are
  * added here by later features.
  */
-import { isLive } from '@drover/common';
+import { isLive, type TlsMaterial } from '@drover/common';
 import Fastify from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ClusterState } from '../../state/cluster-state.js';
@@ -13,9 +13,12 @@ export async function startHttpServer(
   state: ClusterState,
   host: string,
   port: number,
+  tls?: TlsMaterial,
 ): Promise<{ close: () => Promise<void>; port: number }> {
   // Request logging stays off: /metrics is scraped every few seconds.
-  const app = Fastify({ logger: false });
+  // With TLS the same certificate serves HTTPS; /ping and /metrics need no
+  // client certificate (load balancers and Prometheus probe them).
+  const app = Fastify({ logger: false, https: tls ? { cert: tls.cert, key: tls.key } : null });
   const registry = metrics(state);
   app.get('/ping', async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
