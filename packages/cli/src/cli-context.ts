@@ -27,6 +27,8 @@ export interface CliIo {
   cwd: string;
   /** The current time; fixed in tests so ages are stable. */
   now(): Date;
+  /** How the user ran this CLI ("drover", or "node /path/to/drover.js"), for hints that name it. */
+  invokedAs: string;
 }
 
 /** The long-running parts, replaceable in tests. */

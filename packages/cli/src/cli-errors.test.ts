@@ -13,6 +13,7 @@ function captureIo(env: Record<string, string> = {}): CliIo & { err: string; out
     env,
     cwd: '/',
     now: () => new Date(0),
+    invokedAs: 'drover',
   };
   return io;
 }

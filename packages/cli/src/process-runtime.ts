@@ -4,6 +4,7 @@
  * command starts one, so client commands load neither SQLite nor the
  * executors and stay quick to start.
  */
+import path from 'node:path';
 import type { CliContext } from './cli-context.js';
 
 /** Exit code after a second Ctrl-C: 128 + SIGINT, as shells report it. */
@@ -18,6 +19,7 @@ export function processContext(): CliContext {
       env: process.env,
       cwd: process.cwd(),
       now: () => new Date(),
+      invokedAs: invokedAs(process.argv[1]),
     },
     runtime: {
       startMaster: async (options) => (await import('@drover/master')).startMaster(options),
@@ -25,6 +27,12 @@ export function processContext(): CliContext {
       waitForStop,
     },
   };
+}
+
+/** "drover" when run through a `drover` link on the PATH, else the node command that ran this script. */
+function invokedAs(script: string | undefined): string {
+  if (!script || path.basename(script) === 'drover') return 'drover';
+  return `node ${path.resolve(script)}`;
 }
 
 let stopRequested: Promise<string> | undefined;

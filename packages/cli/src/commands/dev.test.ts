@@ -32,6 +32,7 @@ describe('drover dev', () => {
     expect(result.stdout).toContain('  agent   agent-1\n');
     expect(result.stdout).toContain('drover app deploy examples/web.yaml');
     expect(result.stdout).not.toContain('DROVER_MASTER');
+    expect(result.stdout).not.toContain('alias drover');
     expect(result.stdout).toMatch(/stopping agent, then master; tasks keep running and are re-adopted on the next `drover dev`\nstopped\n$/);
   });
 
@@ -60,6 +61,7 @@ describe('drover dev', () => {
     const fake = fakeRuntime();
     const result = await run(['dev', '--grpc-port', '6000'], { cwd, runtime: fake.runtime });
     expect(result.stdout).toContain('  export DROVER_MASTER=127.0.0.1:6000\n');
+    expect(result.stdout).not.toContain('alias drover');
   });
 
   it('stops the master when the agent cannot start', async () => {
@@ -86,5 +88,13 @@ describe('drover dev', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(message);
     expect(fake.events).toEqual([]);
+  });
+});
+
+describe('drover dev run from a checkout', () => {
+  it('tells how to call the CLI when drover is not on the PATH', async () => {
+    const fake = fakeRuntime();
+    const result = await run(['dev'], { cwd: '/srv', runtime: fake.runtime, invokedAs: 'node /src/drover/packages/cli/bin/drover.js' });
+    expect(result.stdout).toContain("In another terminal:\n  alias drover='node /src/drover/packages/cli/bin/drover.js'\n  drover app deploy examples/web.yaml\n");
   });
 });

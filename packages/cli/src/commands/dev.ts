@@ -64,7 +64,7 @@ async function runDev(ctx: CliContext, opts: DevOptions): Promise<void> {
     io.stdout(`master listening on ${master.grpcAddress} (gRPC) and http://${LOOPBACK}:${master.httpPort}; waiting for the agent...\n`);
     const first = await registeredOrStopped(agent, stop);
     if (first.kind === 'registered') {
-      io.stdout(banner(master, first.id, dataDir));
+      io.stdout(banner(master, first.id, dataDir, io.invokedAs));
       await stop;
     }
   } catch (e) {
@@ -76,7 +76,7 @@ async function runDev(ctx: CliContext, opts: DevOptions): Promise<void> {
   io.stdout('stopped\n');
 }
 
-function banner(master: RunningMaster, agentId: string, dataDir: string): string {
+function banner(master: RunningMaster, agentId: string, dataDir: string, invokedAs: string): string {
   const custom = master.grpcAddress !== DEFAULT_MASTER;
   return [
     '',
@@ -87,6 +87,7 @@ function banner(master: RunningMaster, agentId: string, dataDir: string): string
     `  agent   ${agentId}`,
     '',
     'In another terminal:',
+    ...(invokedAs === 'drover' ? [] : [`  alias drover='${invokedAs}'`]),
     ...(custom ? [`  export DROVER_MASTER=${master.grpcAddress}`] : []),
     '  drover app deploy examples/web.yaml',
     '  drover task list          # PORTS shows where each instance listens',

@@ -21,6 +21,8 @@ export interface RunOptions {
   cwd?: string;
   /** Fakes for the long-running parts; unset ones fail if called. */
   runtime?: Partial<CliRuntime>;
+  /** How the CLI was invoked; default "drover". */
+  invokedAs?: string;
 }
 
 /** A runtime whose long-running parts fail loudly if a test did not expect them. */
@@ -40,6 +42,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
     now: () => NOW,
+    invokedAs: options.invokedAs ?? 'drover',
   };
   const code = await runCli(argv, { io, runtime: { ...unexpected, ...options.runtime } });
   return { code, stdout, stderr };

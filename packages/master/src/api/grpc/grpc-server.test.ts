@@ -13,7 +13,8 @@ const require = createRequire(import.meta.url);
 let master: RunningMaster;
 let dataDir: string;
 
-function serviceClient(protoFile: string, name: string): InstanceType<ServiceClientConstructor> {
+// Clients built from a .proto at run time have no static method types.
+function serviceClient(protoFile: string, name: string): any {
   const pkg = loadPackageDefinition(loadSync(protoFile, { keepCase: true, enums: String }));
   const ctor = name.split('.').reduce<unknown>((o, k) => (o as GrpcObject)[k], pkg) as ServiceClientConstructor;
   return new ctor(`127.0.0.1:${master.grpcPort}`, credentials.createInsecure());
