@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DroverClient } from '@drover/client';
-import { type AppSpec, type Task, taskStateCodec, agentStateCodec } from '@drover/proto';
+import { agentStateCodec, AppSpec, type Task, taskStateCodec } from '@drover/proto';
 import { percentile, printTable, round, saveResult, startDevCluster } from './bench-support.js';
 
 const { values } = parseArgs({ options: { tasks: { type: 'string', default: '200' }, json: { type: 'boolean', default: false } } });
@@ -23,18 +23,7 @@ const n = Number(values.tasks);
 const COMMAND = ['sleep', '600'];
 
 function appSpec(id: string): AppSpec {
-  return {
-    id,
-    cmd: '',
-    args: COMMAND,
-    cpus: 0.001,
-    mem: 1,
-    disk: 0,
-    instances: 1,
-    env: {},
-    labels: {},
-    portDefinitions: [],
-  };
+  return AppSpec.fromPartial({ id, args: COMMAND, cpus: 0.001, mem: 1, disk: 0, instances: 1 });
 }
 
 async function rawSpawn(): Promise<{ latencies: number[]; perSec: number }> {

@@ -56,10 +56,10 @@ describe('agent session', () => {
       last: { reason: 'COMMAND_EXITED', exitCode: 0, message: 'exited with code 0' },
     },
     {
-      name: 'exit 3',
-      spec: () => shellTask('exit 3'),
+      name: 'exit 3, with its last words',
+      spec: () => shellTask('echo boom >&2; exit 3'),
       states: ['STARTING', 'RUNNING', 'FAILED'],
-      last: { reason: 'COMMAND_EXITED', exitCode: 3, message: 'exited with code 3' },
+      last: { reason: 'COMMAND_EXITED', exitCode: 3, message: 'exited with code 3', stderrTail: 'boom\n' },
     },
     {
       name: 'an unrequested signal',

@@ -2,7 +2,7 @@ import { Code, DroverError, ValidationError } from '@drover/common';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from './cli-context.js';
-import { reportError } from './cli-errors.js';
+import { ExitWithCode, reportError } from './cli-errors.js';
 
 function captureIo(env: Record<string, string> = {}): CliIo & { err: string; out: string } {
   const io = {
@@ -54,6 +54,12 @@ describe('reportError', () => {
       name: 'a commander usage error (already printed by commander)',
       reason: new CommanderError(1, 'commander.unknownOption', "error: unknown option '--nope'"),
       code: 2,
+      stderr: '',
+    },
+    {
+      name: 'an exit code the command chose (its output already said why)',
+      reason: new ExitWithCode(137),
+      code: 137,
       stderr: '',
     },
     {

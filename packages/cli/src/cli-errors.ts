@@ -17,8 +17,24 @@ export const ExitCode = {
   Usage: 2,
 } as const;
 
+/**
+ * Ends a command with a given exit code and prints nothing more: the command
+ * has said what there was to say (`drover run --wait` exits with its task's
+ * code). Not a failure, so it is not a DroverError.
+ */
+export class ExitWithCode extends Error {
+  override name = 'ExitWithCode';
+  constructor(
+    /** The exit code of the command, 0-255. */
+    readonly exitCode: number,
+  ) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** Prints `reason` for people and returns the exit code it maps to. */
 export function reportError(io: CliIo, reason: unknown): number {
+  if (reason instanceof ExitWithCode) return reason.exitCode;
   if (reason instanceof CommanderError) {
     // Commander already printed its message (or the help text) to stderr.
     return reason.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;

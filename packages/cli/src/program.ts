@@ -12,6 +12,7 @@ import { registerAppCommands } from './commands/app.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerDevCommand } from './commands/dev.js';
 import { registerMasterCommand } from './commands/master.js';
+import { registerRunCommand } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
 
 /** Builds the whole command tree around `ctx`; commander never exits the process itself. */
@@ -33,10 +34,14 @@ export function buildProgram(ctx: CliContext): Command {
       'after',
       [
         '',
-        'Start a local cluster:  drover dev',
-        'Deploy an app:          drover app deploy examples/web.yaml',
+        'Start a local cluster:     drover dev',
+        'Deploy an app:             drover app deploy examples/web.yaml',
+        'See what runs and waits:   drover task list',
+        "Run a command once:        drover run --wait -- sh -c 'echo hello'",
+        'Service an agent:          drover agent drain ID --deadline 10m; later drover agent undrain ID',
         '',
-        'list and get commands take --json. Exit codes: 0 ok, 1 failure, 2 bad input (flags, arguments, app definition).',
+        'list and get commands take --json. Exit codes: 0 ok, 1 failure, 2 bad input (flags, arguments, app definition);',
+        "drover run --wait exits with its task's exit code.",
       ].join('\n'),
     );
   registerDevCommand(program, ctx);
@@ -44,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerAgentCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerTaskCommands(program, ctx);
+  registerRunCommand(program, ctx);
   registerClusterCommands(program, ctx);
   return program;
 }

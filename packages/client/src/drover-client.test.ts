@@ -7,11 +7,19 @@ import {
   type AppSpec,
   AppsService,
   ClusterService,
+  type RunTaskRequest,
   type Task,
   TasksService,
   TaskState,
 } from '@drover/proto';
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DroverClient } from './drover-client.js';
 
@@ -25,8 +33,14 @@ const spec: AppSpec = {
   env: {},
   labels: {},
   portDefinitions: [],
+  constraints: [],
+  placementStrategy: 0,
 };
-const app: App = { spec, version: '2025-01-01T00:00:00.000Z', status: { tasksRunning: 2, tasksStaged: 0, tasksKilling: 0 } };
+const app: App = {
+  spec,
+  version: '2025-01-01T00:00:00.000Z',
+  status: { tasksRunning: 2, tasksStaged: 0, tasksKilling: 0, launchDelaySeconds: 0, consecutiveFailures: 0 },
+};
 const task: Task = {
   id: 'web.1',
   appId: '/web',
@@ -42,12 +56,18 @@ const task: Task = {
   killRequested: false,
   pid: 42,
 };
+const waitingWeb = {
+  appId: '/web',
+  instances: 1,
+  explanation: { waiting: 1, agentsConsidered: 2, rejections: [{ reason: 'insufficient mem', agents: 2, detail: 'need 64 MiB, most free 32 MiB' }], summary: '2 agents: insufficient mem' },
+};
 const agent: Agent = {
   id: 'a1',
   hostname: 'h1',
   address: '10.0.0.1',
   state: AgentState.AGENT_STATE_ACTIVE,
   attributes: { rack: 'r1' },
+  draining: false,
   tasks: 1,
   version: '0.1.0',
 };
@@ -106,11 +126,13 @@ describe('DroverClient', () => {
       'apps.list': () => ({ apps: [app] }),
       'apps.scale': (req: { instances: number }) => ({ app: { ...app, spec: { ...spec, instances: req.instances } } }),
       'apps.delete': () => ({ tasksKilled: 2 }),
-      'tasks.list': () => ({ tasks: [task] }),
+      'tasks.list': () => ({ tasks: [task], waiting: [waitingWeb] }),
       'tasks.get': () => ({ task }),
       'tasks.kill': () => ({ task: { ...task, state: TaskState.TASK_STATE_KILLING, killRequested: true } }),
       'agents.list': () => ({ agents: [agent] }),
       'agents.get': () => ({ agent }),
+      'agents.drain': (req: { id: string; deadlineSeconds?: number }) => ({ agent: { ...agent, id: req.id, draining: true } }),
+      'agents.undrain': (req: { id: string }) => ({ agent: { ...agent, id: req.id, draining: false } }),
       'cluster.info': () => ({ version: '0.1.0', leader: 'm1:5053', isLeader: true, uptimeSeconds: 5, epoch: 3, agentsActive: 1, apps: 1, tasksLive: 2, store: 'sqlite' }),
     });
     client = new DroverClient(master.address, { deadlineMs: 2_000 });
@@ -139,7 +161,20 @@ describe('DroverClient', () => {
       sent: ['tasks.list', { appId: 'web', includeEnded: true }],
     },
     { name: 'listTasks without filters', call: (c: DroverClient) => c.listTasks(), want: [task], sent: ['tasks.list', { appId: '', includeEnded: false }] },
+    {
+      name: 'taskOverview',
+      call: (c: DroverClient) => c.taskOverview({ appId: 'web' }),
+      want: { tasks: [task], waiting: [waitingWeb] },
+      sent: ['tasks.list', { appId: 'web', includeEnded: false }],
+    },
     { name: 'getTask', call: (c: DroverClient) => c.getTask('web.1'), want: task, sent: ['tasks.get', { id: 'web.1' }] },
+    {
+      name: 'drainAgent',
+      call: (c: DroverClient) => c.drainAgent('a1', 60),
+      want: { ...agent, draining: true },
+      sent: ['agents.drain', { id: 'a1', deadlineSeconds: 60 }],
+    },
+    { name: 'undrainAgent', call: (c: DroverClient) => c.undrainAgent('a1'), want: agent, sent: ['agents.undrain', { id: 'a1' }] },
     {
       name: 'killTask',
       call: (c: DroverClient) => c.killTask('web.1'),
@@ -206,5 +241,41 @@ describe('DroverClient', () => {
     const c = new DroverClient(master.address);
     c.close();
     await expect(c.listApps()).rejects.toBeInstanceOf(DroverError);
+  });
+});
+
+describe('DroverClient.runTask', () => {
+  it('streams every change of a one-off task and resolves with the last; a refused task is a ValidationError', async () => {
+    const server = new Server();
+    server.addService(TasksService, {
+      run: (call: ServerWritableStream<RunTaskRequest, { task: Task }>) => {
+        if (call.request.name === 'bad') {
+          call.emit('error', toGrpcError(new ValidationError([{ path: 'cpus', message: 'must be at least 0.001' }])));
+          return;
+        }
+        for (const state of [TaskState.TASK_STATE_PENDING, TaskState.TASK_STATE_RUNNING, TaskState.TASK_STATE_FINISHED]) {
+          call.write({ task: { ...task, id: 'run.1', appId: '', state } });
+          if (!call.request.wait) break;
+        }
+        call.end();
+      },
+    } as UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    const client = new DroverClient(`127.0.0.1:${port}`);
+    try {
+      const seen: TaskState[] = [];
+      const last = await client.runTask({ args: ['true'], wait: true }, (t) => seen.push(t.state));
+      expect(seen).toEqual([TaskState.TASK_STATE_PENDING, TaskState.TASK_STATE_RUNNING, TaskState.TASK_STATE_FINISHED]);
+      expect(last.state).toBe(TaskState.TASK_STATE_FINISHED);
+      expect((await client.runTask({ args: ['true'] })).state).toBe(TaskState.TASK_STATE_PENDING);
+      const err = await client.runTask({ args: ['true'], name: 'bad' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ValidationError);
+      expect((err as ValidationError).violations).toEqual([{ path: 'cpus', message: 'must be at least 0.001' }]);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
   });
 });

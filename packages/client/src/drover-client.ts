@@ -5,7 +5,7 @@
  * has a deadline and rejects only with DroverError (ValidationError when
  * the master refused a spec, with the master's field paths).
  */
-import { Code, DroverError } from '@drover/common';
+import { Code, DroverError, fromGrpcError } from '@drover/common';
 import {
   type Agent,
   AgentsClient,
@@ -14,10 +14,14 @@ import {
   type AppSpec,
   ClusterClient,
   type InfoResponse,
+  RunTaskRequest,
+  type RunTaskResponse,
   type Task,
   TasksClient,
+  type WaitingInstances,
 } from '@drover/proto';
-import { Channel, type ChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js';
+import { Channel, type ChannelCredentials, credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
+
 import { callUnary, type UnaryMethod } from './unary-call.js';
 
 /** Default per-call deadline. Long enough for a deploy on a busy master, short enough that a CLI never hangs. */
@@ -112,6 +116,39 @@ export class DroverClient {
     return res.tasks;
   }
 
+  /** Tasks as listTasks gives them, plus the app instances that have no task yet and why. */
+  async taskOverview(options: ListTasksOptions = {}): Promise<{ tasks: Task[]; waiting: WaitingInstances[] }> {
+    return this.call(this.tasks, this.tasks.list, { appId: options.appId ?? '', includeEnded: options.includeEnded ?? false });
+  }
+
+  /**
+   * Runs a one-off task. Without `wait` resolves with the accepted task (PENDING
+   * or already placed); with it, calls `onUpdate` on every change and
+   * resolves with the task once it has ended. No deadline applies while
+   * waiting: a task may run for hours.
+   */
+  runTask(request: Partial<RunTaskRequest>, onUpdate: (task: Task) => void = () => undefined): Promise<Task> {
+    const wait = request.wait ?? false;
+    return new Promise<Task>((resolve, reject) => {
+      let last: Task | undefined;
+      const options = wait ? {} : { deadline: Date.now() + this.deadlineMs };
+      let call;
+      try {
+        call = this.tasks.run(RunTaskRequest.fromPartial(request), new Metadata(), options);
+      } catch (error) {
+        reject(fromGrpcError(error, this.address));
+        return;
+      }
+      call.on('data', (res: RunTaskResponse) => {
+        if (!res.task) return;
+        last = res.task;
+        onUpdate(res.task);
+      });
+      call.on('error', (error: unknown) => reject(fromGrpcError(error, this.address)));
+      call.on('end', () => (last ? resolve(last) : reject(new DroverError('the master answered without the task', Code.Internal))));
+    });
+  }
+
   /** One task; NotFound if the master does not know it. */
   async getTask(id: string): Promise<Task> {
     const res = await this.call(this.tasks, this.tasks.get, { id });
@@ -133,6 +170,18 @@ export class DroverClient {
   /** One agent; NotFound if unknown. */
   async getAgent(id: string): Promise<Agent> {
     const res = await this.call(this.agents, this.agents.get, { id });
+    return present(res.agent, 'agent');
+  }
+
+  /** Drains an agent: no new tasks; its tasks move elsewhere; what remains is killed after `deadlineSeconds` (default 300). */
+  async drainAgent(id: string, deadlineSeconds?: number): Promise<Agent> {
+    const res = await this.call(this.agents, this.agents.drain, { id, deadlineSeconds });
+    return present(res.agent, 'agent');
+  }
+
+  /** Ends an agent's drain. */
+  async undrainAgent(id: string): Promise<Agent> {
+    const res = await this.call(this.agents, this.agents.undrain, { id });
     return present(res.agent, 'agent');
   }
 

@@ -22,6 +22,8 @@ describe('task state machine', () => {
     { from: 'STAGING', to: 'FINISHED' }, // a coalesced update: the master saw only the end
     { from: 'STAGING', to: 'LOST' },
     { from: 'RUNNING', to: 'LOST' },
+    { from: 'PENDING', to: 'STAGING' },
+    { from: 'PENDING', to: 'KILLED' },
   ])('allows $from -> $to', ({ from, to }) => {
     expect(canTransition(from, to)).toBe(true);
     expect(transition(from, to)).toBe(to);
@@ -36,6 +38,8 @@ describe('task state machine', () => {
     { from: 'KILLED', to: 'LOST' },
     { from: 'LOST', to: 'RUNNING' },
     { from: 'RUNNING', to: 'RUNNING' },
+    { from: 'STAGING', to: 'PENDING' },
+    { from: 'PENDING', to: 'RUNNING' },
   ])('rejects $from -> $to', ({ from, to }) => {
     expect(canTransition(from, to)).toBe(false);
     const err = (() => {
@@ -53,6 +57,8 @@ describe('task state machine', () => {
     for (const from of TASK_STATES) {
       const outs = TASK_STATES.filter((to) => canTransition(from, to));
       if (isTerminal(from)) expect(outs).toEqual([]);
+      // A PENDING task is on no agent yet: it can only be placed or cancelled.
+      else if (from === 'PENDING') expect(outs).toEqual(['STAGING', 'KILLED']);
       else expect(outs).toEqual(expect.arrayContaining(['FAILED', 'KILLED', 'LOST']));
       expect(isLive(from)).toBe(!isTerminal(from));
     }

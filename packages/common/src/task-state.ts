@@ -2,16 +2,19 @@
  * The task lifecycle, shared by the agent (which drives it) and the master
  * (which records it).
  *
- *                 ┌─────────┐    ┌──────────┐    ┌─────────┐
- *   placed ──────▶│ STAGING │───▶│ STARTING │───▶│ RUNNING │
- *                 └────┬────┘    └────┬─────┘    └────┬────┘
- *                      │              │               │
- *                      │    kill requested (SIGTERM)  │
- *                      ├──────────────┴─────▶ KILLING ┤
- *                      │                        │     │
- *                      ▼                        ▼     ▼
- *            FINISHED (exit 0) | FAILED (exit ≠ 0, signal, launch error)
- *                              | KILLED (ended after a requested kill)
+ *   ┌─────────┐   ┌─────────┐    ┌──────────┐    ┌─────────┐
+ *   │ PENDING │──▶│ STAGING │───▶│ STARTING │───▶│ RUNNING │
+ *   └────┬────┘   └────┬────┘    └────┬─────┘    └────┬────┘
+ *        │    placed    │              │               │
+ *        │  (one-off    │    kill requested (SIGTERM)  │
+ *        │   tasks)     ├──────────────┴─────▶ KILLING ┤
+ *        │              │                        │     │
+ *        ▼              ▼                        ▼     ▼
+ *   KILLED (cancelled)  FINISHED (exit 0) | FAILED (exit ≠ 0, signal, launch error)
+ *                       | KILLED (ended after a requested kill)
+ *
+ *   PENDING is a one-off task the master accepted but has not placed; app
+ *   instances have no task until they are placed, so they start at STAGING.
  *
  *   Any live state ──▶ LOST  (master side: the agent went silent; the task
  *                             is replaced, and killed on sight if it returns)
@@ -32,6 +35,7 @@ export type { TaskStateName };
 const ENDS = ['FINISHED', 'FAILED', 'KILLED', 'LOST'] as const;
 
 const TRANSITIONS = {
+  PENDING: ['STAGING', 'KILLED'],
   STAGING: ['STARTING', 'RUNNING', 'KILLING', ...ENDS],
   STARTING: ['RUNNING', 'KILLING', ...ENDS],
   RUNNING: ['KILLING', ...ENDS],

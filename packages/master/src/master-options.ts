@@ -21,6 +21,11 @@ export interface MasterOptions {
   /** At most this many ended tasks are kept; default 1000. */
   taskHistoryMax?: number;
   /**
+   * An app's launch backoff resets once a task started after its last
+   * failure has been RUNNING this long; default 30 000 ms.
+   */
+  backoffResetMs?: number;
+  /**
    * CA, certificate and key: gRPC then requires TLS with a client
    * certificate from that CA (mutual TLS), and HTTP is served over TLS.
    * Without it both are plaintext, which the CLI allows only on loopback or

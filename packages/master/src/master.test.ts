@@ -8,7 +8,7 @@ import {
   agentStateCodec,
   type App,
   AppsClient,
-  type AppSpec,
+  AppSpec,
   ClusterClient,
   type DeleteAppResponse,
   type DeployAppResponse,
@@ -22,6 +22,7 @@ import {
   TasksClient,
   TaskState,
   taskStateCodec,
+  TaskStatus,
 } from '@drover/proto';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,7 +48,7 @@ function clients(m: RunningMaster) {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return {
     deploy: (app: Partial<AppSpec>) =>
-      call<DeployAppResponse>((cb) => apps.deploy({ app: { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [], ...app } }, cb)),
+      call<DeployAppResponse>((cb) => apps.deploy({ app: AppSpec.fromPartial(app) }, cb)),
     getApp: async (id: string): Promise<App> => (await call<GetAppResponse>((cb) => apps.get({ id }, cb))).app as App,
     listApps: async () => (await call<ListAppsResponse>((cb) => apps.list({}, cb))).apps,
     scale: (id: string, instances: number) => call<ScaleAppResponse>((cb) => apps.scale({ id, instances }, cb)),
@@ -199,7 +200,7 @@ describe('master', () => {
     expect(agentStateCodec.name((await c.agents()).find((x) => x.hostname === 'a')?.state ?? 0)).toBe('LOST');
 
     // Agent a returns, still running the task the master gave up on.
-    a.register.tasks = [{ uuid: 'u1', taskId: first, state: TaskState.TASK_STATE_RUNNING, signal: '', reason: 0, message: '', pid: 1 }];
+    a.register.tasks = [TaskStatus.fromPartial({ uuid: 'u1', taskId: first, state: TaskState.TASK_STATE_RUNNING, pid: 1 })];
     await a.connect();
     const kill = await a.next('kill');
     expect(kill.taskId).toBe(first);
@@ -225,7 +226,7 @@ describe('master', () => {
     expect((await c.tasks('keep')).map((t) => t.id).sort()).toEqual([...ids].sort());
     const again = new FakeAgent(`127.0.0.1:${m.grpcPort}`, {
       ...a.register,
-      tasks: ids.map((taskId) => ({ uuid: `r-${taskId}`, taskId, state: TaskState.TASK_STATE_RUNNING, signal: '', reason: 0, message: '', pid: 7 })),
+      tasks: ids.map((taskId) => TaskStatus.fromPartial({ uuid: `r-${taskId}`, taskId, state: TaskState.TASK_STATE_RUNNING, pid: 7 })),
     });
     agents.push(again);
     const registered = await again.connect();

@@ -6,24 +6,14 @@
 import os from 'node:os';
 import { createLogger, serverCredentials } from '@drover/common';
 import { agentGateway } from './agents/agent-gateway.js';
-import { AgentMonitor } from './agents/agent-monitor.js';
-import { AgentSessions } from './agents/agent-sessions.js';
-import { Registration } from './agents/registration.js';
 import { agentsServer, appsServer, clusterServer, tasksServer } from './api/grpc/client-services.js';
 import { startGrpcServer, stopGrpcServer } from './api/grpc/grpc-server.js';
 import { startHttpServer } from './api/http/http-server.js';
-import { AppService } from './apps/app-service.js';
 import { systemClock } from './clock.js';
+import { buildCore } from './master-core.js';
 import type { MasterOptions, RunningMaster } from './master-options.js';
-import { Orchestrator } from './orchestrator/orchestrator.js';
-import { PlanApplier } from './orchestrator/plan-applier.js';
 import { ClusterState } from './state/cluster-state.js';
 import { SqliteStore } from './store/sqlite-store.js';
-import { StatusHandler } from './tasks/status-handler.js';
-import { TaskCommands } from './tasks/task-commands.js';
-import { TaskHistory } from './tasks/task-history.js';
-import { TaskKiller } from './tasks/task-killer.js';
-import { TaskService } from './tasks/task-service.js';
 
 /** Default gRPC port. */
 export const DEFAULT_GRPC_PORT = 5053;
@@ -51,26 +41,27 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     void stop();
   });
 
-  const sessions = new AgentSessions();
-  const commands = new TaskCommands(sessions);
-  const statuses = new StatusHandler(state, commands, clock, log.child({ component: 'status' }));
-  const registration = new Registration(state, statuses, commands, clock, log.child({ component: 'registration' }));
-  const killer = new TaskKiller(state, commands, clock);
-  const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
-  const orchestrator = new Orchestrator(state, sessions, applier, killer, clock, log.child({ component: 'orchestrator' }));
-  const monitor = new AgentMonitor(state, sessions, lostTimeoutMs, clock, log.child({ component: 'monitor' }));
-  const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
-  const apps = new AppService(state, orchestrator, killer, clock);
-  const tasks = new TaskService(state, killer);
+  const core = buildCore(
+    state,
+    {
+      lostTimeoutMs,
+      taskHistoryMs: options.taskHistoryMs,
+      taskHistoryMax: options.taskHistoryMax,
+      backoffResetMs: options.backoffResetMs,
+    },
+    clock,
+    log,
+  );
+  const { sessions, registration, statuses } = core;
 
   const startedAt = clock.now();
   const facts = { grpcAddress: '', epoch, startedAt, storeKind: store.kind };
   const grpc = await startGrpcServer(
     {
       agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs }),
-      apps: appsServer(apps),
-      tasks: tasksServer(tasks),
-      agents: agentsServer(state, sessions),
+      apps: appsServer(core.apps),
+      tasks: tasksServer(core.tasks),
+      agents: agentsServer(core.agents),
       cluster: clusterServer(state, facts, clock),
     },
     grpcHost,
@@ -81,16 +72,12 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
   const http = await startHttpServer(state, httpHost, options.httpPort ?? DEFAULT_HTTP_PORT, options.tls);
 
-  orchestrator.start();
-  monitor.start();
-  history.start();
+  core.start();
   log.info({ grpc: facts.grpcAddress, http: http.port, epoch, dataDir: options.dataDir }, 'master started');
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
-      monitor.stop();
-      history.stop();
-      await orchestrator.stop();
+      await core.stop();
       sessions.closeAll();
       await stopGrpcServer(grpc.server);
       await http.close();

@@ -4,6 +4,14 @@
 // an enum value to the .proto adds it here with no hand edits.
 import { AgentState, agentStateFromJSON, agentStateToJSON } from './gen/drover/v1/agent.js';
 import {
+  ConstraintOperator,
+  constraintOperatorFromJSON,
+  constraintOperatorToJSON,
+  PlacementStrategy,
+  placementStrategyFromJSON,
+  placementStrategyToJSON,
+} from './gen/drover/v1/app.js';
+import {
   TaskReason,
   taskReasonFromJSON,
   taskReasonToJSON,
@@ -20,6 +28,10 @@ export type TaskStateName = Stripped<keyof typeof TaskState, 'TASK_STATE_'>;
 export type TaskReasonName = Stripped<keyof typeof TaskReason, 'TASK_REASON_'>;
 /** An agent state without its proto prefix, e.g. 'ACTIVE'. */
 export type AgentStateName = Stripped<keyof typeof AgentState, 'AGENT_STATE_'>;
+/** A constraint operator as Marathon spells it, e.g. 'GROUP_BY'. */
+export type ConstraintOperatorName = Stripped<keyof typeof ConstraintOperator, 'CONSTRAINT_OPERATOR_'>;
+/** A placement strategy without its proto prefix, e.g. 'SPREAD'. */
+export type PlacementStrategyName = Stripped<keyof typeof PlacementStrategy, 'PLACEMENT_STRATEGY_'>;
 
 /** Converts one proto enum to and from its short names. */
 export interface EnumCodec<E extends number, N extends string> {
@@ -59,4 +71,16 @@ export const agentStateCodec = enumCodec<AgentState, AgentStateName>(
   'AGENT_STATE_',
   agentStateToJSON,
   agentStateFromJSON,
+);
+/** ConstraintOperator <-> 'UNIQUE' | 'CLUSTER' | ... */
+export const constraintOperatorCodec = enumCodec<ConstraintOperator, ConstraintOperatorName>(
+  'CONSTRAINT_OPERATOR_',
+  constraintOperatorToJSON,
+  constraintOperatorFromJSON,
+);
+/** PlacementStrategy <-> 'BINPACK' | 'SPREAD' */
+export const placementStrategyCodec = enumCodec<PlacementStrategy, PlacementStrategyName>(
+  'PLACEMENT_STRATEGY_',
+  placementStrategyToJSON,
+  placementStrategyFromJSON,
 );

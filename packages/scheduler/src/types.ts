@@ -4,7 +4,7 @@
  * to happen. The scheduler never sees the store, the clock or the network:
  * the master's plan applier turns the Plan into tasks.
  */
-import type { PortRange, ScalarResources } from '@drover/common';
+import type { Constraint, PortRange, ScalarResources } from '@drover/common';
 
 /** One agent as the scheduler sees it. */
 export interface AgentSnapshot {
@@ -20,12 +20,20 @@ export interface AgentSnapshot {
   readonly free: ScalarResources;
   /** Host ports not held by live tasks. */
   readonly freePorts: readonly PortRange[];
+  /** Drained by an operator: takes no new tasks (explained as "draining"). */
+  readonly draining: boolean;
 }
 
 /** The cluster as the scheduler may use it. */
 export interface Snapshot {
-  /** Agents that can take tasks (active, not lost). */
+  /** Agents connected to the master (lost and disconnected ones are left out). */
   readonly agents: readonly AgentSnapshot[];
+  /**
+   * Live tasks per app and agent (appId -> agentId -> count), including
+   * tasks on agents not in `agents`: constraints such as UNIQUE and MAX_PER
+   * count every live task of the app.
+   */
+  readonly placed: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /** One host port a task needs. */
@@ -34,21 +42,33 @@ export interface PortRequest {
   readonly port: number;
 }
 
-/** One instance to place. */
+/** How to choose among agents that all pass the filters. */
+export type PlacementStrategy = 'binpack' | 'spread';
+
+/** Identical instances of one app to place. */
 export interface PlacementRequest {
-  /** Caller's key for this instance, echoed in the plan. */
+  /** Caller's key for this group, echoed in the plan. */
   readonly key: string;
-  /** The app the instance belongs to. */
+  /**
+   * The group whose tasks constraints count together: the app id (every
+   * version of an app counts), or a one-off task's own id.
+   */
   readonly appId: string;
+  /** How many instances to place. */
+  readonly count: number;
   /** Resources one instance reserves. */
   readonly resources: ScalarResources;
   /** Host ports one instance needs, in port-definition order. */
   readonly ports: readonly PortRequest[];
+  /** Rules every chosen agent must satisfy. */
+  readonly constraints: readonly Constraint[];
+  /** binpack or spread. */
+  readonly strategy: PlacementStrategy;
 }
 
 /** Where one instance should run. */
 export interface Placement {
-  /** The request's key. */
+  /** The request's key (a request with count N gets up to N placements). */
   readonly key: string;
   /** Chosen agent. */
   readonly agentId: string;
@@ -76,12 +96,14 @@ export interface Explanation {
   readonly summary: string;
 }
 
-/** An instance that found no agent. */
+/** Instances of a request that found no agent. */
 export interface Unplaced {
   /** The request's key. */
   readonly key: string;
-  /** The app it belongs to. */
+  /** The request's app id. */
   readonly appId: string;
+  /** How many of the request's instances were not placed. */
+  readonly count: number;
   /** Why. */
   readonly explanation: Explanation;
 }

@@ -8,7 +8,7 @@ import { startAgent, type RunningAgent } from '@drover/agent';
 import { DroverClient } from '@drover/client';
 import { silentLogger } from '@drover/common';
 import { startMaster, type RunningMaster } from '@drover/master';
-import { type Task, taskStateCodec } from '@drover/proto';
+import { AppSpec, type Task, taskStateCodec } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/temp-dir.js';
 import { alive, waitFor } from '../support/wait.js';
@@ -50,17 +50,16 @@ afterAll(async () => {
 
 describe('app lifecycle over real gRPC', () => {
   it('deploys 3 instances, replaces one killed from outside, scales down, deletes', async () => {
-    const { created } = await client.deployApp({
-      id: 'sleepy',
-      cmd: 'echo started $DROVER_TASK_ID on $PORT0; exec sleep 600',
-      args: [],
-      cpus: 0.1,
-      mem: 32,
-      instances: 3,
-      env: {},
-      labels: {},
-      portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }],
-    });
+    const { created } = await client.deployApp(
+      AppSpec.fromPartial({
+        id: 'sleepy',
+        cmd: 'echo started $DROVER_TASK_ID on $PORT0; exec sleep 600',
+        cpus: 0.1,
+        mem: 32,
+        instances: 3,
+        portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }],
+      }),
+    );
     expect(created).toBe(true);
 
     const three = await waitFor('3 RUNNING tasks', () => client.listTasks({ appId: 'sleepy' }), (ts) => running(ts).length === 3);

@@ -41,6 +41,7 @@ import {
 } from '@drover/proto';
 import { loadTaskCheckpoints, removeTaskCheckpoint, saveTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
 import type { Executor, TaskHandle } from '../executor/executor.js';
+import { readTail } from '../sandbox/log-tail.js';
 import { createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
 import type { StatusJournal } from '../status/status-journal.js';
 import { endedWhileDown, endOf, type KillRequest, type StateChange } from './state-change.js';
@@ -324,6 +325,7 @@ export class TaskManager {
   private async change(record: TaskRecord, change: StateChange): Promise<void> {
     const state = transition(record.state, change.state);
     const status = this.statusOf(record.spec.taskId, change, record.handle?.pid ?? 0);
+    if (isTerminal(state) && record.hasSandbox) status.stderrTail = await this.stderrTail(record);
     const entry = await this.options.journal.append(status);
     record.state = state;
     record.latest = status;
@@ -344,6 +346,16 @@ export class TaskManager {
     if (isTerminal(state)) record.markEnded();
     this.log.info({ taskId: record.spec.taskId, state, message: change.message }, 'task state changed');
     this.options.send(status);
+  }
+
+  /** The end of the task's stderr; empty (and logged) if it cannot be read. */
+  private async stderrTail(record: TaskRecord): Promise<Buffer> {
+    try {
+      return await readTail(record.sandbox.stderrPath);
+    } catch (e) {
+      this.log.warn({ taskId: record.spec.taskId, err: e }, 'cannot read the end of stderr');
+      return Buffer.alloc(0);
+    }
   }
 
   /** Reports a state for a task the agent does not track (so the master can close it). */

@@ -23,6 +23,8 @@ export interface ReadableStatus {
   exitCode: number | undefined;
   signal: string;
   uuid: string;
+  /** The stderr tail as text ('' unless terminal). */
+  stderrTail: string;
 }
 
 /** Short-name view of a TaskStatus. */
@@ -35,6 +37,7 @@ export function readable(status: TaskStatus): ReadableStatus {
     exitCode: status.exitCode,
     signal: status.signal,
     uuid: status.uuid,
+    stderrTail: status.stderrTail.toString(),
   };
 }
 

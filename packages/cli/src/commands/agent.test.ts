@@ -1,20 +1,30 @@
 import { NotFoundError } from '@drover/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
-import { agent1, agent2 } from '../testing/fixtures.js';
+import { agent1, agent2, drainingAgent, NOW } from '../testing/fixtures.js';
 import { fakeRuntime } from '../testing/fake-runtime.js';
 import { run } from '../testing/run-cli.js';
 
-describe('drover agent list / get', () => {
+describe('drover agent list / get / drain / undrain', () => {
   let master: FakeMaster;
   const cli = (...argv: string[]) => run(['--master', master.address, ...argv]);
 
   beforeAll(async () => {
     master = await startFakeMaster({
-      'agents.list': () => ({ agents: [agent1, agent2] }),
+      'agents.list': () => ({ agents: [agent1, agent2, drainingAgent] }),
       'agents.get': (req: { id: string }) => {
+        const agent = { [agent1.id]: agent1, [drainingAgent.id]: drainingAgent }[req.id];
+        if (agent === undefined) throw new NotFoundError('agent', req.id);
+        return { agent };
+      },
+      'agents.drain': (req: { id: string; deadlineSeconds?: number }) => {
         if (req.id !== agent1.id) throw new NotFoundError('agent', req.id);
-        return { agent: agent1 };
+        const deadline = new Date(NOW.getTime() + (req.deadlineSeconds ?? 300) * 1000);
+        return { agent: { ...agent1, draining: true, drainDeadline: deadline } };
+      },
+      'agents.undrain': (req: { id: string }) => {
+        if (req.id !== drainingAgent.id) throw new NotFoundError('agent', req.id);
+        return { agent: { ...drainingAgent, draining: false, drainDeadline: undefined } };
       },
     });
   });
@@ -23,13 +33,14 @@ describe('drover agent list / get', () => {
 
   it.each([
     {
-      name: 'list shows capacity as used/total',
+      name: 'list shows capacity as used/total, and which agents drain',
       argv: ['agent', 'list'],
       code: 0,
       stdout: [
-        'ID        HOSTNAME   STATE    CPUS    MEM            TASKS   LAST SEEN',
-        'agent-1   node1      ACTIVE   0.2/4   128/7936 MiB   2       2s',
-        'agent-2   node2      LOST     0/4     0/7936 MiB     0       10m',
+        'ID        HOSTNAME   STATE             CPUS    MEM            TASKS   LAST SEEN',
+        'agent-1   node1      ACTIVE            0.2/4   128/7936 MiB   2       2s',
+        'agent-2   node2      LOST              0/4     0/7936 MiB     0       10m',
+        'agent-3   node3      ACTIVE,draining   0.2/4   128/7936 MiB   2       1s',
         '',
       ].join('\n'),
       stderr: '',
@@ -55,7 +66,41 @@ describe('drover agent list / get', () => {
       ].join('\n'),
       stderr: '',
     },
+    {
+      name: 'get of a draining agent says until when',
+      argv: ['agent', 'get', 'agent-3'],
+      code: 0,
+      stdout: expect.stringContaining('State:          ACTIVE\nDraining:       until 2025-06-01T12:05:00.000Z (in 5m)\nVersion:'),
+      stderr: '',
+    },
     { name: 'get of an unknown agent', argv: ['agent', 'get', 'x'], code: 1, stdout: '', stderr: 'error: agent x not found\n' },
+    {
+      name: "drain with the master's default deadline",
+      argv: ['agent', 'drain', 'agent-1'],
+      code: 0,
+      stdout: 'draining agent agent-1 (node1): no new tasks; its tasks move elsewhere; the rest are killed at 2025-06-01T12:05:00.000Z (in 5m)\n',
+      stderr: '',
+    },
+    {
+      name: 'drain with --deadline',
+      argv: ['agent', 'drain', 'agent-1', '--deadline', '1m30s'],
+      code: 0,
+      stdout: 'draining agent agent-1 (node1): no new tasks; its tasks move elsewhere; the rest are killed at 2025-06-01T12:01:30.000Z (in 90s)\n',
+      stderr: '',
+    },
+    {
+      name: 'drain with a deadline without unit',
+      argv: ['agent', 'drain', 'agent-1', '--deadline', '300'],
+      code: 2,
+      stdout: '',
+      stderr:
+        "error: option '--deadline <duration>' argument '300' is invalid. " +
+        'bad duration "300": expected a number with a unit (ms, s, m, h), for example 500ms, 10s, 5m or 1m30s\n',
+    },
+    { name: 'drain without an id', argv: ['agent', 'drain'], code: 2, stdout: '', stderr: "error: missing required argument 'id'\n" },
+    { name: 'drain of an unknown agent', argv: ['agent', 'drain', 'x'], code: 1, stdout: '', stderr: 'error: agent x not found\n' },
+    { name: 'undrain', argv: ['agent', 'undrain', 'agent-3'], code: 0, stdout: 'undrained agent agent-3 (node3): it takes new tasks again\n', stderr: '' },
+    { name: 'undrain of an unknown agent', argv: ['agent', 'undrain', 'x'], code: 1, stdout: '', stderr: 'error: agent x not found\n' },
   ])('$name', async ({ argv, code, stdout, stderr }) => {
     expect(await cli(...argv)).toEqual({ code, stdout, stderr });
   });
@@ -64,10 +109,33 @@ describe('drover agent list / get', () => {
     const result = await cli('agent', 'list', '--json');
     expect(result.code).toBe(0);
     const agents = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    expect(agents.map((a) => [a.id, a.state])).toEqual([
-      ['agent-1', 'AGENT_STATE_ACTIVE'],
-      ['agent-2', 'AGENT_STATE_LOST'],
+    expect(agents.map((a) => [a.id, a.state, a.draining])).toEqual([
+      ['agent-1', 'AGENT_STATE_ACTIVE', undefined],
+      ['agent-2', 'AGENT_STATE_LOST', undefined],
+      ['agent-3', 'AGENT_STATE_ACTIVE', true],
     ]);
+  });
+
+  it.each([
+    { name: 'the default deadline is left to the master', argv: ['agent', 'drain', 'agent-1'], sent: { id: 'agent-1' } },
+    { name: '--deadline is sent in seconds', argv: ['agent', 'drain', 'agent-1', '--deadline', '1.5s'], sent: { id: 'agent-1', deadlineSeconds: 1.5 } },
+    { name: 'a zero deadline kills at once', argv: ['agent', 'drain', 'agent-1', '--deadline', '0s'], sent: { id: 'agent-1', deadlineSeconds: 0 } },
+  ])('drain: $name', async ({ argv, sent }) => {
+    expect((await cli(...argv)).code).toBe(0);
+    const [method, request] = master.calls.at(-1)!;
+    expect(method).toBe('agents.drain');
+    expect(request).toStrictEqual({ deadlineSeconds: undefined, ...sent });
+  });
+
+  it.each([
+    { name: 'drain', argv: ['agent', 'drain', 'agent-1', '--json'], want: { id: 'agent-1', draining: true, drainDeadline: '2025-06-01T12:05:00.000Z' } },
+    { name: 'undrain', argv: ['agent', 'undrain', 'agent-3', '--json'], want: { id: 'agent-3' } },
+  ])('$name --json prints the agent as proto JSON', async ({ argv, want }) => {
+    const result = await cli(...argv);
+    expect(result.code).toBe(0);
+    const agent = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(agent).toMatchObject(want);
+    if (argv[1] === 'undrain') expect(agent).not.toHaveProperty('draining');
   });
 });
 

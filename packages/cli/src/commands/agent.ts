@@ -1,7 +1,8 @@
 /**
  * `drover agent`: with options, run an agent in the foreground; with `list`
- * or `get`, inspect the agents a master knows. One noun, as in `drover app`:
- * the bare command starts the thing, subcommands look at it.
+ * or `get`, inspect the agents a master knows; with `drain` and `undrain`,
+ * take one out of service for maintenance and bring it back. One noun, as in
+ * `drover app`: the bare command starts the thing, subcommands act on it.
  */
 import path from 'node:path';
 import { createLogger } from '@drover/common';
@@ -10,8 +11,9 @@ import type { Command } from 'commander';
 import { type CliContext, dialCredentials, masterAddress, printJson, withClient } from '../cli-context.js';
 import { parseAttributes } from '../options/attributes.js';
 import { commanderParser } from '../options/commander-parser.js';
+import { parseDuration } from '../options/duration.js';
 import { parseResources, RESOURCES_SYNTAX, type ResourceFlags } from '../options/resources.js';
-import { formatAgentDetails, formatAgentTable } from '../output/agents.js';
+import { formatAgentDetails, formatAgentTable, formatDrainStarted } from '../output/agents.js';
 import { logLevel, registeredOrStopped } from '../serving.js';
 
 interface AgentFlags {
@@ -22,11 +24,11 @@ interface AgentFlags {
   resources?: ResourceFlags;
 }
 
-/** Adds the `agent` command (run an agent) and its `list` and `get` subcommands. */
+/** Adds the `agent` command (run an agent) and its `list`, `get`, `drain` and `undrain` subcommands. */
 export function registerAgentCommands(program: Command, ctx: CliContext): void {
   const agent = program
     .command('agent')
-    .description('run an agent that offers this machine to a master (--master), or inspect agents')
+    .description('run an agent that offers this machine to a master (--master), or inspect and drain agents')
     .option('--work-dir <dir>', 'directory for the agent id, checkpoints and task sandboxes (required to run an agent)')
     .option('--hostname <name>', 'hostname to report (default: this machine)')
     .option('--address <address>', 'address tasks are reachable at, exported to them as HOST (default: the hostname)')
@@ -64,6 +66,39 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
       const found = await withClient(ctx, cmd, (c) => c.getAgent(id));
       if (opts.json) return printJson(ctx, Agent.toJSON(found));
       ctx.io.stdout(formatAgentDetails(found, ctx.io.now()));
+    });
+
+  agent
+    .command('drain')
+    .description('stop placing tasks on an agent and move its tasks elsewhere, for maintenance')
+    .argument('<id>', 'agent id')
+    .option('--deadline <duration>', 'how long tasks have to move before the rest are killed, e.g. 30s, 5m, 1h (default: the master\'s, 5m)', commanderParser(parseDuration))
+    .option('--json', 'print the agent as JSON')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Each app task on the agent is replaced by a RUNNING instance elsewhere before it is killed;',
+        'whatever still runs at the deadline (one-off tasks, instances with nowhere to go) is killed then.',
+        'Draining again changes the deadline. drover agent undrain ID puts the agent back in service.',
+      ].join('\n'),
+    )
+    .action(async (id: string, opts: { deadline?: number; json?: boolean }, cmd: Command) => {
+      const deadlineSeconds = opts.deadline === undefined ? undefined : opts.deadline / 1000;
+      const drained = await withClient(ctx, cmd, (c) => c.drainAgent(id, deadlineSeconds));
+      if (opts.json) return printJson(ctx, Agent.toJSON(drained));
+      ctx.io.stdout(formatDrainStarted(drained, ctx.io.now()));
+    });
+
+  agent
+    .command('undrain')
+    .description('end a drain: the agent takes new tasks again')
+    .argument('<id>', 'agent id')
+    .option('--json', 'print the agent as JSON')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const undrained = await withClient(ctx, cmd, (c) => c.undrainAgent(id));
+      if (opts.json) return printJson(ctx, Agent.toJSON(undrained));
+      ctx.io.stdout(`undrained agent ${undrained.id} (${undrained.hostname || '-'}): it takes new tasks again\n`);
     });
 }
 

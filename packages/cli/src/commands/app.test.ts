@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '@drover/common';
 import type { AppSpec } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
-import { bigApp, webApp } from '../testing/fixtures.js';
+import { bigApp, crashApp, webApp } from '../testing/fixtures.js';
 import { run } from '../testing/run-cli.js';
 
 describe('drover app', () => {
@@ -27,9 +27,9 @@ describe('drover app', () => {
         }
         return { app: { ...webApp, spec: req.app }, created: req.app.id !== '/web' };
       },
-      'apps.list': () => ({ apps: [bigApp, webApp] }),
+      'apps.list': () => ({ apps: [bigApp, crashApp, webApp] }),
       'apps.get': (req: { id: string }) => {
-        const app = { '/web': webApp, web: webApp, big: bigApp }[req.id];
+        const app = { '/web': webApp, web: webApp, big: bigApp, crash: crashApp }[req.id];
         if (app === undefined) throw new NotFoundError('app', req.id);
         return { app };
       },
@@ -78,13 +78,14 @@ describe('drover app', () => {
     },
     { name: 'deploy of a missing file', argv: ['app', 'deploy', 'nope.yaml'], code: 1, stdout: '', stderr: 'error: cannot read nope.yaml: no such file\n' },
     {
-      name: 'list prints a table',
+      name: 'list prints a table; WAITING counts instances held back by a launch delay too',
       argv: ['app', 'list'],
       code: 0,
       stdout: [
-        'ID     RUNNING   STAGED   WAITING   CPUS   MEM    VERSION                    CMD',
-        '/big   0/3       0        3         0.1    4096   2025-06-01T11:30:00.000Z   java -jar "big app.jar"',
-        '/web   2/2       0        -         0.1    64     2025-06-01T11:00:00.000Z   node server.js',
+        'ID       RUNNING   STAGED   WAITING   CPUS   MEM    VERSION                    CMD',
+        '/big     0/3       0        3         0.1    4096   2025-06-01T11:30:00.000Z   java -jar "big app.jar"',
+        '/crash   1/2       0        1         0.1    64     2025-06-01T11:50:00.000Z   ./crash.sh',
+        '/web     2/2       0        -         0.1    64     2025-06-01T11:00:00.000Z   node server.js',
         '',
       ].join('\n'),
       stderr: '',
@@ -94,18 +95,21 @@ describe('drover app', () => {
       argv: ['app', 'get', 'web'],
       code: 0,
       stdout: [
-        'ID:          /web',
-        'Version:     2025-06-01T11:00:00.000Z',
-        'Command:     node server.js',
-        'Instances:   2',
-        'CPUs:        0.1',
-        'Memory:      64 MiB',
-        'Disk:        0 MiB',
-        'GPUs:        0',
-        'Ports:       any/tcp (http)',
-        'Env:         MODE=dev',
-        'Kill grace:  3s',
-        'Tasks:       2 running, 0 staged, 0 killing',
+        'ID:           /web',
+        'Version:      2025-06-01T11:00:00.000Z',
+        'Command:      node server.js',
+        'Instances:    2',
+        'CPUs:         0.1',
+        'Memory:       64 MiB',
+        'Disk:         0 MiB',
+        'GPUs:         0',
+        'Ports:        any/tcp (http)',
+        'Env:          MODE=dev',
+        'Kill grace:   3s',
+        'Constraints:  -',
+        'Placement:    binpack',
+        'Backoff:      1s x1.15, max 300s',
+        'Tasks:        2 running, 0 staged, 0 killing',
         '',
       ].join('\n'),
       stderr: '',
@@ -116,14 +120,54 @@ describe('drover app', () => {
       code: 0,
       stdout: expect.stringContaining(
         [
-          'Tasks:       0 running, 0 staged, 0 killing',
-          'Waiting:     3 instances waiting: no agent has 4096 MiB of memory free',
+          'Tasks:        0 running, 0 staged, 0 killing',
+          'Waiting:      3 instances waiting: no agent has 4096 MiB of memory free',
           'Rejections (2 agents considered):',
           '  REASON             AGENTS   DETAIL',
           '  insufficient mem   2        need 4096 MiB, most free 960 MiB',
           '',
         ].join('\n'),
       ),
+      stderr: '',
+    },
+    {
+      name: 'get of a failing app shows placement, backoff, the launch delay and the last failure',
+      argv: ['app', 'get', 'crash'],
+      code: 0,
+      stdout: [
+        'ID:            /crash',
+        'Version:       2025-06-01T11:50:00.000Z',
+        'Command:       ./crash.sh',
+        'Instances:     2',
+        'CPUs:          0.1',
+        'Memory:        64 MiB',
+        'Disk:          0 MiB',
+        'GPUs:          0',
+        'Ports:         any/tcp (http)',
+        'Env:           MODE=dev',
+        'Kill grace:    3s',
+        'Constraints:   hostname:UNIQUE, rack:GROUP_BY:3',
+        'Placement:     spread',
+        'Backoff:       2s x1.5, max 60s',
+        'Tasks:         1 running, 0 staged, 0 killing',
+        'Launch delay:  1.32s (3 consecutive failures), next launch at 2025-06-01T12:00:01.000Z (in 1s)',
+        'Last failure:  crash.55555555-5555-5555-5555-555555555555 on node1, 2025-06-01T11:58:00.000Z (2m ago)',
+        '               FAILED, exit code 1: command exited with code 1',
+        '               ran version 2025-06-01T11:00:00.000Z (not the current one)',
+        '               stderr (last 10 lines):',
+        '                   at frame2 (crash.js:2)',
+        '                   at frame3 (crash.js:3)',
+        '                   at frame4 (crash.js:4)',
+        '                   at frame5 (crash.js:5)',
+        '                   at frame6 (crash.js:6)',
+        '                   at frame7 (crash.js:7)',
+        '                   at frame8 (crash.js:8)',
+        '                   at frame9 (crash.js:9)',
+        '                 Error: cannot open /data/db',
+        '                 exiting',
+        'Waiting:       launch delayed 1.0 s of 1.32 s after repeated failures: last task failed (command exited with code 1)',
+        '',
+      ].join('\n'),
       stderr: '',
     },
     { name: 'get of an unknown app', argv: ['app', 'get', 'nope'], code: 1, stdout: '', stderr: 'error: app nope not found\n' },
@@ -158,7 +202,23 @@ describe('drover app', () => {
   });
 
   it.each([
-    { name: 'list', argv: ['app', 'list', '--json'], want: [expect.objectContaining({ version: bigApp.version }), expect.objectContaining({ version: webApp.version })] },
+    {
+      name: 'list',
+      argv: ['app', 'list', '--json'],
+      want: [bigApp, crashApp, webApp].map((a) => expect.objectContaining({ version: a.version })),
+    },
+    {
+      name: 'get of a failing app',
+      argv: ['app', 'get', 'crash', '--json'],
+      want: expect.objectContaining({
+        spec: expect.objectContaining({ constraints: [{ field: 'hostname', operator: 'CONSTRAINT_OPERATOR_UNIQUE' }, expect.objectContaining({ value: '3' })] }),
+        status: expect.objectContaining({
+          launchDelaySeconds: 1.3225,
+          consecutiveFailures: 3,
+          lastTaskFailure: expect.objectContaining({ exitCode: 1, state: 'FAILED', stderrTail: expect.stringContaining('exiting') }),
+        }),
+      }),
+    },
     {
       name: 'get',
       argv: ['app', 'get', 'web', '--json'],

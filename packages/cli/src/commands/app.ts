@@ -44,13 +44,13 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
 
   app
     .command('get')
-    .description("show an app's spec, task counts and, if instances wait for a place, why")
+    .description("show an app's spec, task counts, launch delay and last failure, and, if instances wait, why")
     .argument('<id>', 'app id ("web" and "/web" are the same)')
     .option('--json', 'print the app as JSON')
     .action(async (id: string, opts: JsonFlag, cmd: Command) => {
       const found = await withClient(ctx, cmd, (c) => c.getApp(id));
       if (opts.json) return printJson(ctx, App.toJSON(found));
-      ctx.io.stdout(formatAppDetails(found));
+      ctx.io.stdout(formatAppDetails(found, ctx.io.now()));
     });
 
   app

@@ -2,7 +2,7 @@ import { NotFoundError } from '@drover/common';
 import { TaskState } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
-import { failedTask, runningTask } from '../testing/fixtures.js';
+import { bigWaiting, failedTask, pendingTask, runningTask } from '../testing/fixtures.js';
 import { run } from '../testing/run-cli.js';
 
 describe('drover task', () => {
@@ -12,12 +12,22 @@ describe('drover task', () => {
   beforeAll(async () => {
     master = await startFakeMaster({
       'tasks.list': (req: { appId: string; includeEnded: boolean }) => {
-        if (req.appId === 'none') return { tasks: [] };
-        return { tasks: req.includeEnded ? [runningTask, failedTask] : [runningTask] };
+        const ended = req.includeEnded ? [failedTask] : [];
+        switch (req.appId) {
+          case 'none':
+            return { tasks: [], waiting: [] };
+          case 'big':
+            return { tasks: [], waiting: [bigWaiting] };
+          case 'web':
+            return { tasks: [runningTask, ...ended], waiting: [] };
+          default:
+            return { tasks: [runningTask, pendingTask, ...ended], waiting: [bigWaiting] };
+        }
       },
       'tasks.get': (req: { id: string }) => {
-        if (req.id !== failedTask.id) throw new NotFoundError('task', req.id);
-        return { task: failedTask };
+        const task = { [failedTask.id]: failedTask, [pendingTask.id]: pendingTask }[req.id];
+        if (task === undefined) throw new NotFoundError('task', req.id);
+        return { task };
       },
       'tasks.kill': () => ({ task: { ...runningTask, state: TaskState.TASK_STATE_KILLING, killRequested: true } }),
     });
@@ -28,7 +38,7 @@ describe('drover task', () => {
   it.each([
     {
       name: 'list shows live tasks',
-      argv: ['task', 'list'],
+      argv: ['task', 'list', '--app', 'web'],
       code: 0,
       stdout: [
         'ID                                         APP    STATE     HOST    PORTS   AGE',
@@ -38,8 +48,23 @@ describe('drover task', () => {
       stderr: '',
     },
     {
+      name: 'list says why PENDING tasks wait, then lists app instances waiting for a place',
+      argv: ['task', 'list'],
+      code: 0,
+      stdout: [
+        'ID                                         APP    STATE     HOST    PORTS   AGE   DETAIL',
+        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   node1   31001   5m    -',
+        'run.44444444-4444-4444-4444-444444444444   -      PENDING   -       -       10s   waiting: 2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)',
+        '',
+        'APP    WAITING   WHY',
+        '/big   3         2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)',
+        '',
+      ].join('\n'),
+      stderr: '',
+    },
+    {
       name: 'list --all adds when and how ended tasks ended',
-      argv: ['task', 'list', '--all'],
+      argv: ['task', 'list', '--all', '--app', 'web'],
       code: 0,
       stdout: [
         'ID                                         APP    STATE     HOST    PORTS   AGE   ENDED   DETAIL',
@@ -50,6 +75,31 @@ describe('drover task', () => {
       stderr: '',
     },
     { name: 'list with nothing live', argv: ['task', 'list', '--app', 'none'], code: 0, stdout: '', stderr: 'no live tasks (--all shows ended ones)\n' },
+    {
+      name: 'list with nothing live but instances waiting',
+      argv: ['task', 'list', '--app', 'big'],
+      code: 0,
+      stdout: ['APP    WAITING   WHY', '/big   3         2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)', ''].join('\n'),
+      stderr: 'no live tasks (--all shows ended ones)\n',
+    },
+    {
+      name: 'get of a PENDING task says why it waits',
+      argv: ['task', 'get', pendingTask.id],
+      code: 0,
+      stdout: [
+        'ID:           run.44444444-4444-4444-4444-444444444444',
+        'App:          -',
+        'App version:  -',
+        'State:        PENDING',
+        'Waiting:      2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)',
+        'Agent:        -',
+        'Ports:        -',
+        'Resources:    0.1 cpus, 4096 MiB mem, 0 MiB disk',
+        'Staged:       2025-06-01T11:59:50.000Z (10s ago)',
+        '',
+      ].join('\n'),
+      stderr: '',
+    },
     {
       name: 'get shows one task',
       argv: ['task', 'get', failedTask.id],
@@ -84,11 +134,32 @@ describe('drover task', () => {
     expect(master.calls.at(-1)).toEqual(['tasks.list', { appId: 'web', includeEnded: true }]);
   });
 
-  it('list --json prints an array of proto JSON tasks', async () => {
+  it('list --json prints an array of proto JSON tasks, as it always did', async () => {
     const result = await cli('task', 'list', '--all', '--json');
     expect(result.code).toBe(0);
     const tasks = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-    expect(tasks.map((t) => t.state)).toEqual(['TASK_STATE_RUNNING', 'TASK_STATE_FAILED']);
-    expect(tasks[1]).toMatchObject({ exitCode: 1, reason: 'TASK_REASON_COMMAND_EXITED', endedAt: '2025-06-01T11:00:00.000Z' });
+    expect(tasks.map((t) => t.state)).toEqual(['TASK_STATE_RUNNING', 'TASK_STATE_PENDING', 'TASK_STATE_FAILED']);
+    expect(tasks[1]).toMatchObject({ waiting: { summary: pendingTask.waiting?.summary } });
+    expect(tasks[2]).toMatchObject({ exitCode: 1, reason: 'TASK_REASON_COMMAND_EXITED', endedAt: '2025-06-01T11:00:00.000Z' });
+  });
+
+  it.each([
+    {
+      name: 'tasks and waiting instances',
+      argv: ['task', 'list', '--json', '--waiting'],
+      want: {
+        tasks: [expect.objectContaining({ id: runningTask.id }), expect.objectContaining({ id: pendingTask.id })],
+        waiting: [{ appId: '/big', instances: 3, explanation: expect.objectContaining({ waiting: 3, summary: bigWaiting.explanation?.summary }) }],
+      },
+    },
+    { name: 'both keys even when empty', argv: ['task', 'list', '--app', 'none', '--waiting', '--json'], want: { tasks: [], waiting: [] } },
+  ])('list --json --waiting prints {tasks, waiting}: $name', async ({ argv, want }) => {
+    const result = await cli(...argv);
+    expect(result).toEqual({ code: 0, stdout: expect.any(String), stderr: '' });
+    expect(JSON.parse(result.stdout)).toEqual(want);
+  });
+
+  it('list --waiting without --json prints the tables as usual', async () => {
+    expect(await cli('task', 'list', '--waiting')).toEqual(await cli('task', 'list'));
   });
 });

@@ -1,6 +1,6 @@
 import { Code } from '@drover/common';
 import { describe, expect, it } from 'vitest';
-import { parseCount, parsePortNumber } from './numbers.js';
+import { parseAmount, parseCount, parsePortNumber } from './numbers.js';
 
 describe('parsePortNumber', () => {
   it.each([
@@ -38,6 +38,29 @@ describe('parseCount', () => {
   ])('rejects $name', ({ text }) => {
     expect(() => parseCount(text)).toThrow(
       expect.objectContaining({ code: Code.InvalidArgument, rawMessage: `bad count "${text}": expected a whole number, 0 or more` }),
+    );
+  });
+});
+
+describe('parseAmount', () => {
+  it.each([
+    { name: 'a whole number', text: '64', want: 64 },
+    { name: 'a fraction', text: '0.25', want: 0.25 },
+    { name: 'a fraction without leading zero', text: '.5', want: 0.5 },
+    { name: 'zero', text: '0', want: 0 },
+  ])('parses $name', ({ text, want }) => {
+    expect(parseAmount(text)).toBe(want);
+  });
+
+  it.each([
+    { name: 'negative', text: '-1' },
+    { name: 'a unit', text: '1G' },
+    { name: 'words', text: 'lots' },
+    { name: 'empty', text: '' },
+    { name: 'an exponent', text: '1e3' },
+  ])('rejects $name', ({ text }) => {
+    expect(() => parseAmount(text)).toThrow(
+      expect.objectContaining({ code: Code.InvalidArgument, rawMessage: `bad amount "${text}": expected a number, 0 or more` }),
     );
   });
 });

@@ -17,3 +17,10 @@ export function parseCount(text: string): number {
   }
   return n;
 }
+
+/** Parses a resource amount such as cpus or MiB: a decimal number, 0 or more. */
+export function parseAmount(text: string): number {
+  const n = /^(\d+(\.\d+)?|\.\d+)$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isFinite(n)) throw new DroverError(`bad amount "${text}": expected a number, 0 or more`, Code.InvalidArgument);
+  return n;
+}

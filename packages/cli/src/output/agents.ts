@@ -3,16 +3,21 @@ import { type Agent, agentStateCodec } from '@drover/proto';
 import { type DetailRow, formatDetails } from './details.js';
 import { formatResources, usedOfTotal } from './resources.js';
 import { formatTable } from './table.js';
-import { ageSince } from './time.js';
+import { ageSince, formatMoment, relativeTime } from './time.js';
 
-/** The agent list as a table: reserved capacity as used/total. */
+/**
+ * The agent list as a table: reserved capacity as used/total. A draining
+ * agent's state reads "ACTIVE,draining" (kubectl's "Ready,SchedulingDisabled"):
+ * one word for awk, and lower case because draining is a flag set by an
+ * operator, not a connection state.
+ */
 export function formatAgentTable(agents: readonly Agent[], now: Date): string {
   return formatTable(
     ['id', 'hostname', 'state', 'cpus', 'mem', 'tasks', 'last seen'],
     agents.map((a) => [
       a.id,
       a.hostname || '-',
-      agentStateCodec.name(a.state) ?? 'UNKNOWN',
+      a.draining ? `${stateOf(a)},draining` : stateOf(a),
       usedOfTotal(a.used?.cpus, a.total?.cpus),
       usedOfTotal(a.used?.mem, a.total?.mem, ' MiB'),
       String(a.tasks),
@@ -28,7 +33,8 @@ export function formatAgentDetails(a: Agent, now: Date): string {
     ['ID', a.id],
     ['Hostname', a.hostname || '-'],
     ['Address', a.address || '-'],
-    ['State', agentStateCodec.name(a.state) ?? 'UNKNOWN'],
+    ['State', stateOf(a)],
+    ['Draining', a.draining ? (a.drainDeadline ? `until ${formatMoment(a.drainDeadline, now)}` : 'yes') : undefined],
     ['Version', a.version || '-'],
     ['Attributes', Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
     ['Total', formatResources(a.total)],
@@ -40,8 +46,21 @@ export function formatAgentDetails(a: Agent, now: Date): string {
         : `${usedOfTotal(usage.cpusUsed, a.total?.cpus)} cpus, ${usedOfTotal(usage.memUsed, usage.memTotal, ' MiB')} mem`,
     ],
     ['Tasks', String(a.tasks)],
-    ['Registered', a.registeredAt ? `${a.registeredAt.toISOString()} (${ageSince(a.registeredAt, now)} ago)` : undefined],
-    ['Last seen', a.lastSeenAt ? `${a.lastSeenAt.toISOString()} (${ageSince(a.lastSeenAt, now)} ago)` : undefined],
+    ['Registered', formatMoment(a.registeredAt, now)],
+    ['Last seen', formatMoment(a.lastSeenAt, now)],
   ];
   return formatDetails(rows);
+}
+
+/**
+ * What `drover agent drain` prints: "draining agent a1 (node1): no new tasks;
+ * its tasks move elsewhere; the rest are killed at <time> (in 5m)".
+ */
+export function formatDrainStarted(a: Agent, now: Date): string {
+  const deadline = a.drainDeadline ? `; the rest are killed at ${a.drainDeadline.toISOString()} (${relativeTime(a.drainDeadline, now)})` : '';
+  return `draining agent ${a.id} (${a.hostname || '-'}): no new tasks; its tasks move elsewhere${deadline}\n`;
+}
+
+function stateOf(a: Agent): string {
+  return agentStateCodec.name(a.state) ?? 'UNKNOWN';
 }

@@ -1,14 +1,31 @@
 /** How apps look in `drover app list` and `drover app get`. */
-import { fixed } from '@drover/common';
-import type { App, AppSpec, PlacementExplanation } from '@drover/proto';
+import { fixed, formatConstraint } from '@drover/common';
+import {
+  type App,
+  type AppSpec,
+  type AppStatus,
+  type Constraint,
+  constraintOperatorCodec,
+  type PlacementExplanation,
+  placementStrategyCodec,
+  type TaskFailure,
+} from '@drover/proto';
 import { type DetailRow, formatDetails } from './details.js';
+import { plural } from './plural.js';
 import { formatNumber } from './resources.js';
 import { formatTable } from './table.js';
+import { formatMoment } from './time.js';
 
 /** Longest command shown in a table cell before it is cut. */
 const CMD_WIDTH = 50;
 
-/** The app list as a table. */
+/** How much of a failed task's stderr `app get` shows: enough for a stack trace's head. */
+const STDERR_LINES = 10;
+
+/** The backoff the master applies when a spec leaves it unset (proto AppSpec). */
+const BACKOFF_DEFAULTS = { seconds: 1, factor: 1.15, maxSeconds: 300 } as const;
+
+/** The app list as a table; WAITING counts instances with no place and those held back by a launch delay. */
 export function formatAppTable(apps: readonly App[]): string {
   return formatTable(
     ['id', 'running', 'staged', 'waiting', 'cpus', 'mem', 'version', 'cmd'],
@@ -29,8 +46,11 @@ export function formatAppTable(apps: readonly App[]): string {
   );
 }
 
-/** One app in detail: its spec, its task counts, and why instances wait, if they do. */
-export function formatAppDetails(app: App): string {
+/**
+ * One app in detail: its spec, its task counts, the launch delay and last
+ * failure when tasks have been failing, and why instances wait, if they do.
+ */
+export function formatAppDetails(app: App, now: Date): string {
   const spec = app.spec;
   const status = app.status;
   const rows: DetailRow[] = [
@@ -46,7 +66,12 @@ export function formatAppDetails(app: App): string {
     ['Env', formatMap(spec?.env)],
     ['Labels', formatMap(spec?.labels)],
     ['Kill grace', spec?.taskKillGracePeriodSeconds === undefined ? undefined : `${fixed(spec.taskKillGracePeriodSeconds)}s`],
+    ['Constraints', spec && spec.constraints.length > 0 ? spec.constraints.map(constraintText).join(', ') : '-'],
+    ['Placement', (placementStrategyCodec.name(spec?.placementStrategy ?? 0) ?? 'BINPACK').toLowerCase()],
+    ['Backoff', spec ? formatBackoff(spec) : undefined],
     ['Tasks', `${status?.tasksRunning ?? 0} running, ${status?.tasksStaged ?? 0} staged, ${status?.tasksKilling ?? 0} killing`],
+    ['Launch delay', status ? formatLaunchDelay(status, now) : undefined],
+    ['Last failure', status?.lastTaskFailure ? formatFailure(status.lastTaskFailure, app.version, now) : undefined],
   ];
   const waiting = waitingOf(app);
   if (waiting === undefined) return formatDetails(rows);
@@ -69,6 +94,60 @@ export function formatAppDetails(app: App): string {
 export function commandOf(spec: AppSpec): string {
   if (spec.cmd !== '') return spec.cmd;
   return spec.args.map((a) => (/[\s"'\\]/.test(a) || a === '' ? JSON.stringify(a) : a)).join(' ');
+}
+
+/** "hostname:UNIQUE", "rack:GROUP_BY:3"; an operator newer than this CLI shows as UNKNOWN rather than failing. */
+function constraintText(c: Constraint): string {
+  const operator = constraintOperatorCodec.name(c.operator);
+  if (operator === undefined) return `${c.field}:UNKNOWN${c.value === '' ? '' : `:${c.value}`}`;
+  return formatConstraint(c.value === '' ? { field: c.field, operator } : { field: c.field, operator, value: c.value });
+}
+
+/** "1s x1.15, max 300s": the first delay, the factor of each further failure, the cap. */
+function formatBackoff(spec: AppSpec): string {
+  const seconds = spec.backoffSeconds ?? BACKOFF_DEFAULTS.seconds;
+  const factor = spec.backoffFactor ?? BACKOFF_DEFAULTS.factor;
+  const max = spec.maxLaunchDelaySeconds ?? BACKOFF_DEFAULTS.maxSeconds;
+  return `${fixed(seconds)}s x${fixed(factor)}, max ${fixed(max)}s`;
+}
+
+/** "1.32s (3 consecutive failures), next launch at <time> (in 1s)"; undefined while no delay runs. */
+function formatLaunchDelay(status: AppStatus, now: Date): string | undefined {
+  if (status.launchDelaySeconds <= 0) return undefined;
+  const delay = `${Math.round(status.launchDelaySeconds * 100) / 100}s`;
+  const failures = status.consecutiveFailures > 0 ? ` (${plural(status.consecutiveFailures, 'consecutive failure')})` : '';
+  const next = status.nextLaunchAt ? `, next launch at ${formatMoment(status.nextLaunchAt, now)}` : '';
+  return `${delay}${failures}${next}`;
+}
+
+/**
+ * The last failed task, over several lines: which and when, how it ended,
+ * the version it ran if that is not the current one, and the tail of its
+ * stderr, where the reason usually is.
+ */
+function formatFailure(f: TaskFailure, currentVersion: string, now: Date): string {
+  const where = f.host ? ` on ${f.host}` : f.agentId ? ` on ${f.agentId}` : '';
+  const when = f.timestamp ? `, ${formatMoment(f.timestamp, now)}` : '';
+  const how = f.exitCode !== undefined ? `exit code ${f.exitCode}` : f.signal ? `signal ${f.signal}` : '';
+  const lines = [`${f.taskId}${where}${when}`, `${f.state || 'ended'}${how ? `, ${how}` : ''}${f.message ? `: ${f.message}` : ''}`];
+  if (f.appVersion && f.appVersion !== currentVersion) lines.push(`ran version ${f.appVersion} (not the current one)`);
+  lines.push(...formatStderrTail(f.stderrTail));
+  return lines.join('\n');
+}
+
+/** "stderr (last 10 lines):" and those lines indented, without terminal escapes; "stderr: (empty)" when there is none. */
+function formatStderrTail(tail: string): string[] {
+  const all = tail.split(/\r?\n|\r/).map(printable);
+  while (all.length > 0 && all.at(-1)?.trim() === '') all.pop();
+  if (all.length === 0) return ['stderr: (empty)'];
+  const shown = all.slice(-STDERR_LINES);
+  const header = shown.length < all.length ? `stderr (last ${STDERR_LINES} lines):` : 'stderr:';
+  return [header, ...shown.map((l) => `  ${l}`)];
+}
+
+/** A line of a task's output made safe for a terminal: colors dropped, other control characters shown as "?". */
+function printable(line: string): string {
+  return line.replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?');
 }
 
 /** The placement explanation when some instances wait for a place; undefined when none do. */

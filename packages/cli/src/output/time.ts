@@ -18,3 +18,14 @@ export function formatAge(ms: number): string {
 export function ageSince(then: Date | undefined, now: Date): string {
   return then === undefined ? '-' : formatAge(now.getTime() - then.getTime());
 }
+
+/** "in 5m" for a time after `now`, "2h ago" for one before; for deadlines and delays. */
+export function relativeTime(at: Date, now: Date): string {
+  const ms = at.getTime() - now.getTime();
+  return ms > 0 ? `in ${formatAge(ms)}` : `${formatAge(-ms)} ago`;
+}
+
+/** "2025-06-01T12:05:00.000Z (in 5m)", "... (2h ago)"; undefined for an unknown time (so a details row is skipped). */
+export function formatMoment(at: Date | undefined, now: Date): string | undefined {
+  return at === undefined ? undefined : `${at.toISOString()} (${relativeTime(at, now)})`;
+}

@@ -3,13 +3,23 @@
  * from a table of handlers, so command tests exercise the real client, wire
  * format and error mapping. A handler that throws fails the call through
  * toGrpcError, as the real master does; a method without a handler never
- * answers.
+ * answers. A server-streaming method (Tasks.Run) takes a handler returning
+ * the messages to send, as an array or an async iterable: the stream ends
+ * after the last one, fails if iterating throws, and stays open while the
+ * iterable waits.
  */
 import { toGrpcError } from '@drover/common';
 import { AgentsService, AppsService, ClusterService, TasksService } from '@drover/proto';
-import { Server, ServerCredentials, type ServerUnaryCall, type sendUnaryData, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 
-/** Answers one method's request, or throws to fail the call. */
+/** Answers one method's request (or, for a streaming method, returns its messages), or throws to fail the call. */
 export type FakeHandler = (request: any) => unknown;
 
 /** Handlers keyed "service.method", e.g. "apps.deploy". */
@@ -33,18 +43,24 @@ export async function startFakeMaster(handlers: FakeHandlers): Promise<FakeMaste
   const calls: Array<[string, unknown]> = [];
   for (const [serviceName, service] of Object.entries(SERVICES)) {
     const impl: UntypedServiceImplementation = {};
-    for (const method of Object.keys(service)) {
-      impl[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const key = `${serviceName}.${method}`;
-        calls.push([key, call.request]);
-        const handler = handlers[key];
-        if (handler === undefined) return;
-        try {
-          callback(null, handler(call.request));
-        } catch (e) {
-          callback(toGrpcError(e));
-        }
-      };
+    for (const [method, definition] of Object.entries(service)) {
+      const key = `${serviceName}.${method}`;
+      impl[method] = definition.responseStream
+        ? (call: ServerWritableStream<unknown, unknown>) => {
+            calls.push([key, call.request]);
+            const handler = handlers[key];
+            if (handler !== undefined) void stream(call, () => handler(call.request));
+          }
+        : (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+            calls.push([key, call.request]);
+            const handler = handlers[key];
+            if (handler === undefined) return;
+            try {
+              callback(null, handler(call.request));
+            } catch (e) {
+              callback(toGrpcError(e));
+            }
+          };
     }
     server.addService(service, impl);
   }
@@ -52,4 +68,17 @@ export async function startFakeMaster(handlers: FakeHandlers): Promise<FakeMaste
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
   return { address: `127.0.0.1:${port}`, calls, stop: () => server.forceShutdown() };
+}
+
+/** Writes every message `answer` gives, then ends the stream; a throw fails it. */
+async function stream(call: ServerWritableStream<unknown, unknown>, answer: () => unknown): Promise<void> {
+  try {
+    for await (const message of answer() as Iterable<unknown> | AsyncIterable<unknown>) {
+      if (call.cancelled) return;
+      call.write(message);
+    }
+    call.end();
+  } catch (e) {
+    if (!call.cancelled) call.emit('error', toGrpcError(e));
+  }
 }

@@ -1,5 +1,15 @@
 /** Proto messages the command tests serve from the fake master. */
-import { type Agent, AgentState, type App, type Task, TaskReason, TaskState } from '@drover/proto';
+import {
+  type Agent,
+  AgentState,
+  type App,
+  ConstraintOperator,
+  PlacementStrategy,
+  Task,
+  TaskReason,
+  TaskState,
+  type WaitingInstances,
+} from '@drover/proto';
 import type { InfoResponse } from '@drover/proto';
 
 /** The clock the tests run at, so ages print the same every time. */
@@ -25,9 +35,14 @@ export const webApp: App = {
     labels: {},
     portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }],
     taskKillGracePeriodSeconds: 3,
+    constraints: [],
+    backoffSeconds: 1,
+    backoffFactor: 1.15,
+    maxLaunchDelaySeconds: 300,
+    placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK,
   },
   version: '2025-06-01T11:00:00.000Z',
-  status: { tasksRunning: 2, tasksStaged: 0, tasksKilling: 0 },
+  status: { tasksRunning: 2, tasksStaged: 0, tasksKilling: 0, launchDelaySeconds: 0, consecutiveFailures: 0 },
 };
 
 /** An app whose instances cannot be placed. */
@@ -38,11 +53,74 @@ export const bigApp: App = {
     tasksRunning: 0,
     tasksStaged: 0,
     tasksKilling: 0,
+    launchDelaySeconds: 0,
+    consecutiveFailures: 0,
     waiting: {
       waiting: 3,
       agentsConsidered: 2,
       rejections: [{ reason: 'insufficient mem', agents: 2, detail: 'need 4096 MiB, most free 960 MiB' }],
       summary: '3 instances waiting: no agent has 4096 MiB of memory free',
+    },
+  },
+};
+
+/** Why /big waits, as the scheduler words it. */
+const bigWhy = '2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)';
+
+/** /big's instances in the task overview (Tasks.List `waiting`). */
+export const bigWaiting: WaitingInstances = {
+  appId: '/big',
+  instances: 3,
+  explanation: { waiting: 3, agentsConsidered: 2, rejections: [{ reason: 'insufficient mem', agents: 2, detail: 'need 4096 MiB, most free 960 MiB' }], summary: bigWhy },
+};
+
+/** An app whose tasks keep failing: constraints, spread placement, a running launch delay and its last failure. */
+export const crashApp: App = {
+  spec: {
+    ...webApp.spec!,
+    id: '/crash',
+    cmd: './crash.sh',
+    constraints: [
+      { field: 'hostname', operator: ConstraintOperator.CONSTRAINT_OPERATOR_UNIQUE, value: '' },
+      { field: 'rack', operator: ConstraintOperator.CONSTRAINT_OPERATOR_GROUP_BY, value: '3' },
+    ],
+    placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_SPREAD,
+    backoffSeconds: 2,
+    backoffFactor: 1.5,
+    maxLaunchDelaySeconds: 60,
+  },
+  version: '2025-06-01T11:50:00.000Z',
+  status: {
+    tasksRunning: 1,
+    tasksStaged: 0,
+    tasksKilling: 0,
+    launchDelaySeconds: 1.3225,
+    nextLaunchAt: new Date(NOW.getTime() + 1_000),
+    consecutiveFailures: 3,
+    lastTaskFailure: {
+      taskId: 'crash.55555555-5555-5555-5555-555555555555',
+      agentId: 'agent-1',
+      host: 'node1',
+      timestamp: ago(120),
+      exitCode: 1,
+      signal: '',
+      state: 'FAILED',
+      message: 'command exited with code 1',
+      // 12 lines, the first cut by the 4 KiB tail, one colored, one with a carriage return.
+      stderrTail: [
+        'ut of range',
+        ...Array.from({ length: 9 }, (_, i) => `  at frame${i + 1} (crash.js:${i + 1})`),
+        '\u001b[31mError: cannot open /data/db\u001b[0m',
+        'exiting\r',
+        '',
+      ].join('\n'),
+      appVersion: '2025-06-01T11:00:00.000Z',
+    },
+    waiting: {
+      waiting: 1,
+      agentsConsidered: 0,
+      rejections: [],
+      summary: 'launch delayed 1.0 s of 1.32 s after repeated failures: last task failed (command exited with code 1)',
     },
   },
 };
@@ -80,6 +158,33 @@ export const failedTask: Task = {
   message: 'command exited with code 1',
 };
 
+/** A one-off task (`drover run`) that no agent can take yet. */
+export const pendingTask: Task = Task.fromPartial({
+  id: 'run.44444444-4444-4444-4444-444444444444',
+  state: TaskState.TASK_STATE_PENDING,
+  resources: { cpus: 0.1, mem: 4096 },
+  stagedAt: ago(10),
+  waiting: { waiting: 1, agentsConsidered: 2, rejections: bigWaiting.explanation!.rejections, summary: bigWhy },
+});
+
+/** `pendingTask` through its life, as `drover run --wait` sees it. */
+export const oneOffTask = {
+  pending: pendingTask,
+  staging: { ...pendingTask, state: TaskState.TASK_STATE_STAGING, waiting: undefined, agentId: 'agent-1', host: 'node1' },
+  starting: { ...pendingTask, state: TaskState.TASK_STATE_STARTING, waiting: undefined, agentId: 'agent-1', host: 'node1' },
+  running: { ...pendingTask, state: TaskState.TASK_STATE_RUNNING, waiting: undefined, agentId: 'agent-1', host: 'node1', pid: 4343, startedAt: ago(5) },
+  ended: (end: Partial<Task>): Task => ({
+    ...pendingTask,
+    waiting: undefined,
+    agentId: 'agent-1',
+    host: 'node1',
+    pid: 4343,
+    startedAt: ago(5),
+    endedAt: NOW,
+    ...end,
+  }),
+} satisfies Record<string, Task | ((end: Partial<Task>) => Task)>;
+
 /** An active agent. */
 export const agent1: Agent = {
   id: 'agent-1',
@@ -88,6 +193,7 @@ export const agent1: Agent = {
   state: AgentState.AGENT_STATE_ACTIVE,
   total: { cpus: 4, mem: 7936, disk: 10000, gpus: 0, ports: [{ begin: 31000, end: 32000 }] },
   used: { cpus: 0.2, mem: 128, disk: 0, gpus: 0, ports: [] },
+  draining: false,
   usage: { cpusUsed: 0.5, memUsed: 2048, memTotal: 7936, tasksRunning: 2 },
   attributes: { rack: 'r1' },
   registeredAt: ago(86_400 * 3),
@@ -105,6 +211,16 @@ export const agent2: Agent = {
   used: { cpus: 0, mem: 0, disk: 0, gpus: 0, ports: [] },
   tasks: 0,
   lastSeenAt: ago(600),
+};
+
+/** An agent being drained for maintenance; the rest of its tasks die in 5 minutes. */
+export const drainingAgent: Agent = {
+  ...agent1,
+  id: 'agent-3',
+  hostname: 'node3',
+  draining: true,
+  drainDeadline: new Date(NOW.getTime() + 300_000),
+  lastSeenAt: ago(1),
 };
 
 /** What the fake master says about itself. */

@@ -43,6 +43,13 @@ export const appDefinitionSchema = z.strictObject({
   // Marathon gives an app one port of any number when it names none.
   portDefinitions: z.array(portDefinitionSchema).default([{ port: 0, protocol: 'tcp', labels: {} }]),
   taskKillGracePeriodSeconds: z.number().min(0).default(DEFAULT_KILL_GRACE_PERIOD_SECONDS),
+  // Entries are checked one by one in constraints.ts, with per-element paths.
+  constraints: z.array(z.unknown()).default([]),
+  backoffSeconds: z.number().min(0).default(1),
+  backoffFactor: z.number().min(1).default(1.15),
+  maxLaunchDelaySeconds: z.number().min(0).default(300),
+  // Drover's own: how to choose among agents that all fit.
+  placementStrategy: z.enum(['binpack', 'spread']).default('binpack'),
 });
 
 /** A parsed, defaulted app definition. */
@@ -55,9 +62,6 @@ export type AppDefinition = z.output<typeof appDefinitionSchema>;
  */
 export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'acceptedResourceRoles',
-  'backoffFactor',
-  'backoffSeconds',
-  'constraints',
   'container',
   'dependencies',
   'executor',
@@ -65,7 +69,6 @@ export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'healthChecks',
   'ipAddress',
   'killSelection',
-  'maxLaunchDelaySeconds',
   'networks',
   'ports',
   'readinessChecks',

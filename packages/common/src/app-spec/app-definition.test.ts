@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code } from '../errors/code.js';
 import { ValidationError } from '../errors/validation-error.js';
+import { ConstraintOperator, PlacementStrategy } from '@drover/proto';
 import { appSpecToDefinition, normalizeAppSpec, parseAppDefinition } from './app-definition.js';
 
 function violationsOf(input: unknown): { path: string; message: string }[] {
@@ -30,7 +31,32 @@ describe('app definition', () => {
       labels: {},
       portDefinitions: [{ port: 0, protocol: 'tcp', name: '', labels: {} }],
       taskKillGracePeriodSeconds: 3,
+      constraints: [],
+      backoffSeconds: 1,
+      backoffFactor: 1.15,
+      maxLaunchDelaySeconds: 300,
+      placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK,
     });
+  });
+
+  it('parses constraints, backoff and the placement strategy', () => {
+    const spec = parseAppDefinition({
+      id: 'c',
+      cmd: 'x',
+      constraints: [['hostname', 'UNIQUE'], ['rack', 'GROUP_BY', '3'], ['zone', 'IN', 'a,b']],
+      backoffSeconds: 2,
+      backoffFactor: 2,
+      maxLaunchDelaySeconds: 60,
+      placementStrategy: 'spread',
+    });
+    expect(spec.constraints).toEqual([
+      { field: 'hostname', operator: ConstraintOperator.CONSTRAINT_OPERATOR_UNIQUE, value: '' },
+      { field: 'rack', operator: ConstraintOperator.CONSTRAINT_OPERATOR_GROUP_BY, value: '3' },
+      { field: 'zone', operator: ConstraintOperator.CONSTRAINT_OPERATOR_IN, value: 'a,b' },
+    ]);
+    expect(spec).toMatchObject({ backoffSeconds: 2, backoffFactor: 2, maxLaunchDelaySeconds: 60, placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_SPREAD });
+    expect(normalizeAppSpec(spec)).toEqual(spec);
+    expect(appSpecToDefinition(spec)).toMatchObject({ constraints: [['hostname', 'UNIQUE'], ['rack', 'GROUP_BY', '3'], ['zone', 'IN', 'a,b']], placementStrategy: 'spread' });
   });
 
   it('keeps explicit values', () => {
@@ -79,6 +105,27 @@ describe('app definition', () => {
     },
     { name: 'bad port name', input: { id: 'a', cmd: 'x', portDefinitions: [{ name: 'HTTP' }] }, expected: [['portDefinitions[0].name', /lowercase/]] },
     { name: 'unknown field', input: { id: 'a', cmd: 'x', replicas: 3 }, expected: [['replicas', /not a known field/]] },
+    { name: 'constraint not a list', input: { id: 'a', cmd: 'x', constraints: ['hostname:UNIQUE'] }, expected: [['constraints[0]', /must be \[field, operator\]/]] },
+    { name: 'unknown operator', input: { id: 'a', cmd: 'x', constraints: [['rack', 'NEAR', 'x']] }, expected: [['constraints[0][1]', /must be one of UNIQUE, CLUSTER/]] },
+    { name: 'empty field', input: { id: 'a', cmd: 'x', constraints: [['', 'UNIQUE']] }, expected: [['constraints[0][0]', /non-empty field name/]] },
+    { name: 'bad LIKE regex', input: { id: 'a', cmd: 'x', constraints: [['rack', 'LIKE', 'r[1-']] }, expected: [['constraints[0][2]', /not a valid regular expression/]] },
+    { name: 'bad UNLIKE regex', input: { id: 'a', cmd: 'x', constraints: [['h', 'UNLIKE', '(']] }, expected: [['constraints[0][2]', /not a valid regular expression/]] },
+    { name: 'non-numeric MAX_PER', input: { id: 'a', cmd: 'x', constraints: [['rack', 'MAX_PER', 'two']] }, expected: [['constraints[0][2]', /MAX_PER needs a positive integer, got "two"/]] },
+    { name: 'zero MAX_PER', input: { id: 'a', cmd: 'x', constraints: [['rack', 'MAX_PER', '0']] }, expected: [['constraints[0][2]', /positive integer/]] },
+    { name: 'non-numeric GROUP_BY count', input: { id: 'a', cmd: 'x', constraints: [['zone', 'GROUP_BY', 'x']] }, expected: [['constraints[0][2]', /GROUP_BY needs a positive integer/]] },
+    { name: 'IS without a value', input: { id: 'a', cmd: 'x', constraints: [['rack', 'IS']] }, expected: [['constraints[0][2]', /IS needs a value/]] },
+    { name: 'UNIQUE with a value', input: { id: 'a', cmd: 'x', constraints: [['hostname', 'UNIQUE', 'x']] }, expected: [['constraints[0][2]', /UNIQUE takes no value/]] },
+    { name: 'IN with an empty item', input: { id: 'a', cmd: 'x', constraints: [['zone', 'IN', 'a,,b']] }, expected: [['constraints[0][2]', /comma-separated list/]] },
+    { name: 'numeric constraint value', input: { id: 'a', cmd: 'x', constraints: [['rack', 'MAX_PER', 2]] }, expected: [['constraints[0][2]', /must be a string/]] },
+    {
+      name: 'bad backoff and strategy',
+      input: { id: 'a', cmd: 'x', backoffFactor: 0.5, maxLaunchDelaySeconds: -1, placementStrategy: 'random' },
+      expected: [
+        ['backoffFactor', /at least 1/],
+        ['maxLaunchDelaySeconds', /at least 0/],
+        ['placementStrategy', /must be one of "binpack", "spread"/],
+      ],
+    },
     {
       name: 'Marathon field not supported yet',
       input: { id: 'a', cmd: 'x', healthChecks: [] },
@@ -116,8 +163,10 @@ describe('app definition', () => {
       env: {},
       labels: {},
       portDefinitions: [],
+      constraints: [],
+      placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED,
     });
     expect(spec.portDefinitions).toEqual([]);
-    expect(spec).toMatchObject({ cpus: 1, mem: 128, instances: 1 });
+    expect(spec).toMatchObject({ cpus: 1, mem: 128, instances: 1, placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK });
   });
 });

@@ -4,11 +4,12 @@
  * with its field path before anything is rejected, so a user sees all of
  * them at once; nothing partial ever reaches the store.
  */
-import type { AppSpec } from '@drover/proto';
+import { type AppSpec, placementStrategyCodec } from '@drover/proto';
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
 import { type AppDefinition, appDefinitionSchema, UNSUPPORTED_MARATHON_FIELDS } from './app-definition-schema.js';
+import { constraintProblems, constraintToDefinition, constraintToProto } from './constraints.js';
 
 /** Validates a definition in Marathon's JSON shape; throws ValidationError listing every problem. */
 export function parseAppDefinition(input: unknown): AppSpec {
@@ -37,9 +38,23 @@ export function appSpecToDefinition(spec: AppSpec): Record<string, unknown> {
   const def: Record<string, unknown> = { id: spec.id };
   if (spec.cmd !== '') def.cmd = spec.cmd;
   if (spec.args.length > 0) def.args = [...spec.args];
-  for (const key of ['cpus', 'mem', 'disk', 'gpus', 'instances', 'taskKillGracePeriodSeconds'] as const) {
+  const optionals = [
+    'cpus',
+    'mem',
+    'disk',
+    'gpus',
+    'instances',
+    'taskKillGracePeriodSeconds',
+    'backoffSeconds',
+    'backoffFactor',
+    'maxLaunchDelaySeconds',
+  ] as const;
+  for (const key of optionals) {
     if (spec[key] !== undefined) def[key] = spec[key];
   }
+  def.constraints = spec.constraints.map(constraintToDefinition);
+  const strategy = placementStrategyCodec.name(spec.placementStrategy);
+  if (strategy !== undefined) def.placementStrategy = strategy.toLowerCase();
   def.env = { ...spec.env };
   def.labels = { ...spec.labels };
   def.portDefinitions = spec.portDefinitions.map((p) => ({
@@ -70,6 +85,11 @@ function toAppSpec(def: AppDefinition): AppSpec {
       labels: p.labels,
     })),
     taskKillGracePeriodSeconds: def.taskKillGracePeriodSeconds,
+    constraints: (def.constraints as string[][]).map(constraintToProto),
+    backoffSeconds: def.backoffSeconds,
+    backoffFactor: def.backoffFactor,
+    maxLaunchDelaySeconds: def.maxLaunchDelaySeconds,
+    placementStrategy: placementStrategyCodec.value(def.placementStrategy === 'spread' ? 'SPREAD' : 'BINPACK'),
   };
 }
 
@@ -85,6 +105,9 @@ function crossFieldProblems(input: unknown): FieldViolation[] {
   const hasArgs = input.args !== undefined;
   if (hasCmd && hasArgs) out.push({ path: 'cmd', message: 'set either cmd or args, not both' });
   if (!hasCmd && !hasArgs) out.push({ path: 'cmd', message: 'one of cmd or args is required' });
+  if (Array.isArray(input.constraints)) {
+    input.constraints.forEach((c: unknown, i) => out.push(...constraintProblems(c, `constraints[${i}]`)));
+  }
   if (Array.isArray(input.portDefinitions)) {
     const seenPorts = new Map<number, number>();
     const seenNames = new Map<string, number>();

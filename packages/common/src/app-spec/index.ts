@@ -1,2 +1,3 @@
 export * from './app-definition-schema.js';
 export * from './app-definition.js';
+export * from './constraints.js';

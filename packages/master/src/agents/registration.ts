@@ -16,6 +16,7 @@
 import { isLive, type Logger, newId, type PortRange, scalars } from '@drover/common';
 import { type Register, taskStateCodec } from '@drover/proto';
 import type { Clock } from '../clock.js';
+import type { TaskFailures } from '../orchestrator/task-failures.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AgentRecord, TaskRecord } from '../state/records.js';
 import type { Mutation } from '../store/store.js';
@@ -39,6 +40,7 @@ export class Registration {
     private readonly state: ClusterState,
     private readonly statuses: StatusHandler,
     private readonly commands: TaskCommands,
+    private readonly failures: TaskFailures,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
@@ -59,6 +61,8 @@ export class Registration {
       version: reg.version,
       registeredAt: previous?.registeredAt ?? now,
       lastSeenAt: now,
+      // A drain outlives disconnects and restarts of the agent.
+      ...(previous?.drainDeadline !== undefined ? { drainDeadline: previous.drainDeadline } : {}),
     };
     const mutations: Mutation[] = [{ kind: 'putAgent', agent }];
     const pendingKills: TaskRecord[] = [];
@@ -72,7 +76,7 @@ export class Registration {
       const reportedLive = reportedState !== undefined && isLive(reportedState);
       if (task && task.agentId === agentId && isLive(task.state)) {
         const updated = applyStatus(task, status, now) ?? task;
-        if (updated !== task) mutations.push({ kind: 'putTask', task: updated });
+        if (updated !== task) mutations.push({ kind: 'putTask', task: updated }, ...this.failures.observe(task, updated));
         if (isLive(updated.state) && updated.killRequested) pendingKills.push(updated);
       } else if (reportedLive) {
         orphans.push({

@@ -7,6 +7,7 @@ import { Code, DroverError, normalizeAppId, normalizeAppSpec, NotFoundError, isL
 import type { App, AppSpec } from '@drover/proto';
 import type { Clock } from '../clock.js';
 import { appToProto } from '../convert/to-proto.js';
+import type { LaunchBackoff } from '../orchestrator/launch-backoff.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AppRecord } from '../state/records.js';
@@ -24,6 +25,7 @@ export class AppService {
     private readonly state: ClusterState,
     private readonly orchestrator: Orchestrator,
     private readonly killer: TaskKiller,
+    private readonly backoff: LaunchBackoff,
     private readonly clock: Clock,
   ) {}
 
@@ -38,6 +40,7 @@ export class AppService {
       spec,
       version: configChanged ? newVersion(now, existing?.version) : (existing?.version ?? newVersion(now)),
       createdAt: existing?.createdAt ?? now,
+      ...(existing?.lastTaskFailure ? { lastTaskFailure: existing.lastTaskFailure } : {}),
     };
     await this.state.putApp(record);
     return { app: this.view(record), created: !existing };
@@ -69,6 +72,7 @@ export class AppService {
     const app = this.require(id);
     const live = this.state.tasksOfApp(app.spec.id).filter((t) => isLive(t.state));
     await this.state.write([{ kind: 'deleteApp', id: app.spec.id }]);
+    this.backoff.forget(app.spec.id);
     const killed = await this.killer.kill(live, `app ${app.spec.id} was deleted`);
     return killed.length;
   }
@@ -80,7 +84,8 @@ export class AppService {
   }
 
   private view(app: AppRecord): App {
-    return appToProto(app, this.state.tasksOfApp(app.spec.id), this.orchestrator.waitingOf(app.spec.id));
+    const now = this.clock.now();
+    return appToProto(app, this.state.tasksOfApp(app.spec.id), this.orchestrator.waitingOf(app.spec.id), this.backoff.view(app, now));
   }
 }
 

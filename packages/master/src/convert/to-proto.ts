@@ -7,23 +7,36 @@ import {
   type Agent,
   agentStateCodec,
   type App,
+  type PlacementExplanation,
   type Resources,
+  type ResourceUsage,
   type Task,
+  type TaskFailure,
+  TaskReason,
   taskReasonCodec,
   taskStateCodec,
-  TaskReason,
-  type ResourceUsage,
 } from '@drover/proto';
-import type { AppWaiting } from '../orchestrator/orchestrator.js';
-import type { AgentReservation } from '../orchestrator/agent-usage.js';
-import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
+import type { BackoffView } from '../orchestrator/launch-backoff.js';
+import type { Waiting } from '../orchestrator/orchestrator.js';
+import type { AgentReservation } from '../state/agent-ledger.js';
+import type { AgentRecord, AppRecord, TaskFailureRecord, TaskRecord } from '../state/records.js';
 
 function resources(r: ScalarResources, ports: Resources['ports'] = []): Resources {
   return { cpus: r.cpus, mem: r.mem, disk: r.disk, gpus: r.gpus, ports };
 }
 
-/** A task for clients. */
-export function taskToProto(t: TaskRecord): Task {
+/** Why instances wait, for clients. */
+export function explanationToProto(w: Waiting): PlacementExplanation {
+  return {
+    waiting: w.instances,
+    agentsConsidered: w.explanation.agentsConsidered,
+    rejections: w.explanation.rejections.map((r) => ({ ...r })),
+    summary: w.explanation.summary,
+  };
+}
+
+/** A task for clients (`waiting` explains a PENDING one-off task). */
+export function taskToProto(t: TaskRecord, waiting?: Waiting): Task {
   return {
     id: t.id,
     appId: t.appId,
@@ -42,11 +55,27 @@ export function taskToProto(t: TaskRecord): Task {
     message: t.message ?? '',
     killRequested: t.killRequested,
     pid: t.pid ?? 0,
+    waiting: t.state === 'PENDING' && waiting ? explanationToProto(waiting) : undefined,
   };
 }
 
-/** An app with its live counts for clients. */
-export function appToProto(app: AppRecord, tasks: readonly TaskRecord[], waiting: AppWaiting | undefined): App {
+function failureToProto(f: TaskFailureRecord): TaskFailure {
+  return {
+    taskId: f.taskId,
+    agentId: f.agentId,
+    host: f.host,
+    timestamp: new Date(f.timestamp),
+    exitCode: f.exitCode,
+    signal: f.signal ?? '',
+    state: f.state,
+    message: f.message,
+    stderrTail: f.stderrTail,
+    appVersion: f.appVersion,
+  };
+}
+
+/** An app with its live counts, backoff and last failure, for clients. */
+export function appToProto(app: AppRecord, tasks: readonly TaskRecord[], waiting: Waiting | undefined, backoff: BackoffView): App {
   let running = 0;
   let staged = 0;
   let killing = 0;
@@ -63,14 +92,11 @@ export function appToProto(app: AppRecord, tasks: readonly TaskRecord[], waiting
       tasksRunning: running,
       tasksStaged: staged,
       tasksKilling: killing,
-      waiting: waiting
-        ? {
-            waiting: waiting.instances,
-            agentsConsidered: waiting.explanation.agentsConsidered,
-            rejections: waiting.explanation.rejections.map((r) => ({ ...r })),
-            summary: waiting.explanation.summary,
-          }
-        : undefined,
+      waiting: waiting ? explanationToProto(waiting) : undefined,
+      launchDelaySeconds: backoff.delayMs / 1000,
+      nextLaunchAt: backoff.nextLaunchAt !== undefined ? new Date(backoff.nextLaunchAt) : undefined,
+      consecutiveFailures: backoff.failures,
+      lastTaskFailure: app.lastTaskFailure ? failureToProto(app.lastTaskFailure) : undefined,
     },
   };
 }
@@ -83,12 +109,14 @@ export function agentToProto(a: AgentRecord, reservation: AgentReservation, usag
     address: a.address,
     state: agentStateCodec.value(a.state),
     total: resources(a.total, a.ports.map((p) => ({ ...p }))),
-    used: resources(reservation.used, portsAsRanges([...reservation.usedPorts])),
+    used: resources(reservation.used, portsAsRanges([...reservation.ports.keys()].sort((x, y) => x - y))),
     usage,
     attributes: { ...a.attributes },
     registeredAt: new Date(a.registeredAt),
     lastSeenAt: new Date(lastSeenAt),
     tasks: reservation.liveTasks,
     version: a.version,
+    draining: a.drainDeadline !== undefined,
+    drainDeadline: a.drainDeadline !== undefined ? new Date(a.drainDeadline) : undefined,
   };
 }

@@ -1,38 +1,42 @@
 /**
- * Keeps every app at its desired number of tasks.
+ * Keeps every app at its desired number of tasks, and places one-off tasks.
  *
  * Reconciling is level-based, not edge-based: each pass compares what the
  * apps want with the live tasks and acts on the difference, so a missed
  * event, a duplicate status or a master restart cannot leave an app short or
  * over. A pass runs soon after any state change (coalesced to one per turn
  * of the event loop) and on a timer, which is what eventually places
- * instances that were waiting for capacity or for a restart delay.
+ * instances that were waiting for capacity or for a launch delay.
  *
- * Per app and pass:
- *   - current-version tasks beyond `instances` are killed, youngest first;
- *   - missing current-version tasks are requested from the scheduler, unless
- *     the app's restart delay after a failure has not passed yet;
- *   - old-version tasks (after a spec change) are killed as current-version
- *     tasks reach RUNNING, so the app never drops below `instances` running
- *     (Marathon's default upgrade: minimumHealthCapacity 1, overCapacity 1);
- *   - live tasks of deleted apps are killed.
+ * Per app and pass, live tasks that count are split in two:
+ *   keepers  = current version, on an agent that is not draining;
+ *   retirees = an older version, or on a draining agent.
+ * Then:
+ *   - keepers beyond `instances` are killed, youngest first;
+ *   - missing keepers are requested from the scheduler, unless the app's
+ *     launch backoff (see launch-backoff.ts) is still running;
+ *   - retirees are killed only as keepers reach RUNNING, so the app never
+ *     drops below `instances` running while it moves to a new version or
+ *     off a drained agent (Marathon's default upgrade: minimumHealthCapacity
+ *     1, maximumOverCapacity 1).
+ * Also: PENDING one-off tasks are placed; live tasks of deleted apps and
+ * everything still on an agent past its drain deadline are killed.
  */
-import { isLive, type Logger, newTaskId, scalars } from '@drover/common';
-import { type Explanation, type PlacementRequest, schedule } from '@drover/scheduler';
+import { constraintsOf, isLive, type Logger, scalars } from '@drover/common';
+import { placementStrategyCodec } from '@drover/proto';
+import { type AgentSnapshot, type Explanation, type PlacementRequest, schedule } from '@drover/scheduler';
 import type { AgentSessions } from '../agents/agent-sessions.js';
 import type { Clock } from '../clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AppRecord, TaskRecord } from '../state/records.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
-import { reservationOf } from './agent-usage.js';
-import type { PendingInstance, PlanApplier } from './plan-applier.js';
+import type { LaunchBackoff } from './launch-backoff.js';
+import type { PlacementSource, PlanApplier } from './plan-applier.js';
+import { freeOf } from './reservations.js';
 
-/** How long an app waits before relaunching after a task ended on its own. */
-export const RESTART_DELAY_MS = 1000;
-
-/** What an app is waiting for, shown to operators. */
-export interface AppWaiting {
-  /** Instances not placed. */
+/** Instances (or a one-off task) waiting, and why; shown to operators. */
+export interface Waiting {
+  /** How many instances wait. */
   readonly instances: number;
   /** Why. */
   readonly explanation: Explanation;
@@ -44,14 +48,17 @@ export class Orchestrator {
   private running: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
+  private wakeUp: NodeJS.Timeout | undefined;
   private seed = 1;
-  private readonly waiting = new Map<string, AppWaiting>();
+  /** App id or one-off task id -> why it waits. */
+  private waiting = new Map<string, Waiting>();
 
   constructor(
     private readonly state: ClusterState,
     private readonly sessions: AgentSessions,
     private readonly applier: PlanApplier,
     private readonly killer: TaskKiller,
+    private readonly backoff: LaunchBackoff,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly tickMs = 1000,
@@ -67,13 +74,19 @@ export class Orchestrator {
   /** Stops the timer; a pass in flight completes. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.wakeUp);
     this.timer = undefined;
     await this.running;
   }
 
-  /** Why an app has unplaced instances, if it has. */
-  waitingOf(appId: string): AppWaiting | undefined {
-    return this.waiting.get(appId);
+  /** Why an app's instances (or a PENDING one-off task, by task id) wait, if they do. */
+  waitingOf(id: string): Waiting | undefined {
+    return this.waiting.get(id);
+  }
+
+  /** Every app with waiting instances. */
+  allWaiting(): ReadonlyMap<string, Waiting> {
+    return this.waiting;
   }
 
   /** Asks for a pass soon (coalesced). */
@@ -99,119 +112,153 @@ export class Orchestrator {
     });
   }
 
-  /** One pass over every app (exposed for tests). */
+  /** One pass (exposed for tests). */
   async reconcile(): Promise<void> {
     const now = this.clock.now();
     const kills: Array<{ task: TaskRecord; why: string }> = [];
     const requests: PlacementRequest[] = [];
-    const pending = new Map<string, PendingInstance>();
-    const delayed = new Map<string, AppWaiting>();
+    const sources = new Map<string, PlacementSource>();
+    const waiting = new Map<string, Waiting>();
+    const draining = new Set(this.state.allAgents().filter((a) => a.drainDeadline !== undefined).map((a) => a.id));
+    let nextWakeUp = Infinity;
 
     for (const app of this.state.allApps()) {
+      const id = app.spec.id;
       const wanted = app.spec.instances ?? 0;
-      const live = this.state.tasksOfApp(app.spec.id).filter((t) => isLive(t.state) && !t.killRequested);
-      const current = live.filter((t) => t.appVersion === app.version);
-      const old = live.filter((t) => t.appVersion !== app.version);
+      const tasks = this.state.tasksOfApp(id);
+      const live = tasks.filter((t) => isLive(t.state) && !t.killRequested);
+      const keepers = live.filter((t) => t.appVersion === app.version && !draining.has(t.agentId));
+      const retirees = live.filter((t) => t.appVersion !== app.version || draining.has(t.agentId));
+      this.backoff.resetIfRecovered(app, tasks, now);
 
-      if (current.length > wanted) {
-        for (const task of youngestFirst(current).slice(0, current.length - wanted)) {
+      if (keepers.length > wanted) {
+        for (const task of youngestFirst(keepers).slice(0, keepers.length - wanted)) {
           kills.push({ task, why: `scaled down to ${wanted} ${wanted === 1 ? 'instance' : 'instances'}` });
         }
       }
-      const missing = Math.max(0, wanted - current.length);
+      const missing = Math.max(0, wanted - keepers.length);
       if (missing > 0) {
-        const delay = restartDelayLeft(this.state.tasksOfApp(app.spec.id), now);
+        const delay = this.backoff.delayLeft(app, now);
         if (delay > 0) {
-          delayed.set(app.spec.id, {
-            instances: missing,
-            explanation: {
-              agentsConsidered: 0,
-              rejections: [],
-              summary: `restart delay: a task ended ${((RESTART_DELAY_MS - delay) / 1000).toFixed(1)} s ago; relaunching in ${(delay / 1000).toFixed(1)} s`,
-            },
-          });
+          waiting.set(id, { instances: missing, explanation: delayed(app, this.backoff.view(app, now).delayMs, delay) });
+          nextWakeUp = Math.min(nextWakeUp, delay);
         } else {
-          for (let i = 0; i < missing; i++) {
-            const taskId = newTaskId(app.spec.id);
-            requests.push(requestFor(app, taskId));
-            pending.set(taskId, { app, taskId });
-          }
+          requests.push(appRequest(app, missing));
+          sources.set(id, { kind: 'app', app });
         }
       }
-      const running = current.filter((t) => t.state === 'RUNNING').length;
-      const keepOld = Math.max(0, wanted - running);
-      if (old.length > keepOld) {
-        for (const task of notRunningFirst(old).slice(0, old.length - keepOld)) {
-          kills.push({ task, why: `replaced by version ${app.version}` });
-        }
+      const runningKeepers = keepers.filter((t) => t.state === 'RUNNING').length;
+      const keepRetirees = Math.max(0, wanted - runningKeepers);
+      for (const task of retirementOrder(retirees).slice(0, Math.max(0, retirees.length - keepRetirees))) {
+        kills.push({ task, why: draining.has(task.agentId) ? 'moved off a draining agent' : `replaced by version ${app.version}` });
       }
     }
+
     for (const task of this.state.allTasks()) {
-      if (isLive(task.state) && !task.killRequested && !this.state.app(task.appId)) {
-        kills.push({ task, why: `app ${task.appId} was deleted` });
+      if (!isLive(task.state) || task.killRequested) continue;
+      if (task.state === 'PENDING') {
+        requests.push(oneOffRequest(task));
+        sources.set(task.id, { kind: 'one-off', task });
+      }
+      else if (task.appId !== '' && !this.state.app(task.appId)) kills.push({ task, why: `app ${task.appId} was deleted` });
+    }
+    for (const agent of this.state.allAgents()) {
+      if (agent.drainDeadline === undefined) continue;
+      if (agent.drainDeadline > now) {
+        nextWakeUp = Math.min(nextWakeUp, agent.drainDeadline - now);
+        continue;
+      }
+      for (const task of this.state.liveTasksOnAgent(agent.id)) {
+        if (!task.killRequested) kills.push({ task, why: `agent ${agent.hostname} drained (deadline passed)` });
       }
     }
 
-    for (const { task, why } of kills) await this.killer.kill([task], why);
-    this.waiting.clear();
-    for (const [appId, w] of delayed) this.waiting.set(appId, w);
-    if (requests.length === 0) return;
-
-    const plan = schedule({ agents: this.snapshotAgents() }, requests, { seed: this.seed++ });
-    for (const u of plan.unplaced) {
-      const prev = this.waiting.get(u.appId);
-      this.waiting.set(u.appId, { instances: (prev?.instances ?? 0) + 1, explanation: u.explanation });
+    // Launch delays and drain deadlines end between ticks: wake up right then.
+    clearTimeout(this.wakeUp);
+    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.trigger(), nextWakeUp);
+    await this.killAll(kills);
+    if (requests.length > 0) {
+      const plan = schedule({ agents: this.snapshotAgents(draining), placed: this.state.ledger.placed() }, requests, { seed: this.seed++ });
+      for (const u of plan.unplaced) waiting.set(u.key, { instances: u.count, explanation: u.explanation });
+      if (plan.unplaced.length > 0) {
+        this.log.debug({ unplaced: plan.unplaced.length, why: plan.unplaced[0]?.explanation.summary }, 'instances waiting');
+      }
+      this.waiting = waiting;
+      await this.applier.apply(plan.placements, sources);
+    } else {
+      this.waiting = waiting;
     }
-    if (plan.unplaced.length > 0) {
-      this.log.debug({ unplaced: plan.unplaced.length, why: plan.unplaced[0]?.explanation.summary }, 'instances waiting');
-    }
-    await this.applier.apply(plan.placements, pending);
   }
 
-  private snapshotAgents() {
+  private async killAll(kills: ReadonlyArray<{ task: TaskRecord; why: string }>): Promise<void> {
+    const byWhy = new Map<string, TaskRecord[]>();
+    for (const { task, why } of kills) byWhy.set(why, [...(byWhy.get(why) ?? []), task]);
+    for (const [why, tasks] of byWhy) await this.killer.kill(tasks, why);
+  }
+
+  private snapshotAgents(draining: ReadonlySet<string>): AgentSnapshot[] {
     return this.state
       .allAgents()
       .filter((a) => a.state === 'ACTIVE' && this.sessions.connected(a.id))
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((agent) => {
-        const r = reservationOf(this.state, agent);
+        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id));
         return {
           id: agent.id,
           hostname: agent.hostname,
           attributes: agent.attributes,
           total: agent.total,
-          free: r.free,
-          freePorts: r.freePorts,
+          free,
+          freePorts,
+          draining: draining.has(agent.id),
         };
       });
   }
 }
 
-function requestFor(app: AppRecord, taskId: string): PlacementRequest {
+/** A request for `count` new instances of an app; keyed by app id. */
+function appRequest(app: AppRecord, count: number): PlacementRequest {
   const spec = app.spec;
   return {
-    key: taskId,
+    key: spec.id,
     appId: spec.id,
+    count,
     resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
     ports: spec.portDefinitions.map((p) => ({ port: p.port })),
+    constraints: constraintsOf(spec.constraints),
+    strategy: placementStrategyCodec.name(spec.placementStrategy) === 'SPREAD' ? 'spread' : 'binpack',
   };
 }
 
-/** Milliseconds until the app may launch again after its last unrequested task end. */
-function restartDelayLeft(tasks: readonly TaskRecord[], now: number): number {
-  let lastEnd = -Infinity;
-  for (const t of tasks) {
-    if ((t.state === 'FAILED' || t.state === 'FINISHED') && !t.killRequested && t.endedAt !== undefined) {
-      lastEnd = Math.max(lastEnd, t.endedAt);
-    }
-  }
-  return Math.max(0, lastEnd + RESTART_DELAY_MS - now);
+/** A request for a PENDING one-off task; keyed (and grouped) by its own id. */
+function oneOffRequest(task: TaskRecord): PlacementRequest {
+  const spec = task.runSpec;
+  return {
+    key: task.id,
+    appId: task.id,
+    count: 1,
+    resources: task.resources,
+    ports: (spec?.portDefinitions ?? []).map((p) => ({ port: p.port })),
+    constraints: constraintsOf(spec?.constraints ?? []),
+    strategy: 'binpack',
+  };
+}
+
+function delayed(app: AppRecord, delayMs: number, leftMs: number): Explanation {
+  const failure = app.lastTaskFailure;
+  const cause = failure ? `: last task ${failure.state.toLowerCase()} (${failure.message || 'no message'})` : '';
+  return {
+    agentsConsidered: 0,
+    rejections: [],
+    summary: `launch delayed ${(leftMs / 1000).toFixed(1)} s of ${(delayMs / 1000).toFixed(2)} s after repeated failures${cause}`,
+  };
 }
 
 function youngestFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
   return [...tasks].sort((a, b) => b.stagedAt - a.stagedAt || b.id.localeCompare(a.id));
 }
 
-function notRunningFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
+/** Retire what is not serving first (not RUNNING), then the youngest. */
+function retirementOrder(tasks: readonly TaskRecord[]): TaskRecord[] {
   return [...tasks].sort((a, b) => Number(a.state === 'RUNNING') - Number(b.state === 'RUNNING') || b.stagedAt - a.stagedAt);
 }

@@ -2,30 +2,30 @@
  * Turning the scheduler's Plan into tasks.
  *
  * The scheduler works on a snapshot, which may be stale by the time its plan
- * comes back (an agent dropped, a task was placed by an earlier plan). So
- * every placement is re-checked here against the live state, counting the
- * placements already accepted from the same plan, and dropped if it no
- * longer fits: a stale plan can never overcommit an agent. Dropped
- * instances are simply requested again by the next reconcile pass.
+ * comes back (an agent dropped or started draining, a task was placed by an
+ * earlier plan). So every placement is re-checked here against the live
+ * state, counting the placements already accepted from the same plan, and
+ * dropped if it no longer fits: a stale plan can never overcommit an agent.
+ * Dropped instances are simply requested again by the next reconcile pass.
+ * (Constraints are not re-checked: they can only be violated by a stale
+ * plan racing another plan for the same app, and the orchestrator runs one
+ * pass at a time.)
  *
  * Accepted tasks are written as STAGING in one batch, and only once that
  * batch is durable are the launch commands sent: a master that crashes in
  * between restarts knowing every task it may have launched.
  */
-import { containsPort, fits, type Logger, scalars } from '@drover/common';
+import { containsPort, fits, type Logger, newTaskId, removePorts, scalars, subtract } from '@drover/common';
 import type { Placement } from '@drover/scheduler';
 import type { AgentSessions } from '../agents/agent-sessions.js';
 import type { Clock } from '../clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AppRecord, TaskRecord } from '../state/records.js';
+import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
-import { reservationOf } from './agent-usage.js';
+import { freeOf } from './reservations.js';
 
-/** One instance the orchestrator asked for, by placement key. */
-export interface PendingInstance {
-  readonly app: AppRecord;
-  readonly taskId: string;
-}
+/** What a placement key stands for: new instances of an app, or a PENDING one-off task. */
+export type PlacementSource = { readonly kind: 'app'; readonly app: AppRecord } | { readonly kind: 'one-off'; readonly task: TaskRecord };
 
 /** Re-checks and commits plans. */
 export class PlanApplier {
@@ -37,53 +37,71 @@ export class PlanApplier {
     private readonly log: Logger,
   ) {}
 
-  /** Commits the placements that still fit; returns the tasks created. */
-  async apply(placements: readonly Placement[], pending: ReadonlyMap<string, PendingInstance>): Promise<TaskRecord[]> {
+  /** Commits the placements that still fit; returns the tasks now STAGING. */
+  async apply(placements: readonly Placement[], sources: ReadonlyMap<string, PlacementSource>): Promise<TaskRecord[]> {
     const now = this.clock.now();
     const accepted: TaskRecord[] = [];
-    const acceptedOn = new Map<string, TaskRecord[]>();
+    const batchFree = new Map<string, ReturnType<typeof freeOf>>();
     for (const placement of placements) {
-      const instance = pending.get(placement.key);
+      const source = sources.get(placement.key);
       const agent = this.state.agent(placement.agentId);
-      if (!instance || !agent || agent.state !== 'ACTIVE' || !this.sessions.connected(agent.id)) continue;
-      const spec = instance.app.spec;
-      const task: TaskRecord = {
-        id: instance.taskId,
-        appId: spec.id,
-        appVersion: instance.app.version,
-        agentId: agent.id,
-        host: agent.hostname,
-        state: 'STAGING',
-        resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
-        ports: placement.hostPorts.map((number, i) => ({
-          number,
-          name: spec.portDefinitions[i]?.name ?? '',
-          protocol: spec.portDefinitions[i]?.protocol ?? 'tcp',
-        })),
-        stagedAt: now,
-        updatedAt: now,
-        killRequested: false,
-        killGracePeriodSeconds: spec.taskKillGracePeriodSeconds ?? 3,
-      };
-      const sameBatch = acceptedOn.get(agent.id) ?? [];
-      const live = reservationOf(this.state, agent, sameBatch);
-      const portsFree = task.ports.every((p) => containsPort(live.freePorts, p.number));
-      if (!fits(task.resources, live.free) || !portsFree) {
+      if (!source || !agent || agent.state !== 'ACTIVE' || agent.drainDeadline !== undefined) continue;
+      if (!this.sessions.connected(agent.id)) continue;
+      const task = source.kind === 'app' ? newAppTask(source.app, agent, placement, now) : placedOneOff(source.task, agent, placement, now);
+      if (source.kind === 'one-off' && this.state.task(source.task.id)?.state !== 'PENDING') continue;
+      const free = batchFree.get(agent.id) ?? freeOf(agent, this.state.ledger.reservation(agent.id));
+      if (!fits(task.resources, free.free) || !task.ports.every((p) => containsPort(free.freePorts, p.number))) {
         this.log.debug({ taskId: task.id, agentId: agent.id }, 'placement no longer fits; will retry');
         continue;
       }
-      sameBatch.push(task);
-      acceptedOn.set(agent.id, sameBatch);
+      batchFree.set(agent.id, {
+        free: subtract(free.free, task.resources),
+        freePorts: removePorts(free.freePorts, task.ports.map((p) => p.number)),
+      });
       accepted.push(task);
     }
     if (accepted.length === 0) return [];
     await this.state.putTasks(accepted);
     for (const task of accepted) {
-      const app = this.state.app(task.appId);
+      const spec = task.runSpec ?? this.state.app(task.appId)?.spec;
       // The app may have been deleted while the batch was committing: the
       // orchestrator's next pass kills the orphaned STAGING task.
-      if (app) this.commands.launch(task, app.spec);
+      if (spec) this.commands.launch(task, spec);
     }
     return accepted;
   }
+}
+
+function newAppTask(app: AppRecord, agent: AgentRecord, placement: Placement, now: number): TaskRecord {
+  const spec = app.spec;
+  return {
+    id: newTaskId(spec.id),
+    appId: spec.id,
+    appVersion: app.version,
+    agentId: agent.id,
+    host: agent.hostname,
+    state: 'STAGING',
+    resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
+    ports: assignedPorts(spec.portDefinitions, placement.hostPorts),
+    stagedAt: now,
+    updatedAt: now,
+    killRequested: false,
+    killGracePeriodSeconds: spec.taskKillGracePeriodSeconds ?? 3,
+  };
+}
+
+function placedOneOff(task: TaskRecord, agent: AgentRecord, placement: Placement, now: number): TaskRecord {
+  return {
+    ...task,
+    agentId: agent.id,
+    host: agent.hostname,
+    state: 'STAGING',
+    ports: assignedPorts(task.runSpec?.portDefinitions ?? [], placement.hostPorts),
+    stagedAt: now,
+    updatedAt: now,
+  };
+}
+
+function assignedPorts(defs: AppRecord['spec']['portDefinitions'], hostPorts: readonly number[]): TaskRecord['ports'] {
+  return hostPorts.map((number, i) => ({ number, name: defs[i]?.name ?? '', protocol: defs[i]?.protocol || 'tcp' }));
 }

@@ -14,6 +14,7 @@
  */
 import { isLive } from '@drover/common';
 import type { Mutation, Store } from '../store/store.js';
+import { AgentLedger } from './agent-ledger.js';
 import type { AgentRecord, AppRecord, TaskRecord } from './records.js';
 
 interface Waiter {
@@ -32,6 +33,9 @@ export class ClusterState {
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | undefined;
   private readonly listeners: Array<() => void> = [];
+  private readonly taskListeners: Array<(before: TaskRecord | undefined, after: TaskRecord | undefined) => void> = [];
+  /** Reservations per agent and live tasks per group, kept current on every task change. */
+  readonly ledger = new AgentLedger();
 
   private constructor(
     private readonly store: Store,
@@ -51,6 +55,19 @@ export class ClusterState {
   /** Calls `listener` after every change (the orchestrator's trigger). */
   onChange(listener: () => void): void {
     this.listeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` for every task record put or deleted, with the record
+   * before and after, synchronously as the change is applied in memory.
+   * Listeners must not write (they run in the middle of a write).
+   */
+  onTaskChange(listener: (before: TaskRecord | undefined, after: TaskRecord | undefined) => void): () => void {
+    this.taskListeners.push(listener);
+    return () => {
+      const i = this.taskListeners.indexOf(listener);
+      if (i >= 0) this.taskListeners.splice(i, 1);
+    };
   }
 
   // ---- reads -------------------------------------------------------------
@@ -156,6 +173,8 @@ export class ClusterState {
           this.tasks.delete(m.id);
           this.tasksByApp.get(task.appId)?.delete(m.id);
           this.tasksByAgent.get(task.agentId)?.delete(m.id);
+          this.ledger.update(task, undefined);
+          for (const l of this.taskListeners) l(task, undefined);
         }
         break;
       }
@@ -166,13 +185,17 @@ export class ClusterState {
   }
 
   private indexTask(task: TaskRecord): void {
+    const before = this.tasks.get(task.id);
+    if (before && before.agentId !== task.agentId) this.tasksByAgent.get(before.agentId)?.delete(task.id);
     this.tasks.set(task.id, task);
+    this.ledger.update(before, task);
     let byApp = this.tasksByApp.get(task.appId);
     if (!byApp) this.tasksByApp.set(task.appId, (byApp = new Set()));
     byApp.add(task.id);
     let byAgent = this.tasksByAgent.get(task.agentId);
     if (!byAgent) this.tasksByAgent.set(task.agentId, (byAgent = new Set()));
     byAgent.add(task.id);
+    for (const l of this.taskListeners) l(before, task);
   }
 
   private lookup(ids: Set<string> | undefined): TaskRecord[] {

@@ -9,6 +9,7 @@
 import { isLive, type Logger } from '@drover/common';
 import { type TaskStatus, taskStateCodec } from '@drover/proto';
 import type { Clock } from '../clock.js';
+import type { TaskFailures } from '../orchestrator/task-failures.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { TaskRecord } from '../state/records.js';
 import type { TaskCommands } from './task-commands.js';
@@ -22,6 +23,7 @@ export class StatusHandler {
   constructor(
     private readonly state: ClusterState,
     private readonly commands: TaskCommands,
+    private readonly failures: TaskFailures,
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {}
@@ -46,7 +48,7 @@ export class StatusHandler {
       return undefined;
     }
     this.log.debug({ taskId: task.id, from: task.state, to: updated.state }, 'task state changed');
-    await this.state.putTasks([updated]);
+    await this.state.write([{ kind: 'putTask', task: updated }, ...this.failures.observe(task, updated)]);
     return updated;
   }
 

@@ -1,10 +1,22 @@
 /**
- * Task queries and kills, shared by every API surface. Ended tasks stay
- * visible for a while (see TaskHistory) so "why did it die" has an answer.
+ * Task queries, kills and one-off runs, shared by every API surface. Ended
+ * tasks stay visible for a while (see TaskHistory) so "why did it die" has
+ * an answer; instances that have no task yet are listed with the reason.
  */
-import { isLive, NotFoundError, normalizeAppId } from '@drover/common';
-import type { Task } from '@drover/proto';
-import { taskToProto } from '../convert/to-proto.js';
+import {
+  isLive,
+  isTerminal,
+  newTaskId,
+  normalizeAppId,
+  normalizeAppSpec,
+  NotFoundError,
+  scalars,
+  ValidationError,
+} from '@drover/common';
+import { type AppSpec, PlacementStrategy, type RunTaskRequest, type Task, type WaitingInstances } from '@drover/proto';
+import type { Clock } from '../clock.js';
+import { explanationToProto, taskToProto } from '../convert/to-proto.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { TaskRecord } from '../state/records.js';
 import type { TaskKiller } from './task-killer.js';
@@ -17,33 +29,93 @@ export interface TaskFilter {
   includeEnded?: boolean;
 }
 
-/** Task list/get/kill. */
+/** Default resources of a one-off task (`drover run`). */
+export const RUN_DEFAULTS = { cpus: 0.1, mem: 32 } as const;
+
+/** Task list/get/kill/run. */
 export class TaskService {
   constructor(
     private readonly state: ClusterState,
     private readonly killer: TaskKiller,
+    private readonly orchestrator: Orchestrator,
+    private readonly clock: Clock,
   ) {}
 
-  /** Live tasks first, then ended ones; each by app id then staging time. */
-  list(filter: TaskFilter = {}): Task[] {
-    const source = filter.appId ? this.state.tasksOfApp(normalizeAppId(filter.appId)) : this.state.allTasks();
-    return source
+  /** Live tasks first, then ended ones; each by app id then staging time; plus waiting app instances. */
+  list(filter: TaskFilter = {}): { tasks: Task[]; waiting: WaitingInstances[] } {
+    const appId = filter.appId ? normalizeAppId(filter.appId) : undefined;
+    const source = appId ? this.state.tasksOfApp(appId) : this.state.allTasks();
+    const tasks = source
       .filter((t) => filter.includeEnded || isLive(t.state))
       .sort(byLiveAppStaged)
-      .map(taskToProto);
+      .map((t) => this.view(t));
+    const waiting: WaitingInstances[] = [];
+    for (const [id, w] of this.orchestrator.allWaiting()) {
+      if (!this.state.app(id) || (appId && id !== appId)) continue;
+      waiting.push({ appId: id, instances: w.instances, explanation: explanationToProto(w) });
+    }
+    return { tasks, waiting: waiting.sort((a, b) => a.appId.localeCompare(b.appId)) };
   }
 
   /** One task. */
   get(id: string): Task {
-    return taskToProto(this.require(id));
+    return this.view(this.require(id));
   }
 
-  /** Kills one task; its app (if any) replaces it. */
+  /** Kills one task; its app (if any) replaces it. A PENDING one-off task is cancelled at once. */
   async kill(id: string): Promise<Task> {
     const task = this.require(id);
-    if (!isLive(task.state)) return taskToProto(task);
+    if (!isLive(task.state)) return this.view(task);
+    if (task.state === 'PENDING') {
+      const now = this.clock.now();
+      const cancelled: TaskRecord = { ...task, state: 'KILLED', reason: 'KILL_REQUESTED', message: 'cancelled before it was placed', killRequested: true, endedAt: now, updatedAt: now };
+      await this.state.putTasks([cancelled]);
+      return this.view(cancelled);
+    }
     const [marked] = await this.killer.kill([task], 'killed on request');
-    return taskToProto(marked ?? this.require(id));
+    return this.view(marked ?? this.require(id));
+  }
+
+  /** Accepts a one-off task (PENDING until placed); never restarted. */
+  async run(request: RunTaskRequest): Promise<Task> {
+    const spec = runSpecOf(request);
+    const now = this.clock.now();
+    const task: TaskRecord = {
+      id: newTaskId(spec.id),
+      appId: '',
+      appVersion: '',
+      agentId: '',
+      host: '',
+      state: 'PENDING',
+      resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
+      ports: [],
+      stagedAt: now,
+      updatedAt: now,
+      killRequested: false,
+      killGracePeriodSeconds: spec.taskKillGracePeriodSeconds ?? 3,
+      runSpec: spec,
+    };
+    await this.state.putTasks([task]);
+    return this.view(task);
+  }
+
+  /**
+   * Calls `listener` with the task after each change until it ends (the
+   * returned function stops earlier). Changes are reported once durable.
+   */
+  watch(id: string, listener: (task: Task, ended: boolean) => void): () => void {
+    const stop = this.state.onTaskChange((_before, after) => {
+      if (after?.id !== id) return;
+      const ended = isTerminal(after.state);
+      // Report after the change is durable: what a client sees survives a crash.
+      void this.state.settle().then(() => listener(this.view(after), ended));
+      if (ended) stop();
+    });
+    return stop;
+  }
+
+  private view(task: TaskRecord): Task {
+    return taskToProto(task, this.orchestrator.waitingOf(task.id));
   }
 
   private require(id: string): TaskRecord {
@@ -53,8 +125,33 @@ export class TaskService {
   }
 }
 
+/** Validates a one-off request exactly like an app of one instance (same rules, same paths). */
+function runSpecOf(request: RunTaskRequest): AppSpec {
+  try {
+    return normalizeAppSpec({
+      id: request.name || 'run',
+      cmd: request.cmd,
+      args: request.args,
+      cpus: request.cpus ?? RUN_DEFAULTS.cpus,
+      mem: request.mem ?? RUN_DEFAULTS.mem,
+      disk: request.disk,
+      gpus: request.gpus,
+      instances: 1,
+      env: request.env,
+      labels: {},
+      portDefinitions: request.portDefinitions,
+      constraints: request.constraints,
+      taskKillGracePeriodSeconds: request.taskKillGracePeriodSeconds,
+      placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED,
+    });
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    // The id of a one-off task comes from its `name`.
+    const violations = e.violations.map((v) => (v.path === 'id' ? { ...v, path: 'name' } : v));
+    throw new ValidationError(violations, 'invalid task');
+  }
+}
+
 function byLiveAppStaged(a: TaskRecord, b: TaskRecord): number {
-  return (
-    Number(isLive(b.state)) - Number(isLive(a.state)) || a.appId.localeCompare(b.appId) || a.stagedAt - b.stagedAt
-  );
+  return Number(isLive(b.state)) - Number(isLive(a.state)) || a.appId.localeCompare(b.appId) || a.stagedAt - b.stagedAt;
 }

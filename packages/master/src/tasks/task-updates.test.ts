@@ -20,7 +20,7 @@ const task: TaskRecord = {
 };
 
 function status(state: TaskState, extra: Partial<TaskStatus> = {}): TaskStatus {
-  return { uuid: 'u', taskId: 'web.1', state, signal: '', reason: 0, message: '', pid: 0, ...extra };
+  return { uuid: 'u', taskId: 'web.1', state, signal: '', reason: 0, message: '', pid: 0, stderrTail: Buffer.alloc(0), ...extra };
 }
 
 describe('task updates', () => {
@@ -29,10 +29,16 @@ describe('task updates', () => {
     expect(running).toMatchObject({ state: 'RUNNING', pid: 42, startedAt: 2000, updatedAt: 2500 });
     const failed = applyStatus(
       running as TaskRecord,
-      status(TaskState.TASK_STATE_FAILED, { exitCode: 3, reason: TaskReason.TASK_REASON_COMMAND_EXITED, message: 'exited with code 3' }),
+      status(TaskState.TASK_STATE_FAILED, {
+        exitCode: 3,
+        reason: TaskReason.TASK_REASON_COMMAND_EXITED,
+        message: 'exited with code 3',
+        stderrTail: Buffer.from([0x62, 0x6f, 0x6f, 0x6d, 0xff, 0x0a]),
+      }),
       3000,
     );
-    expect(failed).toMatchObject({ state: 'FAILED', exitCode: 3, reason: 'COMMAND_EXITED', endedAt: 3000, startedAt: 2000 });
+    // Invalid UTF-8 in stderr becomes U+FFFD rather than failing the update.
+    expect(failed).toMatchObject({ state: 'FAILED', exitCode: 3, reason: 'COMMAND_EXITED', endedAt: 3000, startedAt: 2000, stderrTail: 'boom\ufffd\n' });
   });
 
   it.each([

@@ -27,6 +27,7 @@ export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): 
     ...(reason !== undefined ? { reason } : {}),
     ...(status.message !== '' ? { message: status.message } : {}),
     ...(status.pid !== 0 ? { pid: status.pid } : {}),
+    ...(status.stderrTail.length > 0 ? { stderrTail: status.stderrTail.toString('utf8') } : {}),
   };
 }
 

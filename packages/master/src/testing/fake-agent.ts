@@ -8,9 +8,8 @@ import {
   AgentServiceClient,
   type MasterMessage,
   type Register,
-  TaskReason,
   TaskState,
-  type TaskStatus,
+  TaskStatus,
 } from '@drover/proto';
 import { type ClientDuplexStream, credentials } from '@grpc/grpc-js';
 
@@ -80,10 +79,7 @@ export class FakeAgent {
   /** Sends a task status and returns its uuid. */
   status(taskId: string, state: TaskState, extra: Partial<TaskStatus> = {}): string {
     const uuid = newId();
-    this.send({
-      $case: 'status',
-      value: { uuid, taskId, state, timestamp: new Date(), signal: '', reason: TaskReason.TASK_REASON_UNSPECIFIED, message: '', pid: 0, ...extra },
-    });
+    this.send({ $case: 'status', value: TaskStatus.fromPartial({ uuid, taskId, state, timestamp: new Date(), ...extra }) });
     return uuid;
   }
 

@@ -1,4 +1,4 @@
-import { add, dominantShare } from '@drover/common';
+import { dominantShareAfter } from './dominant-share-after.js';
 import type { ScorePlugin } from './plugin.js';
 
 /**
@@ -7,17 +7,7 @@ import type { ScorePlugin } from './plugin.js';
  */
 export const binpack = {
   name: 'binpack',
-  score(request, agent) {
-    const total = agent.snapshot.total;
-    const usedAfter = add(
-      {
-        cpus: total.cpus - agent.free.cpus,
-        mem: total.mem - agent.free.mem,
-        disk: total.disk - agent.free.disk,
-        gpus: total.gpus - agent.free.gpus,
-      },
-      request.resources,
-    );
-    return Math.min(100, dominantShare(usedAfter, total) * 100);
-  },
+  // The busiest agents that fit come first; see free-index.ts.
+  sampleFrom: 'tightest',
+  score: (request, agent) => Math.min(100, dominantShareAfter(request.resources, agent) * 100),
 } satisfies ScorePlugin;

@@ -1,20 +1,33 @@
-import { shortfalls } from '@drover/common';
-import { type FilterPlugin, SCHEDULABLE } from './plugin.js';
+import { fixed, type ScalarName, scalars } from '@drover/common';
+import type { WorkingAgent } from '../working-agent.js';
+import { type FilterPlugin, type FilterStatus, SCHEDULABLE } from './plugin.js';
 
-const UNITS = { cpus: 'cpus', mem: 'MiB', disk: 'MiB', gpus: 'gpus' } as const;
+const UNITS: Record<ScalarName, string> = { cpus: 'cpus', mem: 'MiB', disk: 'MiB', gpus: 'gpus' };
 
-/** Rules out agents without enough free cpus, mem, disk or gpus. */
+/** Rules out agents without enough free cpus, mem, disk or gpus (first short resource in display order). */
 export const resourcesFit = {
   name: 'resources-fit',
-  filter(request, agent) {
-    const first = shortfalls(request.resources, agent.free)[0];
-    if (first === undefined) return SCHEDULABLE;
-    const need = request.resources[first];
-    return {
+  // The pass only takes resources away.
+  stickyRejections: true,
+  prepare({ request }) {
+    const need = scalars(request.resources);
+    const shortfall = (agent: WorkingAgent, name: ScalarName): FilterStatus => ({
       // Larger than the whole agent: no amount of waiting helps.
-      code: need > agent.snapshot.total[first] ? 'unresolvable' : 'unschedulable',
-      reason: `insufficient ${first}`,
-      measure: { need, have: agent.free[first], unit: UNITS[first] },
+      code: need[name] > fixed(agent.snapshot.total[name]) ? 'unresolvable' : 'unschedulable',
+      reason: `insufficient ${name}`,
+      measure: { need: need[name], have: agent.free[name], unit: UNITS[name] },
+    });
+    return {
+      check(agent) {
+        const free = agent.free;
+        // Unrolled: this runs for every agent the pass visits.
+        if (need.cpus > fixed(free.cpus)) return shortfall(agent, 'cpus');
+        if (need.mem > fixed(free.mem)) return shortfall(agent, 'mem');
+        if (need.disk > fixed(free.disk)) return shortfall(agent, 'disk');
+        if (need.gpus > fixed(free.gpus)) return shortfall(agent, 'gpus');
+        return SCHEDULABLE;
+      },
     };
   },
 } satisfies FilterPlugin;
+

@@ -2,15 +2,13 @@
  * The client-facing gRPC services (Apps, Tasks, Agents, Cluster): thin
  * adapters from requests to the shared services, no logic of their own.
  */
-import { DROVER_VERSION, NotFoundError, isLive } from '@drover/common';
-import type { Agent, AgentsServer, AppsServer, ClusterServer, InfoResponse, TasksServer } from '@drover/proto';
-import type { AgentSessions } from '../../agents/agent-sessions.js';
+import { DROVER_VERSION, isLive, toGrpcError } from '@drover/common';
+import type { AgentsServer, AppsServer, ClusterServer, InfoResponse, RunTaskRequest, RunTaskResponse, TasksServer } from '@drover/proto';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { AgentAdmin } from '../../agents/agent-admin.js';
 import type { AppService } from '../../apps/app-service.js';
 import type { Clock } from '../../clock.js';
-import { agentToProto } from '../../convert/to-proto.js';
-import { reservationOf } from '../../orchestrator/agent-usage.js';
 import type { ClusterState } from '../../state/cluster-state.js';
-import type { AgentRecord } from '../../state/records.js';
 import type { TaskService } from '../../tasks/task-service.js';
 import { unary } from './unary.js';
 
@@ -28,23 +26,43 @@ export function appsServer(apps: AppService): AppsServer {
 /** Tasks service. */
 export function tasksServer(tasks: TaskService): TasksServer {
   return {
-    list: unary((req) => ({ tasks: tasks.list({ appId: req.appId || undefined, includeEnded: req.includeEnded }) })),
+    list: unary((req) => tasks.list({ appId: req.appId || undefined, includeEnded: req.includeEnded })),
     get: unary((req) => ({ task: tasks.get(req.id) })),
     kill: unary(async (req) => ({ task: await tasks.kill(req.id) })),
+    run: (call: ServerWritableStream<RunTaskRequest, RunTaskResponse>) => void runTask(tasks, call),
   };
 }
 
+/** Tasks.Run: the new task, then (with wait) every change until it ends. */
+async function runTask(tasks: TaskService, call: ServerWritableStream<RunTaskRequest, RunTaskResponse>): Promise<void> {
+  let task;
+  try {
+    task = await tasks.run(call.request);
+  } catch (error) {
+    call.emit('error', toGrpcError(error));
+    return;
+  }
+  call.write({ task });
+  if (!call.request.wait) {
+    call.end();
+    return;
+  }
+  const stop = tasks.watch(task.id, (changed, ended) => {
+    if (call.cancelled) return;
+    call.write({ task: changed });
+    if (ended) call.end();
+  });
+  // The client went away: the task runs on; stop reporting.
+  call.on('cancelled', stop);
+}
+
 /** Agents service. */
-export function agentsServer(state: ClusterState, sessions: AgentSessions): AgentsServer {
-  const view = (a: AgentRecord): Agent =>
-    agentToProto(a, reservationOf(state, a), sessions.usage(a.id), sessions.lastSeenAt(a.id) ?? a.lastSeenAt);
+export function agentsServer(agents: AgentAdmin): AgentsServer {
   return {
-    list: unary(() => ({ agents: state.allAgents().map(view) })),
-    get: unary((req) => {
-      const agent = state.agent(req.id);
-      if (!agent) throw new NotFoundError('agent', req.id);
-      return { agent: view(agent) };
-    }),
+    list: unary(() => ({ agents: agents.list() })),
+    get: unary((req) => ({ agent: agents.get(req.id) })),
+    drain: unary(async (req) => ({ agent: await agents.drain(req.id, req.deadlineSeconds) })),
+    undrain: unary(async (req) => ({ agent: await agents.undrain(req.id) })),
   };
 }
 
@@ -77,5 +95,5 @@ export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: C
 }
 
 function emptySpec() {
-  return { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [] };
+  return { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [], constraints: [], placementStrategy: 0 };
 }

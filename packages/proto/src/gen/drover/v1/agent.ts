@@ -94,6 +94,10 @@ export interface Agent {
   tasks: number;
   /** Drover version the agent runs. */
   version: string;
+  /** True while the agent is drained: no new tasks, its tasks move away. */
+  draining: boolean;
+  /** When a drain kills whatever still runs there. */
+  drainDeadline?: Date | undefined;
 }
 
 export interface Agent_AttributesEntry {
@@ -115,6 +119,8 @@ function createBaseAgent(): Agent {
     lastSeenAt: undefined,
     tasks: 0,
     version: "",
+    draining: false,
+    drainDeadline: undefined,
   };
 }
 
@@ -155,6 +161,12 @@ export const Agent: MessageFns<Agent> = {
     }
     if (message.version !== "") {
       writer.uint32(98).string(message.version);
+    }
+    if (message.draining !== false) {
+      writer.uint32(104).bool(message.draining);
+    }
+    if (message.drainDeadline !== undefined) {
+      Timestamp.encode(toTimestamp(message.drainDeadline), writer.uint32(114).fork()).join();
     }
     return writer;
   },
@@ -271,6 +283,22 @@ export const Agent: MessageFns<Agent> = {
             message.version = reader.string();
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.draining = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.drainDeadline = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -318,6 +346,12 @@ export const Agent: MessageFns<Agent> = {
         : undefined,
       tasks: isSet(object.tasks) ? globalThis.Number(object.tasks) : 0,
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      draining: isSet(object.draining) ? globalThis.Boolean(object.draining) : false,
+      drainDeadline: isSet(object.drainDeadline)
+        ? fromJsonTimestamp(object.drainDeadline)
+        : isSet(object.drain_deadline)
+        ? fromJsonTimestamp(object.drain_deadline)
+        : undefined,
     };
   },
 
@@ -365,6 +399,12 @@ export const Agent: MessageFns<Agent> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.draining !== false) {
+      obj.draining = message.draining;
+    }
+    if (message.drainDeadline !== undefined) {
+      obj.drainDeadline = message.drainDeadline.toISOString();
+    }
     return obj;
   },
 
@@ -397,6 +437,8 @@ export const Agent: MessageFns<Agent> = {
     message.lastSeenAt = object.lastSeenAt ?? undefined;
     message.tasks = object.tasks ?? 0;
     message.version = object.version ?? "";
+    message.draining = object.draining ?? false;
+    message.drainDeadline = object.drainDeadline ?? undefined;
     return message;
   },
 };

@@ -42,6 +42,32 @@ export interface GetAgentResponse {
   agent?: Agent | undefined;
 }
 
+/** Drain an agent. */
+export interface DrainAgentRequest {
+  /** Agent id. */
+  id: string;
+  /** Seconds until remaining tasks are killed. Default 300. */
+  deadlineSeconds?: number | undefined;
+}
+
+/** The agent, now draining. */
+export interface DrainAgentResponse {
+  /** The agent. */
+  agent?: Agent | undefined;
+}
+
+/** Undrain an agent. */
+export interface UndrainAgentRequest {
+  /** Agent id. */
+  id: string;
+}
+
+/** The agent, taking tasks again. */
+export interface UndrainAgentResponse {
+  /** The agent. */
+  agent?: Agent | undefined;
+}
+
 function createBaseListAgentsRequest(): ListAgentsRequest {
   return {};
 }
@@ -295,6 +321,296 @@ export const GetAgentResponse: MessageFns<GetAgentResponse> = {
   },
 };
 
+function createBaseDrainAgentRequest(): DrainAgentRequest {
+  return { id: "", deadlineSeconds: undefined };
+}
+
+export const DrainAgentRequest: MessageFns<DrainAgentRequest> = {
+  encode(message: DrainAgentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.deadlineSeconds !== undefined) {
+      writer.uint32(17).double(message.deadlineSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainAgentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainAgentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.deadlineSeconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainAgentRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      deadlineSeconds: isSet(object.deadlineSeconds)
+        ? globalThis.Number(object.deadlineSeconds)
+        : isSet(object.deadline_seconds)
+        ? globalThis.Number(object.deadline_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: DrainAgentRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.deadlineSeconds !== undefined) {
+      obj.deadlineSeconds = floatToJson(message.deadlineSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DrainAgentRequest>): DrainAgentRequest {
+    return DrainAgentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DrainAgentRequest>): DrainAgentRequest {
+    const message = createBaseDrainAgentRequest();
+    message.id = object.id ?? "";
+    message.deadlineSeconds = object.deadlineSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseDrainAgentResponse(): DrainAgentResponse {
+  return { agent: undefined };
+}
+
+export const DrainAgentResponse: MessageFns<DrainAgentResponse> = {
+  encode(message: DrainAgentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agent !== undefined) {
+      Agent.encode(message.agent, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DrainAgentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDrainAgentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agent = Agent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DrainAgentResponse {
+    return { agent: isSet(object.agent) ? Agent.fromJSON(object.agent) : undefined };
+  },
+
+  toJSON(message: DrainAgentResponse): unknown {
+    const obj: any = {};
+    if (message.agent !== undefined) {
+      obj.agent = Agent.toJSON(message.agent);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DrainAgentResponse>): DrainAgentResponse {
+    return DrainAgentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DrainAgentResponse>): DrainAgentResponse {
+    const message = createBaseDrainAgentResponse();
+    message.agent = (object.agent !== undefined && object.agent !== null) ? Agent.fromPartial(object.agent) : undefined;
+    return message;
+  },
+};
+
+function createBaseUndrainAgentRequest(): UndrainAgentRequest {
+  return { id: "" };
+}
+
+export const UndrainAgentRequest: MessageFns<UndrainAgentRequest> = {
+  encode(message: UndrainAgentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainAgentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainAgentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainAgentRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: UndrainAgentRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UndrainAgentRequest>): UndrainAgentRequest {
+    return UndrainAgentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UndrainAgentRequest>): UndrainAgentRequest {
+    const message = createBaseUndrainAgentRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseUndrainAgentResponse(): UndrainAgentResponse {
+  return { agent: undefined };
+}
+
+export const UndrainAgentResponse: MessageFns<UndrainAgentResponse> = {
+  encode(message: UndrainAgentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.agent !== undefined) {
+      Agent.encode(message.agent, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UndrainAgentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUndrainAgentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.agent = Agent.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UndrainAgentResponse {
+    return { agent: isSet(object.agent) ? Agent.fromJSON(object.agent) : undefined };
+  },
+
+  toJSON(message: UndrainAgentResponse): unknown {
+    const obj: any = {};
+    if (message.agent !== undefined) {
+      obj.agent = Agent.toJSON(message.agent);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UndrainAgentResponse>): UndrainAgentResponse {
+    return UndrainAgentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UndrainAgentResponse>): UndrainAgentResponse {
+    const message = createBaseUndrainAgentResponse();
+    message.agent = (object.agent !== undefined && object.agent !== null) ? Agent.fromPartial(object.agent) : undefined;
+    return message;
+  },
+};
+
 /** Inspect agents. */
 export type AgentsService = typeof AgentsService;
 export const AgentsService = {
@@ -318,6 +634,31 @@ export const AgentsService = {
     responseSerialize: (value: GetAgentResponse): Buffer => Buffer.from(GetAgentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetAgentResponse => GetAgentResponse.decode(value),
   },
+  /**
+   * Stops placing tasks on an agent and moves its app tasks elsewhere: each
+   * is replaced by a RUNNING instance on another agent before it is killed;
+   * whatever still runs at the deadline is killed.
+   */
+  drain: {
+    path: "/drover.v1.Agents/Drain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DrainAgentRequest): Buffer => Buffer.from(DrainAgentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DrainAgentRequest => DrainAgentRequest.decode(value),
+    responseSerialize: (value: DrainAgentResponse): Buffer => Buffer.from(DrainAgentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DrainAgentResponse => DrainAgentResponse.decode(value),
+  },
+  /** Ends a drain: the agent takes tasks again. */
+  undrain: {
+    path: "/drover.v1.Agents/Undrain" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UndrainAgentRequest): Buffer => Buffer.from(UndrainAgentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UndrainAgentRequest => UndrainAgentRequest.decode(value),
+    responseSerialize: (value: UndrainAgentResponse): Buffer =>
+      Buffer.from(UndrainAgentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UndrainAgentResponse => UndrainAgentResponse.decode(value),
+  },
 } as const;
 
 export interface AgentsServer extends UntypedServiceImplementation {
@@ -325,6 +666,14 @@ export interface AgentsServer extends UntypedServiceImplementation {
   list: handleUnaryCall<ListAgentsRequest, ListAgentsResponse>;
   /** One agent by id. NOT_FOUND if unknown. */
   get: handleUnaryCall<GetAgentRequest, GetAgentResponse>;
+  /**
+   * Stops placing tasks on an agent and moves its app tasks elsewhere: each
+   * is replaced by a RUNNING instance on another agent before it is killed;
+   * whatever still runs at the deadline is killed.
+   */
+  drain: handleUnaryCall<DrainAgentRequest, DrainAgentResponse>;
+  /** Ends a drain: the agent takes tasks again. */
+  undrain: handleUnaryCall<UndrainAgentRequest, UndrainAgentResponse>;
 }
 
 export interface AgentsClient extends Client {
@@ -360,6 +709,42 @@ export interface AgentsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetAgentResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Stops placing tasks on an agent and moves its app tasks elsewhere: each
+   * is replaced by a RUNNING instance on another agent before it is killed;
+   * whatever still runs at the deadline is killed.
+   */
+  drain(
+    request: DrainAgentRequest,
+    callback: (error: ServiceError | null, response: DrainAgentResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: DrainAgentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DrainAgentResponse) => void,
+  ): ClientUnaryCall;
+  drain(
+    request: DrainAgentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DrainAgentResponse) => void,
+  ): ClientUnaryCall;
+  /** Ends a drain: the agent takes tasks again. */
+  undrain(
+    request: UndrainAgentRequest,
+    callback: (error: ServiceError | null, response: UndrainAgentResponse) => void,
+  ): ClientUnaryCall;
+  undrain(
+    request: UndrainAgentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UndrainAgentResponse) => void,
+  ): ClientUnaryCall;
+  undrain(
+    request: UndrainAgentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UndrainAgentResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AgentsClient = makeGenericClientConstructor(AgentsService, "drover.v1.Agents") as unknown as {
@@ -367,6 +752,10 @@ export const AgentsClient = makeGenericClientConstructor(AgentsService, "drover.
   service: typeof AgentsService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

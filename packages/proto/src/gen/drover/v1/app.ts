@@ -6,6 +6,149 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
+
+/**
+ * How a constraint compares an agent's field (hostname or an attribute)
+ * across the app's tasks. Semantics follow Marathon; IN is Drover's own.
+ */
+export enum ConstraintOperator {
+  CONSTRAINT_OPERATOR_UNSPECIFIED = 0,
+  /** CONSTRAINT_OPERATOR_UNIQUE - Every task on a different value of the field (UNIQUE hostname: one per host). */
+  CONSTRAINT_OPERATOR_UNIQUE = 1,
+  /**
+   * CONSTRAINT_OPERATOR_CLUSTER - Every task on the same value: the given value, or else the value of the
+   * agent the first task landed on.
+   */
+  CONSTRAINT_OPERATOR_CLUSTER = 2,
+  /**
+   * CONSTRAINT_OPERATOR_GROUP_BY - Spread evenly across the field's values; the optional value is how many
+   * distinct values to expect.
+   */
+  CONSTRAINT_OPERATOR_GROUP_BY = 3,
+  /** CONSTRAINT_OPERATOR_LIKE - The field fully matches the regular expression in value. */
+  CONSTRAINT_OPERATOR_LIKE = 4,
+  /**
+   * CONSTRAINT_OPERATOR_UNLIKE - The field does not fully match the regular expression in value (an agent
+   * without the attribute matches).
+   */
+  CONSTRAINT_OPERATOR_UNLIKE = 5,
+  /** CONSTRAINT_OPERATOR_MAX_PER - At most value (an integer) tasks per value of the field. */
+  CONSTRAINT_OPERATOR_MAX_PER = 6,
+  /** CONSTRAINT_OPERATOR_IS - The field equals value exactly. */
+  CONSTRAINT_OPERATOR_IS = 7,
+  /** CONSTRAINT_OPERATOR_IN - The field equals one of the comma-separated values in value. */
+  CONSTRAINT_OPERATOR_IN = 8,
+  UNRECOGNIZED = -1,
+}
+
+export function constraintOperatorFromJSON(object: any): ConstraintOperator {
+  switch (object) {
+    case 0:
+    case "CONSTRAINT_OPERATOR_UNSPECIFIED":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_UNSPECIFIED;
+    case 1:
+    case "CONSTRAINT_OPERATOR_UNIQUE":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_UNIQUE;
+    case 2:
+    case "CONSTRAINT_OPERATOR_CLUSTER":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_CLUSTER;
+    case 3:
+    case "CONSTRAINT_OPERATOR_GROUP_BY":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_GROUP_BY;
+    case 4:
+    case "CONSTRAINT_OPERATOR_LIKE":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_LIKE;
+    case 5:
+    case "CONSTRAINT_OPERATOR_UNLIKE":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_UNLIKE;
+    case 6:
+    case "CONSTRAINT_OPERATOR_MAX_PER":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_MAX_PER;
+    case 7:
+    case "CONSTRAINT_OPERATOR_IS":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_IS;
+    case 8:
+    case "CONSTRAINT_OPERATOR_IN":
+      return ConstraintOperator.CONSTRAINT_OPERATOR_IN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ConstraintOperator.UNRECOGNIZED;
+  }
+}
+
+export function constraintOperatorToJSON(object: ConstraintOperator): string {
+  switch (object) {
+    case ConstraintOperator.CONSTRAINT_OPERATOR_UNSPECIFIED:
+      return "CONSTRAINT_OPERATOR_UNSPECIFIED";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_UNIQUE:
+      return "CONSTRAINT_OPERATOR_UNIQUE";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_CLUSTER:
+      return "CONSTRAINT_OPERATOR_CLUSTER";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_GROUP_BY:
+      return "CONSTRAINT_OPERATOR_GROUP_BY";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_LIKE:
+      return "CONSTRAINT_OPERATOR_LIKE";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_UNLIKE:
+      return "CONSTRAINT_OPERATOR_UNLIKE";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_MAX_PER:
+      return "CONSTRAINT_OPERATOR_MAX_PER";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_IS:
+      return "CONSTRAINT_OPERATOR_IS";
+    case ConstraintOperator.CONSTRAINT_OPERATOR_IN:
+      return "CONSTRAINT_OPERATOR_IN";
+    case ConstraintOperator.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** How to choose among agents that can all take an instance. */
+export enum PlacementStrategy {
+  /** PLACEMENT_STRATEGY_UNSPECIFIED - The default: binpack. */
+  PLACEMENT_STRATEGY_UNSPECIFIED = 0,
+  /**
+   * PLACEMENT_STRATEGY_BINPACK - Fill the busiest agent that fits (by dominant resource share), keeping
+   * whole agents free for large tasks.
+   */
+  PLACEMENT_STRATEGY_BINPACK = 1,
+  /** PLACEMENT_STRATEGY_SPREAD - Use the least loaded agent, spreading load and failure risk. */
+  PLACEMENT_STRATEGY_SPREAD = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function placementStrategyFromJSON(object: any): PlacementStrategy {
+  switch (object) {
+    case 0:
+    case "PLACEMENT_STRATEGY_UNSPECIFIED":
+      return PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED;
+    case 1:
+    case "PLACEMENT_STRATEGY_BINPACK":
+      return PlacementStrategy.PLACEMENT_STRATEGY_BINPACK;
+    case 2:
+    case "PLACEMENT_STRATEGY_SPREAD":
+      return PlacementStrategy.PLACEMENT_STRATEGY_SPREAD;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PlacementStrategy.UNRECOGNIZED;
+  }
+}
+
+export function placementStrategyToJSON(object: PlacementStrategy): string {
+  switch (object) {
+    case PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED:
+      return "PLACEMENT_STRATEGY_UNSPECIFIED";
+    case PlacementStrategy.PLACEMENT_STRATEGY_BINPACK:
+      return "PLACEMENT_STRATEGY_BINPACK";
+    case PlacementStrategy.PLACEMENT_STRATEGY_SPREAD:
+      return "PLACEMENT_STRATEGY_SPREAD";
+    case PlacementStrategy.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** A host port an app's tasks need, as in Marathon's portDefinitions. */
 export interface PortDefinition {
@@ -24,10 +167,21 @@ export interface PortDefinition_LabelsEntry {
   value: string;
 }
 
+/** One placement rule: [field, operator, value] in Marathon's JSON. */
+export interface Constraint {
+  /** "hostname" or the name of an agent attribute. */
+  field: string;
+  /** How to compare. */
+  operator: ConstraintOperator;
+  /** Operand; empty for operators that take none. */
+  value: string;
+}
+
 /**
  * What an app should be: Marathon's field names and meaning. Fields marked
  * optional take Marathon's default when unset (cpus 1, mem 128, disk 0,
- * gpus 0, instances 1). JSON and YAML documents go through the same
+ * gpus 0, instances 1, backoffSeconds 1, backoffFactor 1.15,
+ * maxLaunchDelaySeconds 300). JSON and YAML documents go through the same
  * validation; in those, an absent portDefinitions means one port of any
  * number, as in Marathon, while over gRPC an empty list means no ports.
  */
@@ -65,7 +219,25 @@ export interface AppSpec {
   /** Host ports each task needs. */
   portDefinitions: PortDefinition[];
   /** Seconds between SIGTERM and SIGKILL when a task is killed. Default 3. */
-  taskKillGracePeriodSeconds?: number | undefined;
+  taskKillGracePeriodSeconds?:
+    | number
+    | undefined;
+  /** Placement rules; every one must hold for an agent to be chosen. */
+  constraints: Constraint[];
+  /** Launch delay after the first task failure, seconds. Default 1. */
+  backoffSeconds?:
+    | number
+    | undefined;
+  /** Each further consecutive failure multiplies the delay by this. Default 1.15. */
+  backoffFactor?:
+    | number
+    | undefined;
+  /** The delay never exceeds this many seconds. Default 300. */
+  maxLaunchDelaySeconds?:
+    | number
+    | undefined;
+  /** binpack (default) or spread. Drover's own field (JSON "placementStrategy"). */
+  placementStrategy: PlacementStrategy;
 }
 
 export interface AppSpec_EnvEntry {
@@ -100,6 +272,37 @@ export interface PlacementExplanation {
   summary: string;
 }
 
+/**
+ * How the last task of an app that failed ended. Kept on the master, so it
+ * outlives the task's sandbox and agent.
+ */
+export interface TaskFailure {
+  /** The task. */
+  taskId: string;
+  /** Its agent. */
+  agentId: string;
+  /** That agent's hostname. */
+  host: string;
+  /** When it ended. */
+  timestamp?:
+    | Date
+    | undefined;
+  /** Exit code, when the process exited on its own. */
+  exitCode?:
+    | number
+    | undefined;
+  /** Signal that ended it, if any. */
+  signal: string;
+  /** The task's final state (FAILED, FINISHED, LOST) as its short name. */
+  state: string;
+  /** Why, for people. */
+  message: string;
+  /** The last 4 KiB of the task's stderr (UTF-8, invalid bytes replaced). */
+  stderrTail: string;
+  /** The app version the task ran. */
+  appVersion: string;
+}
+
 /** Counts of an app's tasks by state, and what is holding the rest back. */
 export interface AppStatus {
   /** Tasks in RUNNING. */
@@ -109,7 +312,22 @@ export interface AppStatus {
   /** Tasks being killed. */
   tasksKilling: number;
   /** Set when instances could not be placed; empty otherwise. */
-  waiting?: PlacementExplanation | undefined;
+  waiting?:
+    | PlacementExplanation
+    | undefined;
+  /** The current launch delay after consecutive failures, seconds (0: none). */
+  launchDelaySeconds: number;
+  /** While a launch delay runs: when the next launch may happen. */
+  nextLaunchAt?:
+    | Date
+    | undefined;
+  /**
+   * Consecutive task failures since the last reset (a task running long
+   * enough, or a new version).
+   */
+  consecutiveFailures: number;
+  /** The most recent task failure, if any. */
+  lastTaskFailure?: TaskFailure | undefined;
 }
 
 /** An app as the master holds it. */
@@ -356,6 +574,107 @@ export const PortDefinition_LabelsEntry: MessageFns<PortDefinition_LabelsEntry> 
   },
 };
 
+function createBaseConstraint(): Constraint {
+  return { field: "", operator: 0, value: "" };
+}
+
+export const Constraint: MessageFns<Constraint> = {
+  encode(message: Constraint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.field !== "") {
+      writer.uint32(10).string(message.field);
+    }
+    if (message.operator !== 0) {
+      writer.uint32(16).int32(message.operator);
+    }
+    if (message.value !== "") {
+      writer.uint32(26).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Constraint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConstraint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.operator = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Constraint {
+    return {
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      operator: isSet(object.operator) ? constraintOperatorFromJSON(object.operator) : 0,
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Constraint): unknown {
+    const obj: any = {};
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.operator !== 0) {
+      obj.operator = constraintOperatorToJSON(message.operator);
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Constraint>): Constraint {
+    return Constraint.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Constraint>): Constraint {
+    const message = createBaseConstraint();
+    message.field = object.field ?? "";
+    message.operator = object.operator ?? 0;
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 function createBaseAppSpec(): AppSpec {
   return {
     id: "",
@@ -370,6 +689,11 @@ function createBaseAppSpec(): AppSpec {
     labels: {},
     portDefinitions: [],
     taskKillGracePeriodSeconds: undefined,
+    constraints: [],
+    backoffSeconds: undefined,
+    backoffFactor: undefined,
+    maxLaunchDelaySeconds: undefined,
+    placementStrategy: 0,
   };
 }
 
@@ -410,6 +734,21 @@ export const AppSpec: MessageFns<AppSpec> = {
     }
     if (message.taskKillGracePeriodSeconds !== undefined) {
       writer.uint32(97).double(message.taskKillGracePeriodSeconds);
+    }
+    for (const v of message.constraints) {
+      Constraint.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.backoffSeconds !== undefined) {
+      writer.uint32(113).double(message.backoffSeconds);
+    }
+    if (message.backoffFactor !== undefined) {
+      writer.uint32(121).double(message.backoffFactor);
+    }
+    if (message.maxLaunchDelaySeconds !== undefined) {
+      writer.uint32(129).double(message.maxLaunchDelaySeconds);
+    }
+    if (message.placementStrategy !== 0) {
+      writer.uint32(136).int32(message.placementStrategy);
     }
     return writer;
   },
@@ -529,6 +868,46 @@ export const AppSpec: MessageFns<AppSpec> = {
             message.taskKillGracePeriodSeconds = reader.double();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.constraints.push(Constraint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.backoffSeconds = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.backoffFactor = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 129) {
+              break;
+            }
+
+            message.maxLaunchDelaySeconds = reader.double();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.placementStrategy = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -589,6 +968,29 @@ export const AppSpec: MessageFns<AppSpec> = {
         : isSet(object.task_kill_grace_period_seconds)
         ? globalThis.Number(object.task_kill_grace_period_seconds)
         : undefined,
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => Constraint.fromJSON(e))
+        : [],
+      backoffSeconds: isSet(object.backoffSeconds)
+        ? globalThis.Number(object.backoffSeconds)
+        : isSet(object.backoff_seconds)
+        ? globalThis.Number(object.backoff_seconds)
+        : undefined,
+      backoffFactor: isSet(object.backoffFactor)
+        ? globalThis.Number(object.backoffFactor)
+        : isSet(object.backoff_factor)
+        ? globalThis.Number(object.backoff_factor)
+        : undefined,
+      maxLaunchDelaySeconds: isSet(object.maxLaunchDelaySeconds)
+        ? globalThis.Number(object.maxLaunchDelaySeconds)
+        : isSet(object.max_launch_delay_seconds)
+        ? globalThis.Number(object.max_launch_delay_seconds)
+        : undefined,
+      placementStrategy: isSet(object.placementStrategy)
+        ? placementStrategyFromJSON(object.placementStrategy)
+        : isSet(object.placement_strategy)
+        ? placementStrategyFromJSON(object.placement_strategy)
+        : 0,
     };
   },
 
@@ -642,6 +1044,21 @@ export const AppSpec: MessageFns<AppSpec> = {
     if (message.taskKillGracePeriodSeconds !== undefined) {
       obj.taskKillGracePeriodSeconds = floatToJson(message.taskKillGracePeriodSeconds);
     }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints.map((e) => Constraint.toJSON(e));
+    }
+    if (message.backoffSeconds !== undefined) {
+      obj.backoffSeconds = floatToJson(message.backoffSeconds);
+    }
+    if (message.backoffFactor !== undefined) {
+      obj.backoffFactor = floatToJson(message.backoffFactor);
+    }
+    if (message.maxLaunchDelaySeconds !== undefined) {
+      obj.maxLaunchDelaySeconds = floatToJson(message.maxLaunchDelaySeconds);
+    }
+    if (message.placementStrategy !== 0) {
+      obj.placementStrategy = placementStrategyToJSON(message.placementStrategy);
+    }
     return obj;
   },
 
@@ -678,6 +1095,11 @@ export const AppSpec: MessageFns<AppSpec> = {
     );
     message.portDefinitions = object.portDefinitions?.map((e) => PortDefinition.fromPartial(e)) || [];
     message.taskKillGracePeriodSeconds = object.taskKillGracePeriodSeconds ?? undefined;
+    message.constraints = object.constraints?.map((e) => Constraint.fromPartial(e)) || [];
+    message.backoffSeconds = object.backoffSeconds ?? undefined;
+    message.backoffFactor = object.backoffFactor ?? undefined;
+    message.maxLaunchDelaySeconds = object.maxLaunchDelaySeconds ?? undefined;
+    message.placementStrategy = object.placementStrategy ?? 0;
     return message;
   },
 };
@@ -1076,8 +1498,261 @@ export const PlacementExplanation: MessageFns<PlacementExplanation> = {
   },
 };
 
+function createBaseTaskFailure(): TaskFailure {
+  return {
+    taskId: "",
+    agentId: "",
+    host: "",
+    timestamp: undefined,
+    exitCode: undefined,
+    signal: "",
+    state: "",
+    message: "",
+    stderrTail: "",
+    appVersion: "",
+  };
+}
+
+export const TaskFailure: MessageFns<TaskFailure> = {
+  encode(message: TaskFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.agentId !== "") {
+      writer.uint32(18).string(message.agentId);
+    }
+    if (message.host !== "") {
+      writer.uint32(26).string(message.host);
+    }
+    if (message.timestamp !== undefined) {
+      Timestamp.encode(toTimestamp(message.timestamp), writer.uint32(34).fork()).join();
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(40).int32(message.exitCode);
+    }
+    if (message.signal !== "") {
+      writer.uint32(50).string(message.signal);
+    }
+    if (message.state !== "") {
+      writer.uint32(58).string(message.state);
+    }
+    if (message.message !== "") {
+      writer.uint32(66).string(message.message);
+    }
+    if (message.stderrTail !== "") {
+      writer.uint32(74).string(message.stderrTail);
+    }
+    if (message.appVersion !== "") {
+      writer.uint32(82).string(message.appVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agentId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.timestamp = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.stderrTail = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.appVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskFailure {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      agentId: isSet(object.agentId)
+        ? globalThis.String(object.agentId)
+        : isSet(object.agent_id)
+        ? globalThis.String(object.agent_id)
+        : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      timestamp: isSet(object.timestamp) ? fromJsonTimestamp(object.timestamp) : undefined,
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : undefined,
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      stderrTail: isSet(object.stderrTail)
+        ? globalThis.String(object.stderrTail)
+        : isSet(object.stderr_tail)
+        ? globalThis.String(object.stderr_tail)
+        : "",
+      appVersion: isSet(object.appVersion)
+        ? globalThis.String(object.appVersion)
+        : isSet(object.app_version)
+        ? globalThis.String(object.app_version)
+        : "",
+    };
+  },
+
+  toJSON(message: TaskFailure): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.agentId !== "") {
+      obj.agentId = message.agentId;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.timestamp !== undefined) {
+      obj.timestamp = message.timestamp.toISOString();
+    }
+    if (message.exitCode !== undefined) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.stderrTail !== "") {
+      obj.stderrTail = message.stderrTail;
+    }
+    if (message.appVersion !== "") {
+      obj.appVersion = message.appVersion;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TaskFailure>): TaskFailure {
+    return TaskFailure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TaskFailure>): TaskFailure {
+    const message = createBaseTaskFailure();
+    message.taskId = object.taskId ?? "";
+    message.agentId = object.agentId ?? "";
+    message.host = object.host ?? "";
+    message.timestamp = object.timestamp ?? undefined;
+    message.exitCode = object.exitCode ?? undefined;
+    message.signal = object.signal ?? "";
+    message.state = object.state ?? "";
+    message.message = object.message ?? "";
+    message.stderrTail = object.stderrTail ?? "";
+    message.appVersion = object.appVersion ?? "";
+    return message;
+  },
+};
+
 function createBaseAppStatus(): AppStatus {
-  return { tasksRunning: 0, tasksStaged: 0, tasksKilling: 0, waiting: undefined };
+  return {
+    tasksRunning: 0,
+    tasksStaged: 0,
+    tasksKilling: 0,
+    waiting: undefined,
+    launchDelaySeconds: 0,
+    nextLaunchAt: undefined,
+    consecutiveFailures: 0,
+    lastTaskFailure: undefined,
+  };
 }
 
 export const AppStatus: MessageFns<AppStatus> = {
@@ -1093,6 +1768,18 @@ export const AppStatus: MessageFns<AppStatus> = {
     }
     if (message.waiting !== undefined) {
       PlacementExplanation.encode(message.waiting, writer.uint32(34).fork()).join();
+    }
+    if (message.launchDelaySeconds !== 0) {
+      writer.uint32(41).double(message.launchDelaySeconds);
+    }
+    if (message.nextLaunchAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextLaunchAt), writer.uint32(50).fork()).join();
+    }
+    if (message.consecutiveFailures !== 0) {
+      writer.uint32(56).uint32(message.consecutiveFailures);
+    }
+    if (message.lastTaskFailure !== undefined) {
+      TaskFailure.encode(message.lastTaskFailure, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1142,6 +1829,38 @@ export const AppStatus: MessageFns<AppStatus> = {
             message.waiting = PlacementExplanation.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.launchDelaySeconds = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.nextLaunchAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.consecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.lastTaskFailure = TaskFailure.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1172,6 +1891,26 @@ export const AppStatus: MessageFns<AppStatus> = {
         ? globalThis.Number(object.tasks_killing)
         : 0,
       waiting: isSet(object.waiting) ? PlacementExplanation.fromJSON(object.waiting) : undefined,
+      launchDelaySeconds: isSet(object.launchDelaySeconds)
+        ? globalThis.Number(object.launchDelaySeconds)
+        : isSet(object.launch_delay_seconds)
+        ? globalThis.Number(object.launch_delay_seconds)
+        : 0,
+      nextLaunchAt: isSet(object.nextLaunchAt)
+        ? fromJsonTimestamp(object.nextLaunchAt)
+        : isSet(object.next_launch_at)
+        ? fromJsonTimestamp(object.next_launch_at)
+        : undefined,
+      consecutiveFailures: isSet(object.consecutiveFailures)
+        ? globalThis.Number(object.consecutiveFailures)
+        : isSet(object.consecutive_failures)
+        ? globalThis.Number(object.consecutive_failures)
+        : 0,
+      lastTaskFailure: isSet(object.lastTaskFailure)
+        ? TaskFailure.fromJSON(object.lastTaskFailure)
+        : isSet(object.last_task_failure)
+        ? TaskFailure.fromJSON(object.last_task_failure)
+        : undefined,
     };
   },
 
@@ -1189,6 +1928,18 @@ export const AppStatus: MessageFns<AppStatus> = {
     if (message.waiting !== undefined) {
       obj.waiting = PlacementExplanation.toJSON(message.waiting);
     }
+    if (message.launchDelaySeconds !== 0) {
+      obj.launchDelaySeconds = floatToJson(message.launchDelaySeconds);
+    }
+    if (message.nextLaunchAt !== undefined) {
+      obj.nextLaunchAt = message.nextLaunchAt.toISOString();
+    }
+    if (message.consecutiveFailures !== 0) {
+      obj.consecutiveFailures = Math.round(message.consecutiveFailures);
+    }
+    if (message.lastTaskFailure !== undefined) {
+      obj.lastTaskFailure = TaskFailure.toJSON(message.lastTaskFailure);
+    }
     return obj;
   },
 
@@ -1202,6 +1953,12 @@ export const AppStatus: MessageFns<AppStatus> = {
     message.tasksKilling = object.tasksKilling ?? 0;
     message.waiting = (object.waiting !== undefined && object.waiting !== null)
       ? PlacementExplanation.fromPartial(object.waiting)
+      : undefined;
+    message.launchDelaySeconds = object.launchDelaySeconds ?? 0;
+    message.nextLaunchAt = object.nextLaunchAt ?? undefined;
+    message.consecutiveFailures = object.consecutiveFailures ?? 0;
+    message.lastTaskFailure = (object.lastTaskFailure !== undefined && object.lastTaskFailure !== null)
+      ? TaskFailure.fromPartial(object.lastTaskFailure)
       : undefined;
     return message;
   },
@@ -1322,6 +2079,28 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

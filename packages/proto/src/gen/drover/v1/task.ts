@@ -7,13 +7,14 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
+import { PlacementExplanation } from "./app.js";
 import { Resources } from "./resources.js";
 
 /**
  * Where a task is in its life. The legal transitions are drawn in
  * packages/common/src/task-state.ts:
  *
- *   STAGING -> STARTING -> RUNNING -> FINISHED | FAILED | KILLED
+ *   PENDING -> STAGING -> STARTING -> RUNNING -> FINISHED | FAILED | KILLED
  *   any live state -> KILLING -> KILLED | FINISHED | FAILED
  *   any live state -> LOST (the master lost contact with the task's agent)
  */
@@ -45,6 +46,11 @@ export enum TaskState {
    * master has it killed there.
    */
   TASK_STATE_LOST = 8,
+  /**
+   * TASK_STATE_PENDING - A one-off task the master accepted but has not placed yet (waiting for
+   * capacity or a matching agent; see Task.waiting).
+   */
+  TASK_STATE_PENDING = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -77,6 +83,9 @@ export function taskStateFromJSON(object: any): TaskState {
     case 8:
     case "TASK_STATE_LOST":
       return TaskState.TASK_STATE_LOST;
+    case 9:
+    case "TASK_STATE_PENDING":
+      return TaskState.TASK_STATE_PENDING;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -104,6 +113,8 @@ export function taskStateToJSON(object: TaskState): string {
       return "TASK_STATE_KILLED";
     case TaskState.TASK_STATE_LOST:
       return "TASK_STATE_LOST";
+    case TaskState.TASK_STATE_PENDING:
+      return "TASK_STATE_PENDING";
     case TaskState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -293,6 +304,11 @@ export interface TaskStatus {
   message: string;
   /** Process id of the task's process group leader, once started. */
   pid: number;
+  /**
+   * On a terminal update: the last 4 KiB of the task's stderr, so the reason
+   * a task failed outlives its sandbox.
+   */
+  stderrTail: Buffer;
 }
 
 /** A task as the master knows it, for clients. */
@@ -341,6 +357,8 @@ export interface Task {
   killRequested: boolean;
   /** Process id on the agent's machine, once started. */
   pid: number;
+  /** For a PENDING task: why it is not placed yet. */
+  waiting?: PlacementExplanation | undefined;
 }
 
 function createBaseAssignedPort(): AssignedPort {
@@ -929,6 +947,7 @@ function createBaseTaskStatus(): TaskStatus {
     reason: 0,
     message: "",
     pid: 0,
+    stderrTail: Buffer.alloc(0),
   };
 }
 
@@ -960,6 +979,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.pid !== 0) {
       writer.uint32(72).uint32(message.pid);
+    }
+    if (message.stderrTail.length !== 0) {
+      writer.uint32(82).bytes(message.stderrTail);
     }
     return writer;
   },
@@ -1049,6 +1071,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.pid = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.stderrTail = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1080,6 +1110,11 @@ export const TaskStatus: MessageFns<TaskStatus> = {
       reason: isSet(object.reason) ? taskReasonFromJSON(object.reason) : 0,
       message: isSet(object.message) ? globalThis.String(object.message) : "",
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      stderrTail: isSet(object.stderrTail)
+        ? Buffer.from(bytesFromBase64(object.stderrTail))
+        : isSet(object.stderr_tail)
+        ? Buffer.from(bytesFromBase64(object.stderr_tail))
+        : Buffer.alloc(0),
     };
   },
 
@@ -1112,6 +1147,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
     }
+    if (message.stderrTail.length !== 0) {
+      obj.stderrTail = base64FromBytes(message.stderrTail);
+    }
     return obj;
   },
 
@@ -1129,6 +1167,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.reason = object.reason ?? 0;
     message.message = object.message ?? "";
     message.pid = object.pid ?? 0;
+    message.stderrTail = object.stderrTail ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -1152,6 +1191,7 @@ function createBaseTask(): Task {
     message: "",
     killRequested: false,
     pid: 0,
+    waiting: undefined,
   };
 }
 
@@ -1207,6 +1247,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.pid !== 0) {
       writer.uint32(136).uint32(message.pid);
+    }
+    if (message.waiting !== undefined) {
+      PlacementExplanation.encode(message.waiting, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -1360,6 +1403,14 @@ export const Task: MessageFns<Task> = {
             message.pid = reader.uint32();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.waiting = PlacementExplanation.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1423,6 +1474,7 @@ export const Task: MessageFns<Task> = {
         ? globalThis.Boolean(object.kill_requested)
         : false,
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      waiting: isSet(object.waiting) ? PlacementExplanation.fromJSON(object.waiting) : undefined,
     };
   },
 
@@ -1479,6 +1531,9 @@ export const Task: MessageFns<Task> = {
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
     }
+    if (message.waiting !== undefined) {
+      obj.waiting = PlacementExplanation.toJSON(message.waiting);
+    }
     return obj;
   },
 
@@ -1506,9 +1561,20 @@ export const Task: MessageFns<Task> = {
     message.message = object.message ?? "";
     message.killRequested = object.killRequested ?? false;
     message.pid = object.pid ?? 0;
+    message.waiting = (object.waiting !== undefined && object.waiting !== null)
+      ? PlacementExplanation.fromPartial(object.waiting)
+      : undefined;
     return message;
   },
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;

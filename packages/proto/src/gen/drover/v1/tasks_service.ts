@@ -11,13 +11,16 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Constraint, PlacementExplanation, PortDefinition } from "./app.js";
 import { Task } from "./task.js";
 
 /** Ask for tasks. */
@@ -28,10 +31,22 @@ export interface ListTasksRequest {
   includeEnded: boolean;
 }
 
+/** App instances that have no task yet, and why. */
+export interface WaitingInstances {
+  /** The app. */
+  appId: string;
+  /** How many of its instances wait. */
+  instances: number;
+  /** Why: no agent fits (with counts per reason), or a launch delay. */
+  explanation?: PlacementExplanation | undefined;
+}
+
 /** The tasks. */
 export interface ListTasksResponse {
   /** The tasks, live first, each group sorted by app id then staging time. */
   tasks: Task[];
+  /** App instances not placed yet (filtered by app_id like the tasks). */
+  waiting: WaitingInstances[];
 }
 
 /** Ask for one task. */
@@ -54,6 +69,58 @@ export interface KillTaskRequest {
 
 /** The task as it is once the kill was requested. */
 export interface KillTaskResponse {
+  /** The task. */
+  task?: Task | undefined;
+}
+
+/**
+ * Run a command once, as a one-off task. Validated like an app definition
+ * (the same field names and paths in errors); never restarted.
+ */
+export interface RunTaskRequest {
+  /** Shell command (run with /bin/sh -c). Exactly one of cmd and args. */
+  cmd: string;
+  /** Program and arguments, executed without a shell. */
+  args: string[];
+  /** CPU cores. Default 0.1. */
+  cpus?:
+    | number
+    | undefined;
+  /** Memory in MiB. Default 32. */
+  mem?:
+    | number
+    | undefined;
+  /** Disk in MiB. Default 0. */
+  disk?:
+    | number
+    | undefined;
+  /** GPUs. Default 0. */
+  gpus?:
+    | number
+    | undefined;
+  /** Environment variables. */
+  env: { [key: string]: string };
+  /** Placement rules. */
+  constraints: Constraint[];
+  /** Host ports the task needs (none by default). */
+  portDefinitions: PortDefinition[];
+  /** Seconds between SIGTERM and SIGKILL. Default 3. */
+  taskKillGracePeriodSeconds?:
+    | number
+    | undefined;
+  /** Keep the call open and send the task on every change until it ends. */
+  wait: boolean;
+  /** Prefix of the task id, lowercase letters, digits and dashes. Default "run". */
+  name: string;
+}
+
+export interface RunTaskRequest_EnvEntry {
+  key: string;
+  value: string;
+}
+
+/** The one-off task as it is now. */
+export interface RunTaskResponse {
   /** The task. */
   task?: Task | undefined;
 }
@@ -151,14 +218,124 @@ export const ListTasksRequest: MessageFns<ListTasksRequest> = {
   },
 };
 
+function createBaseWaitingInstances(): WaitingInstances {
+  return { appId: "", instances: 0, explanation: undefined };
+}
+
+export const WaitingInstances: MessageFns<WaitingInstances> = {
+  encode(message: WaitingInstances, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.appId !== "") {
+      writer.uint32(10).string(message.appId);
+    }
+    if (message.instances !== 0) {
+      writer.uint32(16).uint32(message.instances);
+    }
+    if (message.explanation !== undefined) {
+      PlacementExplanation.encode(message.explanation, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WaitingInstances {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWaitingInstances();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.instances = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.explanation = PlacementExplanation.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WaitingInstances {
+    return {
+      appId: isSet(object.appId)
+        ? globalThis.String(object.appId)
+        : isSet(object.app_id)
+        ? globalThis.String(object.app_id)
+        : "",
+      instances: isSet(object.instances) ? globalThis.Number(object.instances) : 0,
+      explanation: isSet(object.explanation) ? PlacementExplanation.fromJSON(object.explanation) : undefined,
+    };
+  },
+
+  toJSON(message: WaitingInstances): unknown {
+    const obj: any = {};
+    if (message.appId !== "") {
+      obj.appId = message.appId;
+    }
+    if (message.instances !== 0) {
+      obj.instances = Math.round(message.instances);
+    }
+    if (message.explanation !== undefined) {
+      obj.explanation = PlacementExplanation.toJSON(message.explanation);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WaitingInstances>): WaitingInstances {
+    return WaitingInstances.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WaitingInstances>): WaitingInstances {
+    const message = createBaseWaitingInstances();
+    message.appId = object.appId ?? "";
+    message.instances = object.instances ?? 0;
+    message.explanation = (object.explanation !== undefined && object.explanation !== null)
+      ? PlacementExplanation.fromPartial(object.explanation)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseListTasksResponse(): ListTasksResponse {
-  return { tasks: [] };
+  return { tasks: [], waiting: [] };
 }
 
 export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   encode(message: ListTasksResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.tasks) {
       Task.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.waiting) {
+      WaitingInstances.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -184,6 +361,14 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
             message.tasks.push(Task.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.waiting.push(WaitingInstances.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -197,13 +382,21 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   },
 
   fromJSON(object: any): ListTasksResponse {
-    return { tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => Task.fromJSON(e)) : [] };
+    return {
+      tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => Task.fromJSON(e)) : [],
+      waiting: globalThis.Array.isArray(object?.waiting)
+        ? object.waiting.map((e: any) => WaitingInstances.fromJSON(e))
+        : [],
+    };
   },
 
   toJSON(message: ListTasksResponse): unknown {
     const obj: any = {};
     if (message.tasks?.length) {
       obj.tasks = message.tasks.map((e) => Task.toJSON(e));
+    }
+    if (message.waiting?.length) {
+      obj.waiting = message.waiting.map((e) => WaitingInstances.toJSON(e));
     }
     return obj;
   },
@@ -214,6 +407,7 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   fromPartial(object: DeepPartial<ListTasksResponse>): ListTasksResponse {
     const message = createBaseListTasksResponse();
     message.tasks = object.tasks?.map((e) => Task.fromPartial(e)) || [];
+    message.waiting = object.waiting?.map((e) => WaitingInstances.fromPartial(e)) || [];
     return message;
   },
 };
@@ -486,6 +680,456 @@ export const KillTaskResponse: MessageFns<KillTaskResponse> = {
   },
 };
 
+function createBaseRunTaskRequest(): RunTaskRequest {
+  return {
+    cmd: "",
+    args: [],
+    cpus: undefined,
+    mem: undefined,
+    disk: undefined,
+    gpus: undefined,
+    env: {},
+    constraints: [],
+    portDefinitions: [],
+    taskKillGracePeriodSeconds: undefined,
+    wait: false,
+    name: "",
+  };
+}
+
+export const RunTaskRequest: MessageFns<RunTaskRequest> = {
+  encode(message: RunTaskRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cmd !== "") {
+      writer.uint32(10).string(message.cmd);
+    }
+    for (const v of message.args) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.cpus !== undefined) {
+      writer.uint32(25).double(message.cpus);
+    }
+    if (message.mem !== undefined) {
+      writer.uint32(33).double(message.mem);
+    }
+    if (message.disk !== undefined) {
+      writer.uint32(41).double(message.disk);
+    }
+    if (message.gpus !== undefined) {
+      writer.uint32(48).uint32(message.gpus);
+    }
+    globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
+      RunTaskRequest_EnvEntry.encode({ key: key as any, value }, writer.uint32(58).fork()).join();
+    });
+    for (const v of message.constraints) {
+      Constraint.encode(v!, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.portDefinitions) {
+      PortDefinition.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.taskKillGracePeriodSeconds !== undefined) {
+      writer.uint32(81).double(message.taskKillGracePeriodSeconds);
+    }
+    if (message.wait !== false) {
+      writer.uint32(88).bool(message.wait);
+    }
+    if (message.name !== "") {
+      writer.uint32(98).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunTaskRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunTaskRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cmd = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.cpus = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.mem = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.disk = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.gpus = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            const entry7 = RunTaskRequest_EnvEntry.decode(reader, reader.uint32());
+            if (entry7.value !== undefined) {
+              message.env[entry7.key] = entry7.value;
+            }
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.constraints.push(Constraint.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.portDefinitions.push(PortDefinition.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.taskKillGracePeriodSeconds = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.wait = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunTaskRequest {
+    return {
+      cmd: isSet(object.cmd) ? globalThis.String(object.cmd) : "",
+      args: globalThis.Array.isArray(object?.args) ? object.args.map((e: any) => globalThis.String(e)) : [],
+      cpus: isSet(object.cpus) ? globalThis.Number(object.cpus) : undefined,
+      mem: isSet(object.mem) ? globalThis.Number(object.mem) : undefined,
+      disk: isSet(object.disk) ? globalThis.Number(object.disk) : undefined,
+      gpus: isSet(object.gpus) ? globalThis.Number(object.gpus) : undefined,
+      env: isObject(object.env)
+        ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      constraints: globalThis.Array.isArray(object?.constraints)
+        ? object.constraints.map((e: any) => Constraint.fromJSON(e))
+        : [],
+      portDefinitions: globalThis.Array.isArray(object?.portDefinitions)
+        ? object.portDefinitions.map((e: any) => PortDefinition.fromJSON(e))
+        : globalThis.Array.isArray(object?.port_definitions)
+        ? object.port_definitions.map((e: any) => PortDefinition.fromJSON(e))
+        : [],
+      taskKillGracePeriodSeconds: isSet(object.taskKillGracePeriodSeconds)
+        ? globalThis.Number(object.taskKillGracePeriodSeconds)
+        : isSet(object.task_kill_grace_period_seconds)
+        ? globalThis.Number(object.task_kill_grace_period_seconds)
+        : undefined,
+      wait: isSet(object.wait) ? globalThis.Boolean(object.wait) : false,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: RunTaskRequest): unknown {
+    const obj: any = {};
+    if (message.cmd !== "") {
+      obj.cmd = message.cmd;
+    }
+    if (message.args?.length) {
+      obj.args = message.args;
+    }
+    if (message.cpus !== undefined) {
+      obj.cpus = floatToJson(message.cpus);
+    }
+    if (message.mem !== undefined) {
+      obj.mem = floatToJson(message.mem);
+    }
+    if (message.disk !== undefined) {
+      obj.disk = floatToJson(message.disk);
+    }
+    if (message.gpus !== undefined) {
+      obj.gpus = Math.round(message.gpus);
+    }
+    if (message.env) {
+      const entries = globalThis.Object.entries(message.env) as [string, string][];
+      if (entries.length > 0) {
+        obj.env = {};
+        entries.forEach(([k, v]) => {
+          obj.env[k] = v;
+        });
+      }
+    }
+    if (message.constraints?.length) {
+      obj.constraints = message.constraints.map((e) => Constraint.toJSON(e));
+    }
+    if (message.portDefinitions?.length) {
+      obj.portDefinitions = message.portDefinitions.map((e) => PortDefinition.toJSON(e));
+    }
+    if (message.taskKillGracePeriodSeconds !== undefined) {
+      obj.taskKillGracePeriodSeconds = floatToJson(message.taskKillGracePeriodSeconds);
+    }
+    if (message.wait !== false) {
+      obj.wait = message.wait;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunTaskRequest>): RunTaskRequest {
+    return RunTaskRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunTaskRequest>): RunTaskRequest {
+    const message = createBaseRunTaskRequest();
+    message.cmd = object.cmd ?? "";
+    message.args = object.args?.map((e) => e) || [];
+    message.cpus = object.cpus ?? undefined;
+    message.mem = object.mem ?? undefined;
+    message.disk = object.disk ?? undefined;
+    message.gpus = object.gpus ?? undefined;
+    message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.constraints = object.constraints?.map((e) => Constraint.fromPartial(e)) || [];
+    message.portDefinitions = object.portDefinitions?.map((e) => PortDefinition.fromPartial(e)) || [];
+    message.taskKillGracePeriodSeconds = object.taskKillGracePeriodSeconds ?? undefined;
+    message.wait = object.wait ?? false;
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseRunTaskRequest_EnvEntry(): RunTaskRequest_EnvEntry {
+  return { key: "", value: "" };
+}
+
+export const RunTaskRequest_EnvEntry: MessageFns<RunTaskRequest_EnvEntry> = {
+  encode(message: RunTaskRequest_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunTaskRequest_EnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunTaskRequest_EnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunTaskRequest_EnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RunTaskRequest_EnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunTaskRequest_EnvEntry>): RunTaskRequest_EnvEntry {
+    return RunTaskRequest_EnvEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunTaskRequest_EnvEntry>): RunTaskRequest_EnvEntry {
+    const message = createBaseRunTaskRequest_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRunTaskResponse(): RunTaskResponse {
+  return { task: undefined };
+}
+
+export const RunTaskResponse: MessageFns<RunTaskResponse> = {
+  encode(message: RunTaskResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.task !== undefined) {
+      Task.encode(message.task, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunTaskResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunTaskResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.task = Task.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunTaskResponse {
+    return { task: isSet(object.task) ? Task.fromJSON(object.task) : undefined };
+  },
+
+  toJSON(message: RunTaskResponse): unknown {
+    const obj: any = {};
+    if (message.task !== undefined) {
+      obj.task = Task.toJSON(message.task);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunTaskResponse>): RunTaskResponse {
+    return RunTaskResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunTaskResponse>): RunTaskResponse {
+    const message = createBaseRunTaskResponse();
+    message.task = (object.task !== undefined && object.task !== null) ? Task.fromPartial(object.task) : undefined;
+    return message;
+  },
+};
+
 /** Inspect and kill tasks. */
 export type TasksService = typeof TasksService;
 export const TasksService = {
@@ -519,6 +1163,19 @@ export const TasksService = {
     responseSerialize: (value: KillTaskResponse): Buffer => Buffer.from(KillTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): KillTaskResponse => KillTaskResponse.decode(value),
   },
+  /**
+   * Runs one task once (no restart). The first answer carries the new task;
+   * with wait, an answer follows every change until the task ends.
+   */
+  run: {
+    path: "/drover.v1.Tasks/Run" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: RunTaskRequest): Buffer => Buffer.from(RunTaskRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RunTaskRequest => RunTaskRequest.decode(value),
+    responseSerialize: (value: RunTaskResponse): Buffer => Buffer.from(RunTaskResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RunTaskResponse => RunTaskResponse.decode(value),
+  },
 } as const;
 
 export interface TasksServer extends UntypedServiceImplementation {
@@ -528,6 +1185,11 @@ export interface TasksServer extends UntypedServiceImplementation {
   get: handleUnaryCall<GetTaskRequest, GetTaskResponse>;
   /** Kills one task. Its app, if it has one, starts a replacement. */
   kill: handleUnaryCall<KillTaskRequest, KillTaskResponse>;
+  /**
+   * Runs one task once (no restart). The first answer carries the new task;
+   * with wait, an answer follows every change until the task ends.
+   */
+  run: handleServerStreamingCall<RunTaskRequest, RunTaskResponse>;
 }
 
 export interface TasksClient extends Client {
@@ -579,6 +1241,16 @@ export interface TasksClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: KillTaskResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Runs one task once (no restart). The first answer carries the new task;
+   * with wait, an answer follows every change until the task ends.
+   */
+  run(request: RunTaskRequest, options?: Partial<CallOptions>): ClientReadableStream<RunTaskResponse>;
+  run(
+    request: RunTaskRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<RunTaskResponse>;
 }
 
 export const TasksClient = makeGenericClientConstructor(TasksService, "drover.v1.Tasks") as unknown as {
@@ -586,6 +1258,10 @@ export const TasksClient = makeGenericClientConstructor(TasksService, "drover.v1
   service: typeof TasksService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -595,6 +1271,10 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

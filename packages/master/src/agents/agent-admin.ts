@@ -1,0 +1,62 @@
+/**
+ * Agent queries and maintenance (drain, undrain), shared by every API
+ * surface. Draining is recorded on the agent, so it survives agent and
+ * master restarts; the orchestrator does the moving (see orchestrator.ts).
+ */
+import { Code, DroverError, NotFoundError } from '@drover/common';
+import type { Agent } from '@drover/proto';
+import type { Clock } from '../clock.js';
+import { agentToProto } from '../convert/to-proto.js';
+import type { ClusterState } from '../state/cluster-state.js';
+import type { AgentRecord } from '../state/records.js';
+import type { AgentSessions } from './agent-sessions.js';
+
+/** Default drain deadline, seconds. */
+export const DEFAULT_DRAIN_DEADLINE_SECONDS = 300;
+
+/** Agent list/get/drain/undrain. */
+export class AgentAdmin {
+  constructor(
+    private readonly state: ClusterState,
+    private readonly sessions: AgentSessions,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Every agent. */
+  list(): Agent[] {
+    return this.state.allAgents().map((a) => this.view(a));
+  }
+
+  /** One agent. */
+  get(id: string): Agent {
+    return this.view(this.require(id));
+  }
+
+  /** Starts (or re-times) a drain: no new tasks, tasks move away, the rest die at the deadline. */
+  async drain(id: string, deadlineSeconds = DEFAULT_DRAIN_DEADLINE_SECONDS): Promise<Agent> {
+    if (!Number.isFinite(deadlineSeconds) || deadlineSeconds < 0) {
+      throw new DroverError('deadline must be zero or more seconds', Code.InvalidArgument);
+    }
+    const agent = this.require(id);
+    const drained: AgentRecord = { ...agent, drainDeadline: this.clock.now() + deadlineSeconds * 1000 };
+    await this.state.putAgent(drained);
+    return this.view(drained);
+  }
+
+  /** Ends a drain. */
+  async undrain(id: string): Promise<Agent> {
+    const { drainDeadline: _ended, ...agent } = this.require(id);
+    await this.state.putAgent(agent);
+    return this.view(agent);
+  }
+
+  private view(a: AgentRecord): Agent {
+    return agentToProto(a, this.state.ledger.reservation(a.id), this.sessions.usage(a.id), this.sessions.lastSeenAt(a.id) ?? a.lastSeenAt);
+  }
+
+  private require(id: string): AgentRecord {
+    const agent = this.state.agent(id);
+    if (!agent) throw new NotFoundError('agent', id);
+    return agent;
+  }
+}

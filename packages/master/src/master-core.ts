@@ -1,0 +1,93 @@
+/**
+ * The master's components wired together, without servers: the one place
+ * that knows who needs whom. startMaster adds the store, gRPC and HTTP
+ * around it; tests drive it directly with a clock they control.
+ */
+import type { Logger } from '@drover/common';
+import { AgentAdmin } from './agents/agent-admin.js';
+import { AgentMonitor } from './agents/agent-monitor.js';
+import { AgentSessions } from './agents/agent-sessions.js';
+import { Registration } from './agents/registration.js';
+import { AppService } from './apps/app-service.js';
+import type { Clock } from './clock.js';
+import { LaunchBackoff } from './orchestrator/launch-backoff.js';
+import { Orchestrator } from './orchestrator/orchestrator.js';
+import { PlanApplier } from './orchestrator/plan-applier.js';
+import { TaskFailures } from './orchestrator/task-failures.js';
+import type { ClusterState } from './state/cluster-state.js';
+import { StatusHandler } from './tasks/status-handler.js';
+import { TaskCommands } from './tasks/task-commands.js';
+import { TaskHistory } from './tasks/task-history.js';
+import { TaskKiller } from './tasks/task-killer.js';
+import { TaskService } from './tasks/task-service.js';
+
+/** Knobs of the core (defaults as in MasterOptions). */
+export interface CoreOptions {
+  readonly lostTimeoutMs: number;
+  readonly taskHistoryMs?: number;
+  readonly taskHistoryMax?: number;
+  readonly backoffResetMs?: number;
+  /** How often the orchestrator reconciles without a trigger; default 1000 ms. */
+  readonly reconcileEveryMs?: number;
+}
+
+/** Every component of a master. */
+export interface MasterCore {
+  readonly state: ClusterState;
+  readonly sessions: AgentSessions;
+  readonly commands: TaskCommands;
+  readonly backoff: LaunchBackoff;
+  readonly statuses: StatusHandler;
+  readonly registration: Registration;
+  readonly killer: TaskKiller;
+  readonly orchestrator: Orchestrator;
+  readonly monitor: AgentMonitor;
+  readonly history: TaskHistory;
+  readonly apps: AppService;
+  readonly tasks: TaskService;
+  readonly agents: AgentAdmin;
+  /** Starts the timers (orchestrator, monitor, history). */
+  start(): void;
+  /** Stops the timers; a reconcile pass in flight completes. */
+  stop(): Promise<void>;
+}
+
+/** Wires the components around a loaded state. */
+export function buildCore(state: ClusterState, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
+  const sessions = new AgentSessions();
+  const commands = new TaskCommands(sessions);
+  const backoff = new LaunchBackoff(options.backoffResetMs);
+  const failures = new TaskFailures(state, backoff, clock);
+  const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
+  const registration = new Registration(state, statuses, commands, failures, clock, log.child({ component: 'registration' }));
+  const killer = new TaskKiller(state, commands, clock);
+  const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
+  const orchestrator = new Orchestrator(state, sessions, applier, killer, backoff, clock, log.child({ component: 'orchestrator' }), options.reconcileEveryMs);
+  const monitor = new AgentMonitor(state, sessions, options.lostTimeoutMs, clock, log.child({ component: 'monitor' }));
+  const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
+  return {
+    state,
+    sessions,
+    commands,
+    backoff,
+    statuses,
+    registration,
+    killer,
+    orchestrator,
+    monitor,
+    history,
+    apps: new AppService(state, orchestrator, killer, backoff, clock),
+    tasks: new TaskService(state, killer, orchestrator, clock),
+    agents: new AgentAdmin(state, sessions, clock),
+    start() {
+      orchestrator.start();
+      monitor.start();
+      history.start();
+    },
+    async stop() {
+      monitor.stop();
+      history.stop();
+      await orchestrator.stop();
+    },
+  };
+}
