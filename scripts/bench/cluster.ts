@@ -27,6 +27,8 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '20000' },
     apps: { type: 'string', default: '20' },
     json: { type: 'boolean', default: false },
+    // Writes a CPU profile of the master (.cpuprofile) into this directory.
+    profile: { type: 'string' },
   },
 });
 const agents = Number(values.agents);
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
   const address = `127.0.0.1:${grpcPort}`;
   const tsx = path.resolve('node_modules/.bin/tsx');
   const master = start(
-    [process.execPath, 'packages/cli/bin/drover.js', 'master', '--data-dir', path.join(dir, 'master'), '--host', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(await freePort()), '--lost-timeout', '60s'],
+    [process.execPath, ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []), 'packages/cli/bin/drover.js', 'master', '--data-dir', path.join(dir, 'master'), '--host', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(await freePort()), '--lost-timeout', '60s'],
     'master',
     path.join(dir, 'master.log'),
   );
@@ -119,7 +121,10 @@ async function main(): Promise<void> {
   } finally {
     client.close();
     simulator?.kill('SIGKILL');
-    master.kill('SIGKILL');
+    // A graceful stop lets --cpu-prof write its profile.
+    const exited = new Promise((r) => master.once('exit', r));
+    master.kill(values.profile ? 'SIGTERM' : 'SIGKILL');
+    await exited;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -6,10 +6,11 @@
  * after each placement instead of each plugin recounting.
  *
  * Counts by field value are built on first use (most apps constrain one or
- * two fields). Tasks on agents missing from the snapshot count per agent but
- * not per value: the scheduler does not know those agents' attributes.
+ * two fields). Tasks on agents missing from the snapshot's `agents` count by
+ * the identity the snapshot gives in `elsewhere` (per agent only, if none).
  */
 import { fieldValue } from './field-value.js';
+import type { AgentIdentity } from './types.js';
 import type { WorkingAgent } from './working-agent.js';
 
 /** One app's task counts within a pass. */
@@ -24,6 +25,7 @@ export class AppTally {
   constructor(
     placed: ReadonlyMap<string, number> | undefined,
     private readonly agentById: () => ReadonlyMap<string, WorkingAgent>,
+    private readonly elsewhere: ReadonlyMap<string, AgentIdentity> = new Map(),
   ) {
     this.byAgent = new Map(placed ?? []);
   }
@@ -39,8 +41,8 @@ export class AppTally {
     if (this.byAgent.size > 0) {
       const agents = this.agentById();
       for (const [id, n] of this.byAgent) {
-        const agent = agents.get(id);
-        const value = agent && fieldValue(agent.snapshot, field);
+        const identity = agents.get(id)?.snapshot ?? this.elsewhere.get(id);
+        const value = identity && fieldValue(identity, field);
         if (value !== undefined && n > 0) counts.set(value, (counts.get(value) ?? 0) + n);
       }
     }

@@ -3,10 +3,10 @@
  * hostname (even if an attribute is also called "hostname", as in
  * Marathon); any other field is the agent attribute of that name.
  */
-import type { AgentSnapshot } from './types.js';
+import type { AgentIdentity } from './types.js';
 
 /** The field's value on the agent, or undefined when the agent lacks the attribute. */
-export function fieldValue(agent: AgentSnapshot, field: string): string | undefined {
+export function fieldValue(agent: AgentIdentity, field: string): string | undefined {
   if (field === 'hostname') return agent.hostname;
   // typeof, not `in`: a field such as "constructor" must not find Object.prototype.
   const value = agent.attributes[field];

@@ -83,7 +83,7 @@ export class PassState implements PassContext {
   private tally(appId: string): AppTally {
     let tally = this.tallies.get(appId);
     if (!tally) {
-      tally = new AppTally(this.snapshot.placed.get(appId), () => this.agentById());
+      tally = new AppTally(this.snapshot.placed.get(appId), () => this.agentById(), this.snapshot.elsewhere);
       this.tallies.set(appId, tally);
     }
     return tally;

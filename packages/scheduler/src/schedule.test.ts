@@ -169,6 +169,18 @@ describe('schedule: draining and constraints end to end', () => {
     expect(plan.unplaced[0]?.explanation.summary).toBe('3 agents: constraint hostname UNIQUE');
   });
 
+  it('counts tasks on agents it cannot place on (disconnected) by their hostname and attributes', () => {
+    // a3 is disconnected but still runs a task in rack r0; a0 is also in r0.
+    const base = snapshot(fleet(3, (i) => ({ rack: `r${i}` })), { '/web': { a3: 1 } });
+    const snap = { ...base, elsewhere: new Map([['a3', { hostname: 'a0.example', attributes: { rack: 'r0' } }]]) };
+    const plan = run(snap, [request('/web', 3, { constraints: [constraint('rack', 'MAX_PER', '1')] })]);
+    expect(onto(plan).sort()).toEqual(['a1', 'a2']);
+    expect(plan.unplaced[0]?.explanation.summary).toBe('3 agents: constraint rack MAX_PER 1');
+    // The same hostname counts for UNIQUE hostname as well.
+    const unique = run(snap, [request('/web', 3, { constraints: [constraint('hostname', 'UNIQUE')] })]);
+    expect(onto(unique).sort()).toEqual(['a1', 'a2']);
+  });
+
   it('requests of the same app in one pass count each other', () => {
     const unique = { constraints: [constraint('hostname', 'UNIQUE')] };
     const plan = run(snapshot(fleet(3)), [request('/web', 2, { key: 'v1', ...unique }), request('/web', 2, { key: 'v2', ...unique })]);

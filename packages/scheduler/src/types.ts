@@ -6,14 +6,18 @@
  */
 import type { Constraint, PortRange, ScalarResources } from '@drover/common';
 
-/** One agent as the scheduler sees it. */
-export interface AgentSnapshot {
-  /** Agent id. */
-  readonly id: string;
+/** What constraint fields read from an agent. */
+export interface AgentIdentity {
   /** Hostname (the `hostname` constraint field). */
   readonly hostname: string;
   /** Operator attributes (constraint fields). */
   readonly attributes: Readonly<Record<string, string>>;
+}
+
+/** One agent as the scheduler sees it. */
+export interface AgentSnapshot extends AgentIdentity {
+  /** Agent id. */
+  readonly id: string;
   /** Everything the agent offers. */
   readonly total: ScalarResources;
   /** What is not reserved by live tasks. */
@@ -34,6 +38,12 @@ export interface Snapshot {
    * count every live task of the app.
    */
   readonly placed: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /**
+   * Hostname and attributes of agents missing from `agents` (disconnected,
+   * lost) that still hold live tasks, so those tasks count toward
+   * constraints by value too (UNIQUE hostname, MAX_PER rack...).
+   */
+  readonly elsewhere?: ReadonlyMap<string, AgentIdentity>;
 }
 
 /** One host port a task needs. */

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { type CliContext, insecureAllowed, tlsMaterial } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
-import { parsePortNumber } from '../options/numbers.js';
+import { parseCount, parsePortNumber } from '../options/numbers.js';
 import { logLevel } from '../serving.js';
 
 interface MasterFlags {
@@ -14,6 +14,8 @@ interface MasterFlags {
   httpPort: number;
   host: string;
   lostTimeout: number;
+  taskHistory: number;
+  taskHistoryMax: number;
 }
 
 /** Adds `drover master` to the program. */
@@ -26,6 +28,8 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--http-port <port>', 'HTTP port (/ping, /metrics, REST)', commanderParser(parsePortNumber), 5050)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
     .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
+    .option('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', commanderParser(parseDuration), 3_600_000)
+    .option('--task-history-max <n>', 'at most this many ended tasks are kept', commanderParser(parseCount), 1000)
     .action(async (opts: MasterFlags, cmd: Command) => {
       const { io, runtime } = ctx;
       const dataDir = path.resolve(io.cwd, opts.dataDir);
@@ -39,6 +43,8 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         httpHost: opts.host,
         httpPort: opts.httpPort,
         agentLostTimeoutMs: opts.lostTimeout,
+        taskHistoryMs: opts.taskHistory,
+        taskHistoryMax: opts.taskHistoryMax,
         tls,
         logger: createLogger({ level: logLevel(ctx, 'info') }),
       });

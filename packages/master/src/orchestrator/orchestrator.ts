@@ -4,9 +4,15 @@
  * Reconciling is level-based, not edge-based: each pass compares what the
  * apps want with the live tasks and acts on the difference, so a missed
  * event, a duplicate status or a master restart cannot leave an app short or
- * over. A pass runs soon after any state change (coalesced to one per turn
- * of the event loop) and on a timer, which is what eventually places
- * instances that were waiting for capacity or for a launch delay.
+ * over. A pass runs soon after any state change and on a timer (every
+ * second, over every app), which is what eventually places instances that
+ * were waiting for capacity or for a launch delay.
+ *
+ * To stay cheap under load (thousands of status updates a second), a pass
+ * triggered by changes looks only at the apps whose tasks or spec changed
+ * plus the apps already waiting, and passes are spaced by at least the
+ * duration of the previous one, so reconciling never takes more than half
+ * the event loop however fast updates arrive.
  *
  * Per app and pass, live tasks that count are split in two:
  *   keepers  = current version, on an agent that is not draining;
@@ -22,13 +28,14 @@
  * Also: PENDING one-off tasks are placed; live tasks of deleted apps and
  * everything still on an agent past its drain deadline are killed.
  */
-import { constraintsOf, isLive, type Logger, scalars } from '@drover/common';
+import { constraintsOf, type Logger, scalars } from '@drover/common';
 import { placementStrategyCodec } from '@drover/proto';
-import { type AgentSnapshot, type Explanation, type PlacementRequest, schedule } from '@drover/scheduler';
+import { type AgentIdentity, type AgentSnapshot, type Explanation, type PlacementRequest, schedule } from '@drover/scheduler';
 import type { AgentSessions } from '../agents/agent-sessions.js';
 import type { Clock } from '../clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AppRecord, TaskRecord } from '../state/records.js';
+import type { Mutation } from '../store/store.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 import type { LaunchBackoff } from './launch-backoff.js';
 import type { PlacementSource, PlanApplier } from './plan-applier.js';
@@ -52,6 +59,12 @@ export class Orchestrator {
   private seed = 1;
   /** App id or one-off task id -> why it waits. */
   private waiting = new Map<string, Waiting>();
+  /** Apps to look at in the next pass; `everything` means all of them. */
+  private dirty = new Set<string>();
+  private everything = true;
+  private lastPassEnd = 0;
+  private passWaiters: Array<() => void> = [];
+  private lastPassMs = 0;
 
   constructor(
     private readonly state: ClusterState,
@@ -66,9 +79,34 @@ export class Orchestrator {
 
   /** Reconciles on every state change and on a timer. */
   start(): void {
+    this.state.onMutation((m) => this.noteChange(m));
     this.state.onChange(() => this.trigger());
-    this.timer = setInterval(() => this.trigger(), this.tickMs);
+    this.timer = setInterval(() => {
+      this.everything = true;
+      this.trigger();
+    }, this.tickMs);
     this.trigger();
+  }
+
+  /** Marks what a mutation may have changed for the next pass. */
+  private noteChange(m: Mutation): void {
+    switch (m.kind) {
+      case 'putApp':
+        this.dirty.add(m.app.spec.id);
+        return;
+      case 'deleteApp':
+        this.dirty.add(m.id);
+        return;
+      case 'putTask':
+        this.dirty.add(m.task.appId);
+        return;
+      case 'deleteTask':
+        return;
+      case 'putAgent':
+        // Capacity, drains and connectivity changed: everyone may move.
+        this.everything = true;
+        return;
+    }
   }
 
   /** Stops the timer; a pass in flight completes. */
@@ -77,6 +115,23 @@ export class Orchestrator {
     clearTimeout(this.wakeUp);
     this.timer = undefined;
     await this.running;
+  }
+
+  /**
+   * Resolves after a pass that starts from now has finished (at most
+   * `timeoutMs` later), so an API can answer with where a new task went or
+   * why it waits.
+   */
+  nextPass(timeoutMs = 2000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      this.passWaiters.push(done);
+      this.trigger();
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
   }
 
   /** Why an app's instances (or a PENDING one-off task, by task id) wait, if they do. */
@@ -89,27 +144,36 @@ export class Orchestrator {
     return this.waiting;
   }
 
-  /** Asks for a pass soon (coalesced). */
+  /** Asks for a pass soon (coalesced, and spaced by the previous pass's duration). */
   trigger(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const wait = this.lastPassEnd + this.lastPassMs - Date.now();
+    const run = () => {
       this.scheduled = false;
       if (this.timer === undefined) return;
       if (this.running) {
         this.again = true;
         return;
       }
+      const started = Date.now();
+      const waiters = this.passWaiters;
+      this.passWaiters = [];
       this.running = this.reconcile()
         .catch((error) => this.log.error({ err: error }, 'reconcile pass failed'))
         .finally(() => {
           this.running = undefined;
+          this.lastPassEnd = Date.now();
+          this.lastPassMs = Math.min(this.lastPassEnd - started, 1000);
+          for (const w of waiters) w();
           if (this.again) {
             this.again = false;
             this.trigger();
           }
         });
-    });
+    };
+    if (wait > 0) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   /** One pass (exposed for tests). */
@@ -122,11 +186,11 @@ export class Orchestrator {
     const draining = new Set(this.state.allAgents().filter((a) => a.drainDeadline !== undefined).map((a) => a.id));
     let nextWakeUp = Infinity;
 
-    for (const app of this.state.allApps()) {
+    for (const app of this.appsToVisit()) {
       const id = app.spec.id;
       const wanted = app.spec.instances ?? 0;
-      const tasks = this.state.tasksOfApp(id);
-      const live = tasks.filter((t) => isLive(t.state) && !t.killRequested);
+      const tasks = this.state.liveTasksOfApp(id);
+      const live = tasks.filter((t) => !t.killRequested);
       const keepers = live.filter((t) => t.appVersion === app.version && !draining.has(t.agentId));
       const retirees = live.filter((t) => t.appVersion !== app.version || draining.has(t.agentId));
       this.backoff.resetIfRecovered(app, tasks, now);
@@ -154,13 +218,16 @@ export class Orchestrator {
       }
     }
 
-    for (const task of this.state.allTasks()) {
-      if (!isLive(task.state) || task.killRequested) continue;
-      if (task.state === 'PENDING') {
-        requests.push(oneOffRequest(task));
-        sources.set(task.id, { kind: 'one-off', task });
+    for (const task of this.state.pendingTasks()) {
+      if (task.killRequested) continue;
+      requests.push(oneOffRequest(task));
+      sources.set(task.id, { kind: 'one-off', task });
+    }
+    for (const appId of [...this.state.appsWithLiveTasks()]) {
+      if (appId === '' || this.state.app(appId)) continue;
+      for (const task of this.state.liveTasksOfApp(appId)) {
+        if (!task.killRequested) kills.push({ task, why: `app ${appId} was deleted` });
       }
-      else if (task.appId !== '' && !this.state.app(task.appId)) kills.push({ task, why: `app ${task.appId} was deleted` });
     }
     for (const agent of this.state.allAgents()) {
       if (agent.drainDeadline === undefined) continue;
@@ -178,7 +245,8 @@ export class Orchestrator {
     if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.trigger(), nextWakeUp);
     await this.killAll(kills);
     if (requests.length > 0) {
-      const plan = schedule({ agents: this.snapshotAgents(draining), placed: this.state.ledger.placed() }, requests, { seed: this.seed++ });
+      const agents = this.snapshotAgents(draining);
+      const plan = schedule({ agents, placed: this.state.ledger.placed(), elsewhere: this.elsewhere(agents) }, requests, { seed: this.seed++ });
       for (const u of plan.unplaced) waiting.set(u.key, { instances: u.count, explanation: u.explanation });
       if (plan.unplaced.length > 0) {
         this.log.debug({ unplaced: plan.unplaced.length, why: plan.unplaced[0]?.explanation.summary }, 'instances waiting');
@@ -190,10 +258,39 @@ export class Orchestrator {
     }
   }
 
+  /** Every app on a full pass; otherwise the changed ones and those already waiting. */
+  private appsToVisit(): AppRecord[] {
+    if (this.everything) {
+      this.everything = false;
+      this.dirty.clear();
+      return this.state.allApps();
+    }
+    const ids = new Set([...this.dirty, ...this.waiting.keys()]);
+    this.dirty.clear();
+    const apps: AppRecord[] = [];
+    for (const id of ids) {
+      const app = this.state.app(id);
+      if (app) apps.push(app);
+    }
+    return apps;
+  }
+
   private async killAll(kills: ReadonlyArray<{ task: TaskRecord; why: string }>): Promise<void> {
     const byWhy = new Map<string, TaskRecord[]>();
     for (const { task, why } of kills) byWhy.set(why, [...(byWhy.get(why) ?? []), task]);
     for (const [why, tasks] of byWhy) await this.killer.kill(tasks, why);
+  }
+
+  /** Identity of agents that are not schedulable but still hold live tasks (their tasks count for constraints). */
+  private elsewhere(schedulable: readonly AgentSnapshot[]): Map<string, AgentIdentity> {
+    const seen = new Set(schedulable.map((a) => a.id));
+    const out = new Map<string, AgentIdentity>();
+    for (const agent of this.state.allAgents()) {
+      if (!seen.has(agent.id) && this.state.ledger.reservation(agent.id).liveTasks > 0) {
+        out.set(agent.id, { hostname: agent.hostname, attributes: agent.attributes });
+      }
+    }
+    return out;
   }
 
   private snapshotAgents(draining: ReadonlySet<string>): AgentSnapshot[] {

@@ -29,7 +29,13 @@ export class ClusterState {
   private readonly tasksByApp = new Map<string, Set<string>>();
   private readonly tasksByAgent = new Map<string, Set<string>>();
   private readonly agents = new Map<string, AgentRecord>();
-  private pending: Mutation[] = [];
+  /** Live (not ended) task ids per app, so reconciling skips the history. */
+  private readonly liveByApp = new Map<string, Set<string>>();
+  /** One-off tasks not placed yet. */
+  private readonly pending = new Set<string>();
+  private sortedAgents: AgentRecord[] | undefined;
+  private readonly mutationListeners: Array<(m: Mutation) => void> = [];
+  private queued: Mutation[] = [];
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | undefined;
   private readonly listeners: Array<() => void> = [];
@@ -92,6 +98,18 @@ export class ClusterState {
   tasksOfApp(appId: string): TaskRecord[] {
     return this.lookup(this.tasksByApp.get(appId));
   }
+  /** Live tasks of one app (no history). */
+  liveTasksOfApp(appId: string): TaskRecord[] {
+    return this.lookup(this.liveByApp.get(appId));
+  }
+  /** App ids that have live tasks (including apps that no longer exist). */
+  appsWithLiveTasks(): IterableIterator<string> {
+    return this.liveByApp.keys();
+  }
+  /** One-off tasks waiting to be placed. */
+  pendingTasks(): TaskRecord[] {
+    return this.lookup(this.pending);
+  }
   /** Tasks placed on one agent (ended included). */
   tasksOnAgent(agentId: string): TaskRecord[] {
     return this.lookup(this.tasksByAgent.get(agentId));
@@ -104,9 +122,15 @@ export class ClusterState {
   agent(id: string): AgentRecord | undefined {
     return this.agents.get(id);
   }
-  /** Every agent, sorted by hostname then id. */
-  allAgents(): AgentRecord[] {
-    return [...this.agents.values()].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
+  /** Every agent, sorted by hostname then id (do not modify the array). */
+  allAgents(): readonly AgentRecord[] {
+    this.sortedAgents ??= [...this.agents.values()].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
+    return this.sortedAgents;
+  }
+
+  /** Calls `listener` for every mutation as it is applied in memory (must not write). */
+  onMutation(listener: (m: Mutation) => void): void {
+    this.mutationListeners.push(listener);
   }
 
   // ---- writes ------------------------------------------------------------
@@ -114,7 +138,7 @@ export class ClusterState {
   /** Applies the mutations in memory now; resolves once they are durable. */
   write(mutations: readonly Mutation[]): Promise<void> {
     for (const m of mutations) this.applyInMemory(m);
-    this.pending.push(...mutations);
+    this.queued.push(...mutations);
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flush());
     for (const listener of this.listeners) listener();
@@ -140,9 +164,9 @@ export class ClusterState {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.pending;
+    const batch = lastPerKey(this.queued);
     const waiters = this.waiters;
-    this.pending = [];
+    this.queued = [];
     this.waiters = [];
     try {
       await this.store.commit(batch);
@@ -152,11 +176,16 @@ export class ClusterState {
       this.onFatal(error);
     } finally {
       // Writes that arrived during the commit form the next batch.
-      this.flushing = this.pending.length > 0 ? this.flush() : undefined;
+      this.flushing = this.queued.length > 0 ? this.flush() : undefined;
     }
   }
 
   private applyInMemory(m: Mutation): void {
+    this.applyMutation(m);
+    for (const l of this.mutationListeners) l(m);
+  }
+
+  private applyMutation(m: Mutation): void {
     switch (m.kind) {
       case 'putApp':
         this.apps.set(m.app.spec.id, m.app);
@@ -173,6 +202,8 @@ export class ClusterState {
           this.tasks.delete(m.id);
           this.tasksByApp.get(task.appId)?.delete(m.id);
           this.tasksByAgent.get(task.agentId)?.delete(m.id);
+          this.indexLiveness(task.appId, m.id, false);
+          this.pending.delete(m.id);
           this.ledger.update(task, undefined);
           for (const l of this.taskListeners) l(task, undefined);
         }
@@ -180,6 +211,7 @@ export class ClusterState {
       }
       case 'putAgent':
         this.agents.set(m.agent.id, m.agent);
+        this.sortedAgents = undefined;
         break;
     }
   }
@@ -189,6 +221,9 @@ export class ClusterState {
     if (before && before.agentId !== task.agentId) this.tasksByAgent.get(before.agentId)?.delete(task.id);
     this.tasks.set(task.id, task);
     this.ledger.update(before, task);
+    this.indexLiveness(task.appId, task.id, isLive(task.state));
+    if (task.state === 'PENDING') this.pending.add(task.id);
+    else this.pending.delete(task.id);
     let byApp = this.tasksByApp.get(task.appId);
     if (!byApp) this.tasksByApp.set(task.appId, (byApp = new Set()));
     byApp.add(task.id);
@@ -196,6 +231,17 @@ export class ClusterState {
     if (!byAgent) this.tasksByAgent.set(task.agentId, (byAgent = new Set()));
     byAgent.add(task.id);
     for (const l of this.taskListeners) l(before, task);
+  }
+
+  private indexLiveness(appId: string, taskId: string, live: boolean): void {
+    let set = this.liveByApp.get(appId);
+    if (live) {
+      if (!set) this.liveByApp.set(appId, (set = new Set()));
+      set.add(taskId);
+    } else if (set) {
+      set.delete(taskId);
+      if (set.size === 0) this.liveByApp.delete(appId);
+    }
   }
 
   private lookup(ids: Set<string> | undefined): TaskRecord[] {
@@ -206,5 +252,31 @@ export class ClusterState {
       if (t) out.push(t);
     }
     return out;
+  }
+}
+
+/**
+ * A batch with only the last mutation of each record: a task that went
+ * STARTING then RUNNING within one turn is written once. Records are
+ * independent rows, so order across different keys does not matter.
+ */
+function lastPerKey(batch: readonly Mutation[]): Mutation[] {
+  const last = new Map<string, Mutation>();
+  for (const m of batch) last.set(keyOf(m), m);
+  return [...last.values()];
+}
+
+function keyOf(m: Mutation): string {
+  switch (m.kind) {
+    case 'putApp':
+      return `app:${m.app.spec.id}`;
+    case 'deleteApp':
+      return `app:${m.id}`;
+    case 'putTask':
+      return `task:${m.task.id}`;
+    case 'deleteTask':
+      return `task:${m.id}`;
+    case 'putAgent':
+      return `agent:${m.agent.id}`;
   }
 }

@@ -96,7 +96,9 @@ export class TaskService {
       runSpec: spec,
     };
     await this.state.putTasks([task]);
-    return this.view(task);
+    // Answer with the outcome of placement: where it went, or why it waits.
+    await this.orchestrator.nextPass();
+    return this.view(this.state.task(task.id) ?? task);
   }
 
   /**
