@@ -13,6 +13,7 @@ import { AgentSession, type MasterCommand } from '../agents/agent-session.js';
 import { buildCore, type CoreOptions, type MasterCore } from '../master-core.js';
 import { ClusterState } from '../state/cluster-state.js';
 import { SqliteStore } from '../store/sqlite-store.js';
+import { FakeAgent } from './fake-agent.js';
 
 /** The body of one kind of master command. */
 type Value<C extends MasterCommand['$case']> = Extract<MasterCommand, { $case: C }>['value'];
@@ -81,17 +82,7 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
   return {
     core,
     async agent(id, overrides = {}) {
-      const reg: Register = {
-        agentId: id,
-        hostname: `${id}.test`,
-        address: '127.0.0.1',
-        resources: { cpus: 4, mem: 4096, disk: 10_000, gpus: 0, ports: [{ begin: 31000, end: 31099 }] },
-        attributes: {},
-        tasks: [],
-        version: 'test',
-        epoch: 0,
-        ...overrides,
-      };
+      const reg = FakeAgent.registration({ agentId: id, hostname: `${id}.test`, ...overrides });
       const agent = new CoreAgent(id, core);
       const stream = {
         destroyed: false,
