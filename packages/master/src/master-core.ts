@@ -10,6 +10,10 @@ import { AgentSessions } from './agents/agent-sessions.js';
 import { Registration } from './agents/registration.js';
 import { AppService } from './apps/app-service.js';
 import type { Clock } from './clock.js';
+import { DeploymentManager } from './deployments/deployment-manager.js';
+import { DeploymentService } from './deployments/deployment-service.js';
+import { publishClusterEvents } from './events/cluster-events.js';
+import { EventBus } from './events/event-bus.js';
 import { LaunchBackoff } from './orchestrator/launch-backoff.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { PlanApplier } from './orchestrator/plan-applier.js';
@@ -29,6 +33,8 @@ export interface CoreOptions {
   readonly backoffResetMs?: number;
   /** How often the orchestrator reconciles without a trigger; default 1000 ms. */
   readonly reconcileEveryMs?: number;
+  /** Fraction of an app's instances that may be replaced for failing health at once; default 0.25. */
+  readonly healthKillFraction?: number;
 }
 
 /** Every component of a master. */
@@ -46,6 +52,8 @@ export interface MasterCore {
   readonly apps: AppService;
   readonly tasks: TaskService;
   readonly agents: AgentAdmin;
+  readonly deployments: DeploymentService;
+  readonly events: EventBus;
   /** Starts the timers (orchestrator, monitor, history). */
   start(): void;
   /** Stops the timers; a reconcile pass in flight completes. */
@@ -56,13 +64,29 @@ export interface MasterCore {
 export function buildCore(state: ClusterState, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
   const sessions = new AgentSessions();
   const commands = new TaskCommands(sessions);
+  const events = new EventBus(state);
+  publishClusterEvents(state, sessions, events);
+  const deploymentManager = new DeploymentManager(state, events, clock, log.child({ component: 'deployments' }));
+  const deployments = new DeploymentService(state, deploymentManager);
   const backoff = new LaunchBackoff(options.backoffResetMs);
   const failures = new TaskFailures(state, backoff, clock);
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
   const registration = new Registration(state, statuses, commands, failures, clock, log.child({ component: 'registration' }));
   const killer = new TaskKiller(state, commands, clock);
   const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
-  const orchestrator = new Orchestrator(state, sessions, applier, killer, backoff, clock, log.child({ component: 'orchestrator' }), options.reconcileEveryMs);
+  const orchestrator = new Orchestrator(
+    state,
+    sessions,
+    applier,
+    killer,
+    backoff,
+    deploymentManager,
+    events,
+    clock,
+    log.child({ component: 'orchestrator' }),
+    options.reconcileEveryMs,
+    options.healthKillFraction,
+  );
   const monitor = new AgentMonitor(state, sessions, options.lostTimeoutMs, clock, log.child({ component: 'monitor' }));
   const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
   return {
@@ -76,9 +100,11 @@ export function buildCore(state: ClusterState, options: CoreOptions, clock: Cloc
     orchestrator,
     monitor,
     history,
-    apps: new AppService(state, orchestrator, killer, backoff, clock),
+    apps: new AppService(state, orchestrator, killer, backoff, deploymentManager, deployments, events, clock),
     tasks: new TaskService(state, killer, orchestrator, clock),
     agents: new AgentAdmin(state, sessions, clock),
+    deployments,
+    events,
     start() {
       orchestrator.start();
       monitor.start();

@@ -48,11 +48,11 @@ function clients(m: RunningMaster) {
   const cluster = new ClusterClient(address, credentials.createInsecure());
   return {
     deploy: (app: Partial<AppSpec>) =>
-      call<DeployAppResponse>((cb) => apps.deploy({ app: AppSpec.fromPartial(app) }, cb)),
+      call<DeployAppResponse>((cb) => apps.deploy({ app: AppSpec.fromPartial(app), force: true }, cb)),
     getApp: async (id: string): Promise<App> => (await call<GetAppResponse>((cb) => apps.get({ id }, cb))).app as App,
     listApps: async () => (await call<ListAppsResponse>((cb) => apps.list({}, cb))).apps,
-    scale: (id: string, instances: number) => call<ScaleAppResponse>((cb) => apps.scale({ id, instances }, cb)),
-    deleteApp: (id: string) => call<DeleteAppResponse>((cb) => apps.delete({ id }, cb)),
+    scale: (id: string, instances: number) => call<ScaleAppResponse>((cb) => apps.scale({ id, instances, force: true }, cb)),
+    deleteApp: (id: string) => call<DeleteAppResponse>((cb) => apps.delete({ id, force: true }, cb)),
     tasks: async (appId = '', includeEnded = false): Promise<Task[]> =>
       (await call<ListTasksResponse>((cb) => tasks.list({ appId, includeEnded }, cb))).tasks,
     agents: async (): Promise<Agent[]> => (await call<ListAgentsResponse>((cb) => agentsClient.list({}, cb))).agents,

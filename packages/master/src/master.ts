@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { createLogger, serverCredentials } from '@drover/common';
 import { agentGateway } from './agents/agent-gateway.js';
-import { agentsServer, appsServer, clusterServer, tasksServer } from './api/grpc/client-services.js';
+import { agentsServer, appsServer, clusterServer, deploymentsServer, eventsServer, tasksServer } from './api/grpc/client-services.js';
 import { startGrpcServer, stopGrpcServer } from './api/grpc/grpc-server.js';
 import { startHttpServer } from './api/http/http-server.js';
 import { systemClock } from './clock.js';
@@ -63,6 +63,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       tasks: tasksServer(core.tasks),
       agents: agentsServer(core.agents),
       cluster: clusterServer(state, facts, clock),
+      deployments: deploymentsServer(core.deployments),
+      events: eventsServer(core.events),
     },
     grpcHost,
     options.grpcPort ?? DEFAULT_GRPC_PORT,

@@ -4,6 +4,14 @@
 // an enum value to the .proto adds it here with no hand edits.
 import { AgentState, agentStateFromJSON, agentStateToJSON } from './gen/drover/v1/agent.js';
 import {
+  DeploymentKind,
+  deploymentKindFromJSON,
+  deploymentKindToJSON,
+  DeploymentState,
+  deploymentStateFromJSON,
+  deploymentStateToJSON,
+} from './gen/drover/v1/deployment.js';
+import {
   ConstraintOperator,
   constraintOperatorFromJSON,
   constraintOperatorToJSON,
@@ -12,6 +20,9 @@ import {
   placementStrategyToJSON,
 } from './gen/drover/v1/app.js';
 import {
+  HealthState,
+  healthStateFromJSON,
+  healthStateToJSON,
   TaskReason,
   taskReasonFromJSON,
   taskReasonToJSON,
@@ -30,6 +41,12 @@ export type TaskReasonName = Stripped<keyof typeof TaskReason, 'TASK_REASON_'>;
 export type AgentStateName = Stripped<keyof typeof AgentState, 'AGENT_STATE_'>;
 /** A constraint operator as Marathon spells it, e.g. 'GROUP_BY'. */
 export type ConstraintOperatorName = Stripped<keyof typeof ConstraintOperator, 'CONSTRAINT_OPERATOR_'>;
+/** A health state without its proto prefix, e.g. 'HEALTHY'. */
+export type HealthStateName = Stripped<keyof typeof HealthState, 'HEALTH_STATE_'>;
+/** A deployment kind without its proto prefix, e.g. 'RESTART'. */
+export type DeploymentKindName = Stripped<keyof typeof DeploymentKind, 'DEPLOYMENT_KIND_'>;
+/** A deployment state without its proto prefix, e.g. 'RUNNING'. */
+export type DeploymentStateName = Stripped<keyof typeof DeploymentState, 'DEPLOYMENT_STATE_'>;
 /** A placement strategy without its proto prefix, e.g. 'SPREAD'. */
 export type PlacementStrategyName = Stripped<keyof typeof PlacementStrategy, 'PLACEMENT_STRATEGY_'>;
 
@@ -83,4 +100,18 @@ export const placementStrategyCodec = enumCodec<PlacementStrategy, PlacementStra
   'PLACEMENT_STRATEGY_',
   placementStrategyToJSON,
   placementStrategyFromJSON,
+);
+/** HealthState <-> 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' (UNSPECIFIED: no checks) */
+export const healthStateCodec = enumCodec<HealthState, HealthStateName>('HEALTH_STATE_', healthStateToJSON, healthStateFromJSON);
+/** DeploymentKind <-> 'CREATE' | 'UPDATE' | ... */
+export const deploymentKindCodec = enumCodec<DeploymentKind, DeploymentKindName>(
+  'DEPLOYMENT_KIND_',
+  deploymentKindToJSON,
+  deploymentKindFromJSON,
+);
+/** DeploymentState <-> 'RUNNING' | 'SUCCEEDED' | ... */
+export const deploymentStateCodec = enumCodec<DeploymentState, DeploymentStateName>(
+  'DEPLOYMENT_STATE_',
+  deploymentStateToJSON,
+  deploymentStateFromJSON,
 );

@@ -9,6 +9,8 @@ export * from './gen/drover/v1/apps_service.js';
 export * from './gen/drover/v1/tasks_service.js';
 export * from './gen/drover/v1/agents_service.js';
 export * from './gen/drover/v1/cluster_service.js';
+export * from './gen/drover/v1/deployment.js';
+export * from './gen/drover/v1/events_service.js';
 export { Status as RpcStatus } from './gen/google/rpc/status.js';
 export { BadRequest, BadRequest_FieldViolation } from './gen/google/rpc/error_details.js';
 export { Any } from './gen/google/protobuf/any.js';

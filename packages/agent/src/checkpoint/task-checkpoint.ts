@@ -26,6 +26,8 @@ export interface TaskCheckpoint {
   readonly statusSeq: number;
   /** The kill in progress, if any. */
   readonly kill?: KillRequest;
+  /** When the task became RUNNING (ms since the epoch): health check delays and grace periods count from it. */
+  readonly runningSince?: number;
 }
 
 interface CheckpointFile {
@@ -35,6 +37,8 @@ interface CheckpointFile {
   status: unknown;
   statusSeq: number;
   kill?: { reason: string; message: string; gracePeriodMs: number };
+  /** Added after version 1 shipped: absent in older files. */
+  runningSince?: number;
 }
 
 function isCheckpointFile(value: unknown): value is CheckpointFile {
@@ -51,6 +55,7 @@ export async function saveTaskCheckpoint(file: string, checkpoint: TaskCheckpoin
     status: TaskStatus.toJSON(checkpoint.status),
     statusSeq: checkpoint.statusSeq,
     kill: checkpoint.kill,
+    runningSince: checkpoint.runningSince,
   };
   await writeJsonAtomic(file, content);
 }
@@ -83,6 +88,7 @@ export async function loadTaskCheckpoints(tasksDir: string, logger: Logger): Pro
           content.kill === undefined
             ? undefined
             : { ...content.kill, reason: content.kill.reason as TaskReasonName },
+        runningSince: Number.isFinite(content.runningSince) ? content.runningSince : undefined,
       });
     } catch (e) {
       logger.error({ file, err: e }, 'skipping unreadable task checkpoint');

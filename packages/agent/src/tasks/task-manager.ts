@@ -20,6 +20,17 @@
  *
  * When the master acks a task's final status, the task is forgotten: its
  * checkpoint goes, its sandbox stays.
+ *
+ * Health. While a task with health checks is RUNNING, a HealthMonitor runs
+ * its checks. Its transitions become status updates through `changeHealth`,
+ * a path of their own because RUNNING -> RUNNING is not a state change and
+ * must not go through the state machine; past that check they take exactly
+ * the road state changes take (the task's queue, journal, checkpoint, send),
+ * so they are at-least-once and ordered with the task's other updates. Every
+ * status of such a task carries its last known health, so KILLING and the
+ * terminal status say how healthy the task was. The monitor starts when the
+ * task enters RUNNING (or is re-adopted RUNNING, starting from UNKNOWN
+ * again) and stops when it leaves RUNNING or the manager closes.
  */
 import {
   DroverError,
@@ -41,6 +52,10 @@ import {
 } from '@drover/proto';
 import { loadTaskCheckpoints, removeTaskCheckpoint, saveTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
 import type { Executor, TaskHandle } from '../executor/executor.js';
+import { taskEnvironment } from '../executor/task-environment.js';
+import { healthCheckSettings, runHealthCheck } from '../health/health-check.js';
+import { HealthMonitor, type TaskHealth, UNKNOWN_HEALTH } from '../health/health-monitor.js';
+import { healthFields, healthOfStatus, healthStatusMessage } from '../health/health-status.js';
 import { readTail } from '../sandbox/log-tail.js';
 import { createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
 import type { StatusJournal } from '../status/status-journal.js';
@@ -75,6 +90,12 @@ interface TaskRecord {
   kill?: KillRequest;
   /** False until the sandbox exists: there is nowhere to checkpoint before. */
   hasSandbox: boolean;
+  /** When the task became RUNNING (ms since the epoch); health check timing counts from it. */
+  runningSince?: number;
+  /** Last known health, stamped on every status; undefined for a task without health checks. */
+  health?: TaskHealth;
+  /** Runs the health checks while the task is RUNNING. */
+  monitor?: HealthMonitor;
   queue: Promise<void>;
   readonly ended: Promise<void>;
   markEnded: () => void;
@@ -104,13 +125,18 @@ export class TaskManager {
         latest = newest.status;
         latestSeq = newest.seq;
       }
+      const state = taskStateCodec.name(latest.state) ?? 'STAGING';
       const record = this.newRecord(cp.spec, sandboxFor(this.options.tasksDir, cp.spec.taskId), {
-        state: taskStateCodec.name(latest.state) ?? 'STAGING',
+        state,
         latest,
         latestSeq,
         handle: cp.handle,
         kill: cp.kill,
         hasSandbox: true,
+        // A checkpoint from before runningSince existed, or one a step behind
+        // the journal: the RUNNING status's own time is the best left.
+        runningSince: cp.runningSince ?? (state === 'RUNNING' ? latest.timestamp?.getTime() : undefined),
+        health: healthOfStatus(latest) ?? (cp.spec.healthChecks.length > 0 ? UNKNOWN_HEALTH : undefined),
       });
       this.tasks.set(cp.spec.taskId, record);
       if (isTerminal(record.state)) {
@@ -135,6 +161,7 @@ export class TaskManager {
         this.watch(record);
         // A kill was under way when the agent stopped: carry it through.
         if (record.kill !== undefined) this.signalKill(record, record.kill.gracePeriodMs);
+        else if (record.state === 'RUNNING') this.startHealth(record);
       } else {
         void this.enqueue(record, () => this.change(record, endedWhileDown(record.kill)));
       }
@@ -243,6 +270,7 @@ export class TaskManager {
   /** Stops changing anything (tasks keep running) and waits for writes in progress. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const record of this.tasks.values()) this.stopHealth(record);
     this.options.executor.close();
     await Promise.all([...this.tasks.values()].map((r) => r.queue));
   }
@@ -250,13 +278,21 @@ export class TaskManager {
   private newRecord(
     spec: TaskSpec,
     sandbox: Sandbox,
-    recovered?: Pick<TaskRecord, 'state' | 'latest' | 'latestSeq' | 'handle' | 'kill' | 'hasSandbox'>,
+    recovered?: Pick<
+      TaskRecord,
+      'state' | 'latest' | 'latestSeq' | 'handle' | 'kill' | 'hasSandbox' | 'runningSince' | 'health'
+    >,
   ): TaskRecord {
     let markEnded!: () => void;
     const ended = new Promise<void>((resolve) => {
       markEnded = resolve;
     });
-    const initial = recovered ?? { state: 'STAGING', latestSeq: 0, hasSandbox: false };
+    const initial = recovered ?? {
+      state: 'STAGING',
+      latestSeq: 0,
+      hasSandbox: false,
+      health: spec.healthChecks.length > 0 ? UNKNOWN_HEALTH : undefined,
+    };
     return { spec, sandbox, ...initial, queue: Promise.resolve(), ended, markEnded };
   }
 
@@ -324,8 +360,36 @@ export class TaskManager {
   /** Applies one state change: check, journal, checkpoint, send. Runs inside the task's queue. */
   private async change(record: TaskRecord, change: StateChange): Promise<void> {
     const state = transition(record.state, change.state);
-    const status = this.statusOf(record.spec.taskId, change, record.handle?.pid ?? 0);
+    // Leaving RUNNING ends the checks; the status says the health they last saw.
+    if (state !== 'RUNNING') this.stopHealth(record);
+    const status = this.statusOf(record.spec.taskId, change, record.handle?.pid ?? 0, record.health);
     if (isTerminal(state) && record.hasSandbox) status.stderrTail = await this.stderrTail(record);
+    if (state === 'RUNNING') record.runningSince ??= status.timestamp?.getTime() ?? Date.now();
+    await this.commit(record, state, status);
+    this.log.info({ taskId: record.spec.taskId, state, message: change.message }, 'task state changed');
+    this.options.send(status);
+    if (state === 'RUNNING') this.startHealth(record);
+  }
+
+  /**
+   * Reports a health transition of a RUNNING task: a status whose state stays
+   * RUNNING, on the same road as state changes but past the state machine
+   * (RUNNING -> RUNNING is not a transition). Runs inside the task's queue;
+   * a transition overtaken by a state change (the task is no longer RUNNING,
+   * its checks stopped) is dropped, as the newer status already carries it.
+   */
+  private async changeHealth(record: TaskRecord, monitor: HealthMonitor, health: TaskHealth): Promise<void> {
+    if (record.state !== 'RUNNING' || record.monitor !== monitor) return;
+    record.health = health;
+    const change: StateChange = { state: 'RUNNING', message: healthStatusMessage(health) };
+    const status = this.statusOf(record.spec.taskId, change, record.handle?.pid ?? 0, health);
+    await this.commit(record, 'RUNNING', status);
+    this.log.info({ taskId: record.spec.taskId, ...health }, 'task health changed');
+    this.options.send(status);
+  }
+
+  /** Journals `status` (from then on it is delivered at least once), then checkpoints the task in `state`. */
+  private async commit(record: TaskRecord, state: TaskStateName, status: TaskStatus): Promise<void> {
     const entry = await this.options.journal.append(status);
     record.state = state;
     record.latest = status;
@@ -338,14 +402,47 @@ export class TaskManager {
           status,
           statusSeq: entry.seq,
           kill: record.kill,
+          runningSince: record.runningSince,
         });
       } catch (e) {
         this.log.error({ taskId: record.spec.taskId, err: e }, 'cannot write task checkpoint');
       }
     }
     if (isTerminal(state)) record.markEnded();
-    this.log.info({ taskId: record.spec.taskId, state, message: change.message }, 'task state changed');
-    this.options.send(status);
+  }
+
+  /** Starts the health checks of a task that is RUNNING, if it has any. Health starts UNKNOWN. */
+  private startHealth(record: TaskRecord): void {
+    const { spec, sandbox } = record;
+    if (spec.healthChecks.length === 0 || record.monitor !== undefined || this.closed) return;
+    // Checks run where and as the task runs: its sandbox, its environment.
+    const target = {
+      cwd: sandbox.dir,
+      env: taskEnvironment(spec, { host: this.options.host, sandboxDir: sandbox.dir }),
+    };
+    const previous = record.health?.health;
+    const monitor: HealthMonitor = new HealthMonitor({
+      checks: spec.healthChecks.map((check) => healthCheckSettings(check, spec.ports)),
+      runningSince: record.runningSince ?? Date.now(),
+      // Re-adopted after its failures already counted (it had been healthy,
+      // or its grace was over): the restart must not hand out a new grace.
+      countFailuresAtOnce: previous === 'HEALTHY' || previous === 'UNHEALTHY',
+      probe: (check, signal) => runHealthCheck(check, target, signal),
+      report: (health) => void this.enqueue(record, () => this.changeHealth(record, monitor, health)),
+      logger: this.log.child({ taskId: spec.taskId }),
+    });
+    record.monitor = monitor;
+    record.health = monitor.current;
+    monitor.start();
+  }
+
+  /** Stops a task's health checks, keeping the health they last saw. */
+  private stopHealth(record: TaskRecord): void {
+    const monitor = record.monitor;
+    if (monitor === undefined) return;
+    monitor.stop();
+    record.monitor = undefined;
+    record.health = monitor.current;
   }
 
   /** The end of the task's stderr; empty (and logged) if it cannot be read. */
@@ -360,14 +457,15 @@ export class TaskManager {
 
   /** Reports a state for a task the agent does not track (so the master can close it). */
   private async reportUntracked(taskId: string, state: TaskStateName, reason: TaskReasonName, message: string) {
-    const status = this.statusOf(taskId, { state, reason, message }, 0);
+    const status = this.statusOf(taskId, { state, reason, message }, 0, undefined);
     await this.options.journal.append(status);
     this.log.info({ taskId, state, reason, message }, 'reported untracked task');
     this.options.send(status);
   }
 
-  private statusOf(taskId: string, change: StateChange, pid: number): TaskStatus {
+  private statusOf(taskId: string, change: StateChange, pid: number, health: TaskHealth | undefined): TaskStatus {
     return TaskStatus.fromPartial({
+      ...healthFields(health),
       uuid: newId(),
       taskId,
       state: taskStateCodec.value(change.state),

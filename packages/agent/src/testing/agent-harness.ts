@@ -8,7 +8,14 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type TaskStateName } from '@drover/common';
-import { type TaskReasonName, taskReasonCodec, type TaskStatus, taskStateCodec } from '@drover/proto';
+import {
+  type HealthStateName,
+  healthStateCodec,
+  type TaskReasonName,
+  taskReasonCodec,
+  type TaskStatus,
+  taskStateCodec,
+} from '@drover/proto';
 import { startAgent } from '../agent.js';
 import type { AgentOptions, RunningAgent } from '../agent-options.js';
 import { signalGroup } from '../executor/process-group.js';
@@ -25,6 +32,14 @@ export interface ReadableStatus {
   uuid: string;
   /** The stderr tail as text ('' unless terminal). */
   stderrTail: string;
+  /** Health; undefined for a task without health checks. */
+  health: HealthStateName | undefined;
+  /** Consecutive counted health check failures. */
+  healthFailures: number;
+  /** Failures reached max_consecutive_failures. */
+  healthFailed: boolean;
+  /** The last health check failure. */
+  healthMessage: string;
 }
 
 /** Short-name view of a TaskStatus. */
@@ -38,6 +53,10 @@ export function readable(status: TaskStatus): ReadableStatus {
     signal: status.signal,
     uuid: status.uuid,
     stderrTail: status.stderrTail.toString(),
+    health: healthStateCodec.name(status.health),
+    healthFailures: status.healthFailures,
+    healthFailed: status.healthFailed,
+    healthMessage: status.healthMessage,
   };
 }
 

@@ -25,6 +25,31 @@ export const portDefinitionSchema = z.strictObject({
   labels: stringMap.default({}),
 });
 
+/**
+ * One health check. MESOS_* protocols are accepted as their plain
+ * equivalents: in Drover every check runs on the task's agent anyway.
+ */
+export const healthCheckSchema = z.strictObject({
+  protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP']).default('HTTP'),
+  path: z.string().default('/'),
+  portIndex: z.number().int().min(0).optional(),
+  port: z.number().int().min(1).max(MAX_PORT).optional(),
+  command: z.strictObject({ value: z.string().min(1) }).optional(),
+  gracePeriodSeconds: z.number().min(0).default(300),
+  intervalSeconds: z.number().positive().default(60),
+  timeoutSeconds: z.number().positive().default(20),
+  maxConsecutiveFailures: z.number().int().min(0).default(3),
+  delaySeconds: z.number().min(0).default(15),
+  ignoreHttp1xx: z.boolean().default(false),
+});
+
+/** How deployments replace tasks. */
+export const upgradeStrategySchema = z.strictObject({
+  minimumHealthCapacity: z.number().min(0).max(1).default(1),
+  maximumOverCapacity: z.number().min(0).max(1).default(1),
+  progressDeadlineSeconds: z.number().positive().default(600),
+});
+
 /** Kill grace period when an app does not set one, seconds. */
 export const DEFAULT_KILL_GRACE_PERIOD_SECONDS = 3;
 
@@ -50,6 +75,8 @@ export const appDefinitionSchema = z.strictObject({
   maxLaunchDelaySeconds: z.number().min(0).default(300),
   // Drover's own: how to choose among agents that all fit.
   placementStrategy: z.enum(['binpack', 'spread']).default('binpack'),
+  healthChecks: z.array(healthCheckSchema).default([]),
+  upgradeStrategy: upgradeStrategySchema.default({ minimumHealthCapacity: 1, maximumOverCapacity: 1, progressDeadlineSeconds: 600 }),
 });
 
 /** A parsed, defaulted app definition. */
@@ -66,7 +93,6 @@ export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'dependencies',
   'executor',
   'fetch',
-  'healthChecks',
   'ipAddress',
   'killSelection',
   'networks',
@@ -77,7 +103,6 @@ export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'secrets',
   'storeUrls',
   'unreachableStrategy',
-  'upgradeStrategy',
   'uris',
   'user',
   'versionInfo',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code } from '../errors/code.js';
 import { ValidationError } from '../errors/validation-error.js';
-import { ConstraintOperator, PlacementStrategy } from '@drover/proto';
+import { ConstraintOperator, HealthCheckProtocol, PlacementStrategy } from '@drover/proto';
 import { appSpecToDefinition, normalizeAppSpec, parseAppDefinition } from './app-definition.js';
 
 function violationsOf(input: unknown): { path: string; message: string }[] {
@@ -36,7 +36,30 @@ describe('app definition', () => {
       backoffFactor: 1.15,
       maxLaunchDelaySeconds: 300,
       placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK,
+      healthChecks: [],
+      upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1, progressDeadlineSeconds: 600 },
     });
+  });
+
+  it('parses health checks with Marathon defaults (MESOS_ protocols as their plain twins)', () => {
+    const spec = parseAppDefinition({
+      id: 'h',
+      cmd: 'x',
+      portDefinitions: [{ port: 0 }, { port: 0 }],
+      healthChecks: [
+        { protocol: 'HTTP', path: '/health', portIndex: 1, intervalSeconds: 2, timeoutSeconds: 1 },
+        { protocol: 'MESOS_TCP' },
+        { protocol: 'COMMAND', command: { value: 'test -f ready' } },
+      ],
+      upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.2 },
+    });
+    expect(spec.healthChecks).toEqual([
+      { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP, path: '/health', portIndex: 1, port: undefined, command: '', gracePeriodSeconds: 300, intervalSeconds: 2, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 15, ignoreHttp1xx: false },
+      { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP, path: '/', portIndex: 0, port: undefined, command: '', gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20, maxConsecutiveFailures: 3, delaySeconds: 15, ignoreHttp1xx: false },
+      expect.objectContaining({ protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND, command: 'test -f ready' }),
+    ]);
+    expect(spec.upgradeStrategy).toEqual({ minimumHealthCapacity: 0.5, maximumOverCapacity: 0.2, progressDeadlineSeconds: 600 });
+    expect(normalizeAppSpec(spec)).toEqual(spec);
   });
 
   it('parses constraints, backoff and the placement strategy', () => {
@@ -127,9 +150,32 @@ describe('app definition', () => {
       ],
     },
     {
+      name: 'health check on a port the app lacks, timeout not below interval',
+      input: { id: 'a', cmd: 'x', portDefinitions: [], healthChecks: [{ protocol: 'HTTP', intervalSeconds: 5, timeoutSeconds: 5 }] },
+      expected: [
+        ['healthChecks[0].portIndex', /is 0 but the app has 0 ports/],
+        ['healthChecks[0].timeoutSeconds', /less than intervalSeconds \(5\)/],
+      ],
+    },
+    {
+      name: 'COMMAND check without a command, HTTP check with both port and portIndex',
+      input: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'COMMAND' }, { protocol: 'HTTP', port: 8080, portIndex: 0 }] },
+      expected: [
+        ['healthChecks[0].command', /COMMAND checks need command.value/],
+        ['healthChecks[1].port', /either port or portIndex/],
+      ],
+    },
+    { name: 'unknown health check protocol', input: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'GRPC' }] }, expected: [['healthChecks[0].protocol', /must be one of "HTTP"/]] },
+    {
+      name: 'a strategy that can never replace a task',
+      input: { id: 'a', cmd: 'x', upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0 } },
+      expected: [['upgradeStrategy.maximumOverCapacity', /must be above 0 when minimumHealthCapacity is 1/]],
+    },
+    { name: 'capacity above 1', input: { id: 'a', cmd: 'x', upgradeStrategy: { minimumHealthCapacity: 1.5 } }, expected: [['upgradeStrategy.minimumHealthCapacity', /at most 1/]] },
+    {
       name: 'Marathon field not supported yet',
-      input: { id: 'a', cmd: 'x', healthChecks: [] },
-      expected: [['healthChecks', /Marathon field Drover does not support yet/]],
+      input: { id: 'a', cmd: 'x', readinessChecks: [] },
+      expected: [['readinessChecks', /Marathon field Drover does not support yet/]],
     },
     { name: 'unknown nested field', input: { id: 'a', cmd: 'x', portDefinitions: [{ prot: 1 }] }, expected: [['portDefinitions[0].prot', /not a known field/]] },
     { name: 'negative grace period', input: { id: 'a', cmd: 'x', taskKillGracePeriodSeconds: -1 }, expected: [['taskKillGracePeriodSeconds', /at least 0/]] },
@@ -165,6 +211,7 @@ describe('app definition', () => {
       portDefinitions: [],
       constraints: [],
       placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED,
+      healthChecks: [],
     });
     expect(spec.portDefinitions).toEqual([]);
     expect(spec).toMatchObject({ cpus: 1, mem: 128, instances: 1, placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK });

@@ -4,7 +4,7 @@
  * with its field path before anything is rejected, so a user sees all of
  * them at once; nothing partial ever reaches the store.
  */
-import { type AppSpec, placementStrategyCodec } from '@drover/proto';
+import { type AppSpec, type HealthCheck, HealthCheckProtocol, placementStrategyCodec } from '@drover/proto';
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
@@ -53,6 +53,15 @@ export function appSpecToDefinition(spec: AppSpec): Record<string, unknown> {
     if (spec[key] !== undefined) def[key] = spec[key];
   }
   def.constraints = spec.constraints.map(constraintToDefinition);
+  def.healthChecks = spec.healthChecks.map(healthCheckToDefinition);
+  if (spec.upgradeStrategy) {
+    const u = spec.upgradeStrategy;
+    def.upgradeStrategy = {
+      ...(u.minimumHealthCapacity !== undefined ? { minimumHealthCapacity: u.minimumHealthCapacity } : {}),
+      ...(u.maximumOverCapacity !== undefined ? { maximumOverCapacity: u.maximumOverCapacity } : {}),
+      ...(u.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: u.progressDeadlineSeconds } : {}),
+    };
+  }
   const strategy = placementStrategyCodec.name(spec.placementStrategy);
   if (strategy !== undefined) def.placementStrategy = strategy.toLowerCase();
   def.env = { ...spec.env };
@@ -90,7 +99,51 @@ function toAppSpec(def: AppDefinition): AppSpec {
     backoffFactor: def.backoffFactor,
     maxLaunchDelaySeconds: def.maxLaunchDelaySeconds,
     placementStrategy: placementStrategyCodec.value(def.placementStrategy === 'spread' ? 'SPREAD' : 'BINPACK'),
+    healthChecks: def.healthChecks.map((h) => ({
+      protocol: PROTOCOLS[h.protocol],
+      path: h.path,
+      portIndex: h.port === undefined ? (h.portIndex ?? 0) : undefined,
+      port: h.port,
+      command: h.command?.value ?? '',
+      gracePeriodSeconds: h.gracePeriodSeconds,
+      intervalSeconds: h.intervalSeconds,
+      timeoutSeconds: h.timeoutSeconds,
+      maxConsecutiveFailures: h.maxConsecutiveFailures,
+      delaySeconds: h.delaySeconds,
+      ignoreHttp1xx: h.ignoreHttp1xx,
+    })),
+    upgradeStrategy: { ...def.upgradeStrategy },
   };
+}
+
+const PROTOCOLS: Record<AppDefinition['healthChecks'][number]['protocol'], HealthCheckProtocol> = {
+  HTTP: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP,
+  MESOS_HTTP: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP,
+  HTTPS: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS,
+  MESOS_HTTPS: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS,
+  TCP: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP,
+  MESOS_TCP: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP,
+  COMMAND: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND,
+};
+
+const PROTOCOL_NAMES: Record<HealthCheckProtocol, string> = {
+  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_UNSPECIFIED]: 'HTTP',
+  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP]: 'HTTP',
+  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS]: 'HTTPS',
+  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP]: 'TCP',
+  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND]: 'COMMAND',
+  [HealthCheckProtocol.UNRECOGNIZED]: 'UNRECOGNIZED',
+};
+
+/** A proto health check in Marathon's JSON shape. */
+function healthCheckToDefinition(h: HealthCheck): Record<string, unknown> {
+  const optionals = ['portIndex', 'port', 'gracePeriodSeconds', 'intervalSeconds', 'timeoutSeconds', 'maxConsecutiveFailures', 'delaySeconds'] as const;
+  const def: Record<string, unknown> = { protocol: PROTOCOL_NAMES[h.protocol] ?? 'UNRECOGNIZED' };
+  if (h.path !== '') def.path = h.path;
+  for (const key of optionals) if (h[key] !== undefined) def[key] = h[key];
+  if (h.command !== '') def.command = { value: h.command };
+  if (h.ignoreHttp1xx) def.ignoreHttp1xx = true;
+  return def;
 }
 
 /** Rules that involve more than one field, applied to the raw input defensively. */
@@ -108,6 +161,8 @@ function crossFieldProblems(input: unknown): FieldViolation[] {
   if (Array.isArray(input.constraints)) {
     input.constraints.forEach((c: unknown, i) => out.push(...constraintProblems(c, `constraints[${i}]`)));
   }
+  out.push(...healthCheckProblems(input));
+  out.push(...upgradeStrategyProblems(input.upgradeStrategy));
   if (Array.isArray(input.portDefinitions)) {
     const seenPorts = new Map<number, number>();
     const seenNames = new Map<string, number>();
@@ -128,6 +183,44 @@ function crossFieldProblems(input: unknown): FieldViolation[] {
     });
   }
   return out;
+}
+
+/** Rules of health checks that involve other fields (ports, the protocol). */
+function healthCheckProblems(input: Record<string, unknown>): FieldViolation[] {
+  if (!Array.isArray(input.healthChecks)) return [];
+  // Absent portDefinitions means Marathon's one port.
+  const ports = Array.isArray(input.portDefinitions) ? input.portDefinitions.length : input.portDefinitions === undefined ? 1 : 0;
+  const out: FieldViolation[] = [];
+  input.healthChecks.forEach((h: unknown, i) => {
+    if (!isRecord(h)) return;
+    const path = `healthChecks[${i}]`;
+    const protocol = typeof h.protocol === 'string' ? h.protocol.replace(/^MESOS_/, '') : 'HTTP';
+    if (protocol === 'COMMAND') {
+      if (h.command === undefined) out.push({ path: `${path}.command`, message: 'COMMAND checks need command.value' });
+    } else {
+      if (h.command !== undefined) out.push({ path: `${path}.command`, message: `only COMMAND checks take a command, not ${protocol}` });
+      if (h.port !== undefined && h.portIndex !== undefined) out.push({ path: `${path}.port`, message: 'set either port or portIndex, not both' });
+      const index = typeof h.portIndex === 'number' ? h.portIndex : 0;
+      if (h.port === undefined && index >= ports) {
+        out.push({ path: `${path}.portIndex`, message: `is ${index} but the app has ${ports} port${ports === 1 ? '' : 's'}` });
+      }
+    }
+    const interval = typeof h.intervalSeconds === 'number' ? h.intervalSeconds : 60;
+    const timeout = typeof h.timeoutSeconds === 'number' ? h.timeoutSeconds : 20;
+    if (timeout >= interval) out.push({ path: `${path}.timeoutSeconds`, message: `must be less than intervalSeconds (${interval})` });
+  });
+  return out;
+}
+
+/** A strategy that can never make progress is refused up front. */
+function upgradeStrategyProblems(raw: unknown): FieldViolation[] {
+  if (!isRecord(raw)) return [];
+  const minHealth = typeof raw.minimumHealthCapacity === 'number' ? raw.minimumHealthCapacity : 1;
+  const overCapacity = typeof raw.maximumOverCapacity === 'number' ? raw.maximumOverCapacity : 1;
+  if (minHealth === 1 && overCapacity === 0) {
+    return [{ path: 'upgradeStrategy.maximumOverCapacity', message: 'must be above 0 when minimumHealthCapacity is 1, or no task could ever be replaced' }];
+  }
+  return [];
 }
 
 /** Short, user-facing wording for each kind of zod issue. */

@@ -1,49 +1,65 @@
 /**
- * The app operations every API surface shares (gRPC today, Marathon REST
- * next): validate, store durably, and let the orchestrator converge. Nothing
- * is written unless the whole request is valid.
+ * The app operations every API surface shares (gRPC, Marathon REST):
+ * validate, store durably, and start the deployment that carries the change
+ * out. Nothing is written unless the whole request is valid, and an app
+ * with a deployment in progress takes no other change unless forced.
  */
-import { Code, DroverError, normalizeAppId, normalizeAppSpec, NotFoundError, isLive } from '@drover/common';
-import type { App, AppSpec } from '@drover/proto';
+import { Code, DroverError, isLive, normalizeAppId, normalizeAppSpec, NotFoundError } from '@drover/common';
+import type { App, AppSpec, AppVersion, Deployment } from '@drover/proto';
 import type { Clock } from '../clock.js';
 import { appToProto } from '../convert/to-proto.js';
+import type { DeploymentManager } from '../deployments/deployment-manager.js';
+import type { DeploymentService } from '../deployments/deployment-service.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { LaunchBackoff } from '../orchestrator/launch-backoff.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AppRecord } from '../state/records.js';
+import type { AppRecord, DeploymentRecord } from '../state/records.js';
+import type { Mutation } from '../store/store.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 
-/** Result of a deploy. */
-export interface DeployResult {
+/** Versions kept per app; older ones are pruned (the current one never is). */
+export const MAX_VERSIONS_PER_APP = 50;
+
+/** Result of a change. */
+export interface ChangeResult {
   readonly app: App;
   readonly created: boolean;
+  /** The deployment carrying the change out; absent when nothing changed. */
+  readonly deployment?: Deployment;
 }
 
-/** App create/read/update/delete. */
+/** App create/read/update/delete, restart, versions and rollback. */
 export class AppService {
   constructor(
     private readonly state: ClusterState,
     private readonly orchestrator: Orchestrator,
     private readonly killer: TaskKiller,
     private readonly backoff: LaunchBackoff,
+    private readonly deployments: DeploymentManager,
+    private readonly deploymentViews: DeploymentService,
+    private readonly events: EventBus,
     private readonly clock: Clock,
   ) {}
 
-  /** Creates or updates an app. Only a change of the spec (not just instances) makes a new version. */
-  async deploy(input: AppSpec): Promise<DeployResult> {
+  /** Creates or updates an app. A new spec is a new version; a new instance count alone is a scale. */
+  async deploy(input: AppSpec, force = false): Promise<ChangeResult> {
     const spec = normalizeAppSpec(input);
     const existing = this.state.app(spec.id);
     if (existing && sameSpec(existing.spec, spec)) return { app: this.view(existing), created: false };
+    this.deployments.checkLock(spec.id, force);
     const now = this.clock.now();
     const configChanged = !existing || !sameSpec({ ...existing.spec, instances: spec.instances }, spec);
     const record: AppRecord = {
       spec,
-      version: configChanged ? newVersion(now, existing?.version) : (existing?.version ?? newVersion(now)),
+      version: configChanged ? newVersion(now, existing?.version) : (existing?.version as string),
       createdAt: existing?.createdAt ?? now,
       ...(existing?.lastTaskFailure ? { lastTaskFailure: existing.lastTaskFailure } : {}),
     };
-    await this.state.putApp(record);
-    return { app: this.view(record), created: !existing };
+    const kind = !existing ? 'CREATE' : configChanged ? 'UPDATE' : 'SCALE';
+    const deployment = await this.change(record, kind, existing?.version ?? '', configChanged);
+    this.events.publish('api_post_event', { $case: 'app', value: { appId: spec.id, spec, version: record.version } });
+    return { app: this.view(record), created: !existing, deployment };
   }
 
   /** One app. */
@@ -57,24 +73,84 @@ export class AppService {
   }
 
   /** Changes only the instance count. */
-  async scale(id: string, instances: number): Promise<App> {
+  async scale(id: string, instances: number, force = false): Promise<ChangeResult> {
     if (!Number.isInteger(instances) || instances < 0) {
       throw new DroverError('instances must be a non-negative integer', Code.InvalidArgument);
     }
     const app = this.require(id);
-    const record: AppRecord = { ...app, spec: { ...app.spec, instances } };
-    await this.state.putApp(record);
-    return this.view(record);
+    return this.deploy({ ...app.spec, instances }, force);
+  }
+
+  /** Replaces every task, under the app's upgrade strategy (a new version with the same spec). */
+  async restart(id: string, force = false): Promise<Deployment> {
+    const app = this.require(id);
+    this.deployments.checkLock(app.spec.id, force);
+    const record: AppRecord = { ...app, version: newVersion(this.clock.now(), app.version) };
+    const deployment = await this.change(record, 'RESTART', app.version, true);
+    this.events.publish('api_post_event', { $case: 'app', value: { appId: app.spec.id, spec: app.spec, version: record.version } });
+    return deployment;
+  }
+
+  /** Every version of an app, newest first. */
+  versions(id: string): AppVersion[] {
+    const app = this.require(id);
+    return this.state.versionsOf(app.spec.id).map((v) => ({ version: v.version, spec: v.spec }));
+  }
+
+  /** One version's spec. */
+  version(id: string, version: string): AppSpec {
+    const app = this.require(id);
+    const found = this.state.version(app.spec.id, version);
+    if (!found) throw new NotFoundError('version', `${version} of app ${app.spec.id}`);
+    return found.spec;
+  }
+
+  /** Deploys an earlier version's spec (by default the one before the current) as a new version. */
+  async rollback(id: string, toVersion = '', force = false): Promise<ChangeResult> {
+    const app = this.require(id);
+    const versions = this.state.versionsOf(app.spec.id);
+    const target = toVersion === '' ? versions.find((v) => v.version < app.version) : versions.find((v) => v.version === toVersion);
+    if (!target) {
+      throw toVersion === ''
+        ? new DroverError(`app ${app.spec.id} has no version before ${app.version}`, Code.FailedPrecondition)
+        : new NotFoundError('version', `${toVersion} of app ${app.spec.id}`);
+    }
+    this.deployments.checkLock(app.spec.id, force);
+    const record: AppRecord = { ...app, spec: target.spec, version: newVersion(this.clock.now(), app.version) };
+    const deployment = await this.change(record, 'ROLLBACK', app.version, true);
+    this.events.publish('api_post_event', { $case: 'app', value: { appId: app.spec.id, spec: target.spec, version: record.version } });
+    return { app: this.view(record), created: false, deployment };
   }
 
   /** Removes the app and kills its live tasks; returns how many were asked to stop. */
-  async delete(id: string): Promise<number> {
+  async delete(id: string, force = false): Promise<number> {
     const app = this.require(id);
-    const live = this.state.tasksOfApp(app.spec.id).filter((t) => isLive(t.state));
-    await this.state.write([{ kind: 'deleteApp', id: app.spec.id }]);
+    this.deployments.checkLock(app.spec.id, force);
+    const live = this.state.liveTasksOfApp(app.spec.id).filter((t) => isLive(t.state));
+    const versions: Mutation[] = this.state.versionsOf(app.spec.id).map((v) => ({ kind: 'deleteVersion', appId: v.appId, version: v.version }));
+    await this.state.write([...this.deployments.endForDelete(app.spec.id), { kind: 'deleteApp', id: app.spec.id }, ...versions]);
     this.backoff.forget(app.spec.id);
+    this.events.publish('app_terminated_event', { $case: 'app', value: { appId: app.spec.id, version: app.version } });
     const killed = await this.killer.kill(live, `app ${app.spec.id} was deleted`);
     return killed.length;
+  }
+
+  /** Writes the app (and its version) with the deployment that carries the change out. */
+  private async change(record: AppRecord, kind: DeploymentRecord['kind'], fromVersion: string, newVersionStored: boolean): Promise<Deployment> {
+    const started = this.deployments.begin(record, kind, fromVersion);
+    const mutations: Mutation[] = [{ kind: 'putApp', app: record }, ...started.mutations];
+    if (newVersionStored) {
+      mutations.push({ kind: 'putVersion', version: { appId: record.spec.id, version: record.version, spec: record.spec } });
+      mutations.push(...this.pruneVersions(record));
+    }
+    await this.state.write(mutations);
+    this.deployments.announce(started);
+    return this.deploymentViews.view(started.deployment);
+  }
+
+  private pruneVersions(record: AppRecord): Mutation[] {
+    const versions = this.state.versionsOf(record.spec.id).filter((v) => v.version !== record.version);
+    return versions.slice(MAX_VERSIONS_PER_APP - 1).map((v) => ({ kind: 'deleteVersion', appId: v.appId, version: v.version }));
   }
 
   private require(id: string): AppRecord {
@@ -85,7 +161,14 @@ export class AppService {
 
   private view(app: AppRecord): App {
     const now = this.clock.now();
-    return appToProto(app, this.state.tasksOfApp(app.spec.id), this.orchestrator.waitingOf(app.spec.id), this.backoff.view(app, now));
+    const running = this.state.runningDeployment(app.spec.id);
+    return appToProto(
+      app,
+      this.state.liveTasksOfApp(app.spec.id),
+      this.orchestrator.waitingOf(app.spec.id),
+      this.backoff.view(app, now),
+      running ? [running.id] : [],
+    );
   }
 }
 

@@ -15,7 +15,10 @@ import {
   TaskReason,
   taskReasonCodec,
   taskStateCodec,
+  HealthState,
+  healthStateCodec,
 } from '@drover/proto';
+import { isHealthy } from '../tasks/task-updates.js';
 import type { BackoffView } from '../orchestrator/launch-backoff.js';
 import type { Waiting } from '../orchestrator/orchestrator.js';
 import type { AgentReservation } from '../state/agent-ledger.js';
@@ -56,6 +59,8 @@ export function taskToProto(t: TaskRecord, waiting?: Waiting): Task {
     killRequested: t.killRequested,
     pid: t.pid ?? 0,
     waiting: t.state === 'PENDING' && waiting ? explanationToProto(waiting) : undefined,
+    health: t.health ? healthStateCodec.value(t.health) : HealthState.HEALTH_STATE_UNSPECIFIED,
+    healthMessage: t.healthMessage ?? '',
   };
 }
 
@@ -74,16 +79,26 @@ function failureToProto(f: TaskFailureRecord): TaskFailure {
   };
 }
 
-/** An app with its live counts, backoff and last failure, for clients. */
-export function appToProto(app: AppRecord, tasks: readonly TaskRecord[], waiting: Waiting | undefined, backoff: BackoffView): App {
+/** An app with its live counts, backoff, last failure and deployments, for clients. */
+export function appToProto(
+  app: AppRecord,
+  tasks: readonly TaskRecord[],
+  waiting: Waiting | undefined,
+  backoff: BackoffView,
+  deployments: readonly string[],
+): App {
   let running = 0;
   let staged = 0;
   let killing = 0;
+  let healthy = 0;
+  let unhealthy = 0;
   for (const t of tasks) {
     if (!isLive(t.state)) continue;
     if (t.killRequested || t.state === 'KILLING') killing++;
     else if (t.state === 'RUNNING') running++;
     else staged++;
+    if (isHealthy(t)) healthy++;
+    else if (t.health === 'UNHEALTHY') unhealthy++;
   }
   return {
     spec: app.spec,
@@ -97,6 +112,9 @@ export function appToProto(app: AppRecord, tasks: readonly TaskRecord[], waiting
       nextLaunchAt: backoff.nextLaunchAt !== undefined ? new Date(backoff.nextLaunchAt) : undefined,
       consecutiveFailures: backoff.failures,
       lastTaskFailure: app.lastTaskFailure ? failureToProto(app.lastTaskFailure) : undefined,
+      tasksHealthy: healthy,
+      tasksUnhealthy: unhealthy,
+      deployments: [...deployments],
     },
   };
 }

@@ -45,7 +45,7 @@ async function advanceUntil<T>(probe: () => T | undefined, maxMs = 60_000, stepM
   }
 }
 
-const deploy = (app: Partial<AppSpec>) => h.core.apps.deploy(AppSpec.fromPartial(app));
+const deploy = (app: Partial<AppSpec>, force = false) => h.core.apps.deploy(AppSpec.fromPartial(app), force);
 
 describe('restart backoff', () => {
   it('delays relaunches 1, 1.15, 1.32 ... s after consecutive failures, capped at maxLaunchDelaySeconds', async () => {
@@ -106,7 +106,9 @@ describe('restart backoff', () => {
     await agent.report(first as string, 'FAILED', { exitCode: 1 });
     await advance(50);
     expect(agent.launched()).toEqual([]);
-    await deploy({ id: 'v', cmd: 'y', cpus: 0.1, mem: 16, backoffSeconds: 60 });
+    // The first version never got healthy, so its deployment still holds the lock.
+    await expect(deploy({ id: 'v', cmd: 'y', cpus: 0.1, mem: 16, backoffSeconds: 60 })).rejects.toMatchObject({ name: 'AppLockedError' });
+    await deploy({ id: 'v', cmd: 'y', cpus: 0.1, mem: 16, backoffSeconds: 60 }, true);
     const relaunched = await advanceUntil(() => (agent.commands.length > 0 ? agent.launched() : undefined), 1000);
     expect(relaunched.elapsedMs).toBeLessThan(100);
   });

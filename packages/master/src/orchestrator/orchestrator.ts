@@ -17,14 +17,18 @@
  * Per app and pass, live tasks that count are split in two:
  *   keepers  = current version, on an agent that is not draining;
  *   retirees = an older version, or on a draining agent.
- * Then:
+ * Then, within the app's upgrade strategy (minHealthy = ceil(N x
+ * minimumHealthCapacity) healthy at all times, maxLive = N + floor(N x
+ * maximumOverCapacity) live at most, counting tasks still shutting down):
  *   - keepers beyond `instances` are killed, youngest first;
- *   - missing keepers are requested from the scheduler, unless the app's
- *     launch backoff (see launch-backoff.ts) is still running;
- *   - retirees are killed only as keepers reach RUNNING, so the app never
- *     drops below `instances` running while it moves to a new version or
- *     off a drained agent (Marathon's default upgrade: minimumHealthCapacity
- *     1, maximumOverCapacity 1).
+ *   - tasks whose health checks failed are killed, a bounded number at a
+ *     time (see healthKillsAllowed);
+ *   - retirees that are not healthy are killed; healthy ones only while
+ *     more than minHealthy instances are healthy;
+ *   - missing keepers are started while there is room under maxLive,
+ *     unless the app's launch backoff (see launch-backoff.ts) still runs.
+ * Deployments (see deployment-manager.ts) watch the outcome: success,
+ * progress, and the deadline that rolls a stuck change back.
  * Also: PENDING one-off tasks are placed; live tasks of deleted apps and
  * everything still on an agent past its drain deadline are killed.
  */
@@ -35,7 +39,12 @@ import type { AgentSessions } from '../agents/agent-sessions.js';
 import type { Clock } from '../clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AppRecord, TaskRecord } from '../state/records.js';
+import { taskToProto } from '../convert/to-proto.js';
+import type { DeploymentManager } from '../deployments/deployment-manager.js';
+import { strategyLimits } from '../deployments/strategy.js';
+import type { EventBus } from '../events/event-bus.js';
 import type { Mutation } from '../store/store.js';
+import { isHealthy } from '../tasks/task-updates.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 import type { LaunchBackoff } from './launch-backoff.js';
 import type { PlacementSource, PlanApplier } from './plan-applier.js';
@@ -72,9 +81,13 @@ export class Orchestrator {
     private readonly applier: PlanApplier,
     private readonly killer: TaskKiller,
     private readonly backoff: LaunchBackoff,
+    private readonly deployments: DeploymentManager,
+    private readonly events: EventBus,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly tickMs = 1000,
+    /** Fraction of an app's instances that may be replaced for failing health at once. */
+    private readonly healthKillFraction = 0.25,
   ) {}
 
   /** Reconciles on every state change and on a timer. */
@@ -186,35 +199,57 @@ export class Orchestrator {
     const draining = new Set(this.state.allAgents().filter((a) => a.drainDeadline !== undefined).map((a) => a.id));
     let nextWakeUp = Infinity;
 
+    const deploymentWrites: Mutation[] = [];
+    const healthKills: TaskRecord[] = [];
     for (const app of this.appsToVisit()) {
       const id = app.spec.id;
       const wanted = app.spec.instances ?? 0;
       const tasks = this.state.liveTasksOfApp(id);
+      const evaluated = this.deployments.evaluate(app, tasks, now);
+      deploymentWrites.push(...evaluated.mutations);
+      if (evaluated.wakeInMs !== undefined) nextWakeUp = Math.min(nextWakeUp, evaluated.wakeInMs);
+      const limits = this.state.runningDeployment(id) ?? strategyLimits(app.spec);
       const live = tasks.filter((t) => !t.killRequested);
       const keepers = live.filter((t) => t.appVersion === app.version && !draining.has(t.agentId));
       const retirees = live.filter((t) => t.appVersion !== app.version || draining.has(t.agentId));
       this.backoff.resetIfRecovered(app, tasks, now);
+      const killing = new Set<string>();
 
       if (keepers.length > wanted) {
         for (const task of youngestFirst(keepers).slice(0, keepers.length - wanted)) {
           kills.push({ task, why: `scaled down to ${wanted} ${wanted === 1 ? 'instance' : 'instances'}` });
+          killing.add(task.id);
         }
       }
-      const missing = Math.max(0, wanted - keepers.length);
-      if (missing > 0) {
+      for (const task of this.healthKillsAllowed(live, tasks, wanted)) {
+        if (killing.has(task.id)) continue;
+        healthKills.push(task);
+        killing.add(task.id);
+      }
+      // Old versions and tasks on draining agents go as new ones get healthy:
+      // never fewer than minHealthy healthy instances.
+      let canKill = tasks.filter((t) => isHealthy(t) && !killing.has(t.id)).length - limits.minHealthy;
+      for (const task of retirementOrder(retirees)) {
+        if (killing.has(task.id)) continue;
+        const healthy = isHealthy(task);
+        if (healthy && canKill <= 0) continue;
+        if (healthy) canKill--;
+        kills.push({ task, why: draining.has(task.agentId) ? 'moved off a draining agent' : `replaced by version ${app.version}` });
+        killing.add(task.id);
+      }
+      // New ones start within maxLive, counting tasks still shutting down.
+      const missing = Math.max(0, wanted - keepers.filter((t) => !killing.has(t.id)).length);
+      const room = Math.max(0, limits.maxLive - tasks.length);
+      const toStart = Math.min(missing, room);
+      if (toStart > 0) {
         const delay = this.backoff.delayLeft(app, now);
         if (delay > 0) {
           waiting.set(id, { instances: missing, explanation: delayed(app, this.backoff.view(app, now).delayMs, delay) });
           nextWakeUp = Math.min(nextWakeUp, delay);
         } else {
-          requests.push(appRequest(app, missing));
+          requests.push(appRequest(app, toStart));
           sources.set(id, { kind: 'app', app });
         }
-      }
-      const runningKeepers = keepers.filter((t) => t.state === 'RUNNING').length;
-      const keepRetirees = Math.max(0, wanted - runningKeepers);
-      for (const task of retirementOrder(retirees).slice(0, Math.max(0, retirees.length - keepRetirees))) {
-        kills.push({ task, why: draining.has(task.agentId) ? 'moved off a draining agent' : `replaced by version ${app.version}` });
       }
     }
 
@@ -243,7 +278,9 @@ export class Orchestrator {
     // Launch delays and drain deadlines end between ticks: wake up right then.
     clearTimeout(this.wakeUp);
     if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.trigger(), nextWakeUp);
+    if (deploymentWrites.length > 0) await this.state.write(deploymentWrites);
     await this.killAll(kills);
+    await this.killUnhealthy(healthKills);
     if (requests.length > 0) {
       const agents = this.snapshotAgents(draining);
       const plan = schedule({ agents, placed: this.state.ledger.placed(), elsewhere: this.elsewhere(agents) }, requests, { seed: this.seed++ });
@@ -255,6 +292,29 @@ export class Orchestrator {
       await this.applier.apply(plan.placements, sources);
     } else {
       this.waiting = waiting;
+    }
+  }
+
+  /**
+   * Tasks whose health checks failed that may be killed now. At most
+   * ceil(healthKillFraction x instances) replacements are in flight per app
+   * (tasks being killed for health, and new tasks not healthy yet), so a
+   * broken dependency that fails every check cannot make Drover kill the
+   * whole app at once.
+   */
+  private healthKillsAllowed(live: readonly TaskRecord[], all: readonly TaskRecord[], wanted: number): TaskRecord[] {
+    const failed = live.filter((t) => t.healthFailed);
+    if (failed.length === 0) return [];
+    const budget = Math.max(1, Math.ceil(wanted * this.healthKillFraction));
+    const inFlight = all.filter((t) => (t.killRequested && t.healthKill) || (!t.killRequested && t.health !== undefined && !t.everHealthy && !t.healthFailed)).length;
+    return [...failed].sort((a, b) => a.updatedAt - b.updatedAt).slice(0, Math.max(0, budget - inFlight));
+  }
+
+  private async killUnhealthy(tasks: readonly TaskRecord[]): Promise<void> {
+    for (const task of tasks) {
+      const why = `health checks failed ${task.healthFailures ?? 0} times in a row: ${task.healthMessage ?? 'no output'}`;
+      const [killed] = await this.killer.kill([task], why, { healthKill: true });
+      if (killed) this.events.publish('unhealthy_task_kill_event', { $case: 'unhealthyTaskKill', value: { task: taskToProto(killed), reason: task.healthMessage ?? '' } });
     }
   }
 

@@ -87,6 +87,7 @@ function newAppTask(app: AppRecord, agent: AgentRecord, placement: Placement, no
     updatedAt: now,
     killRequested: false,
     killGracePeriodSeconds: spec.taskKillGracePeriodSeconds ?? 3,
+    ...(spec.healthChecks.length > 0 ? { health: 'UNKNOWN' as const } : {}),
   };
 }
 

@@ -21,8 +21,10 @@ export class TaskFailures {
 
   /** The mutations to write with the task change `before` -> `after` (empty if it is not a failure). */
   observe(before: TaskRecord, after: TaskRecord): Mutation[] {
-    if (before.state === after.state || after.killRequested || after.appId === '') return [];
-    if (after.state !== 'FAILED' && after.state !== 'FINISHED') return [];
+    if (before.state === after.state || after.appId === '') return [];
+    // A task killed because its health checks kept failing failed too.
+    const failed = after.healthKill ? after.state === 'KILLED' || after.state === 'FAILED' : !after.killRequested && (after.state === 'FAILED' || after.state === 'FINISHED');
+    if (!failed) return [];
     const app = this.state.app(after.appId);
     if (!app) return [];
     const endedAt = after.endedAt ?? this.clock.now();
@@ -35,7 +37,7 @@ export class TaskFailures {
       state: after.state,
       ...(after.exitCode !== undefined ? { exitCode: after.exitCode } : {}),
       ...(after.signal !== undefined ? { signal: after.signal } : {}),
-      message: after.message ?? '',
+      message: after.healthKill ? `health checks failed: ${after.healthMessage ?? 'no output'}` : (after.message ?? ''),
       stderrTail: after.stderrTail ?? '',
       appVersion: after.appVersion,
     };

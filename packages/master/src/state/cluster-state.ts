@@ -15,7 +15,7 @@
 import { isLive } from '@drover/common';
 import type { Mutation, Store } from '../store/store.js';
 import { AgentLedger } from './agent-ledger.js';
-import type { AgentRecord, AppRecord, TaskRecord } from './records.js';
+import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from './records.js';
 
 interface Waiter {
   resolve: () => void;
@@ -29,6 +29,9 @@ export class ClusterState {
   private readonly tasksByApp = new Map<string, Set<string>>();
   private readonly tasksByAgent = new Map<string, Set<string>>();
   private readonly agents = new Map<string, AgentRecord>();
+  /** appId -> version -> record. */
+  private readonly versions = new Map<string, Map<string, VersionRecord>>();
+  private readonly deployments = new Map<string, DeploymentRecord>();
   /** Live (not ended) task ids per app, so reconciling skips the history. */
   private readonly liveByApp = new Map<string, Set<string>>();
   /** One-off tasks not placed yet. */
@@ -55,6 +58,8 @@ export class ClusterState {
     for (const app of stored.apps) state.apps.set(app.spec.id, app);
     for (const task of stored.tasks) state.indexTask(task);
     for (const agent of stored.agents) state.agents.set(agent.id, agent);
+    for (const version of stored.versions) state.applyMutation({ kind: 'putVersion', version });
+    for (const deployment of stored.deployments) state.deployments.set(deployment.id, deployment);
     return state;
   }
 
@@ -126,6 +131,28 @@ export class ClusterState {
   allAgents(): readonly AgentRecord[] {
     this.sortedAgents ??= [...this.agents.values()].sort((a, b) => a.hostname.localeCompare(b.hostname) || a.id.localeCompare(b.id));
     return this.sortedAgents;
+  }
+
+  /** Versions of an app, newest first. */
+  versionsOf(appId: string): VersionRecord[] {
+    return [...(this.versions.get(appId)?.values() ?? [])].sort((a, b) => b.version.localeCompare(a.version));
+  }
+  /** One version of an app. */
+  version(appId: string, version: string): VersionRecord | undefined {
+    return this.versions.get(appId)?.get(version);
+  }
+  /** One deployment. */
+  deployment(id: string): DeploymentRecord | undefined {
+    return this.deployments.get(id);
+  }
+  /** Every deployment held (running and recently ended), newest first. */
+  allDeployments(): DeploymentRecord[] {
+    return [...this.deployments.values()].sort((a, b) => b.startedAt - a.startedAt || b.id.localeCompare(a.id));
+  }
+  /** The app's running deployment, if any (there is at most one). */
+  runningDeployment(appId: string): DeploymentRecord | undefined {
+    for (const d of this.deployments.values()) if (d.appId === appId && d.state === 'RUNNING') return d;
+    return undefined;
   }
 
   /** Calls `listener` for every mutation as it is applied in memory (must not write). */
@@ -213,6 +240,21 @@ export class ClusterState {
         this.agents.set(m.agent.id, m.agent);
         this.sortedAgents = undefined;
         break;
+      case 'putVersion': {
+        let byVersion = this.versions.get(m.version.appId);
+        if (!byVersion) this.versions.set(m.version.appId, (byVersion = new Map()));
+        byVersion.set(m.version.version, m.version);
+        break;
+      }
+      case 'deleteVersion':
+        this.versions.get(m.appId)?.delete(m.version);
+        break;
+      case 'putDeployment':
+        this.deployments.set(m.deployment.id, m.deployment);
+        break;
+      case 'deleteDeployment':
+        this.deployments.delete(m.id);
+        break;
     }
   }
 
@@ -278,5 +320,13 @@ function keyOf(m: Mutation): string {
       return `task:${m.id}`;
     case 'putAgent':
       return `agent:${m.agent.id}`;
+    case 'putVersion':
+      return `version:${m.version.appId}\u0000${m.version.version}`;
+    case 'deleteVersion':
+      return `version:${m.appId}\u0000${m.version}`;
+    case 'putDeployment':
+      return `deployment:${m.deployment.id}`;
+    case 'deleteDeployment':
+      return `deployment:${m.id}`;
   }
 }

@@ -3,7 +3,15 @@
  * blob), as plain JSON-safe objects so any Store can persist them as is.
  */
 import type { PortRange, ScalarResources, TaskStateName } from '@drover/common';
-import type { AgentStateName, AppSpec, AssignedPort, TaskReasonName } from '@drover/proto';
+import type {
+  AgentStateName,
+  AppSpec,
+  AssignedPort,
+  DeploymentKindName,
+  DeploymentStateName,
+  HealthStateName,
+  TaskReasonName,
+} from '@drover/proto';
 
 /** How an app's most recent failed task ended (kept after the task is pruned). */
 export interface TaskFailureRecord {
@@ -67,6 +75,55 @@ export interface TaskRecord {
   readonly runSpec?: AppSpec;
   /** Last 4 KiB of stderr, sent with a terminal status. */
   readonly stderrTail?: string;
+  /** What its health checks say (absent: the app has none). */
+  readonly health?: HealthStateName;
+  /** Consecutive failed checks, as the agent counted them. */
+  readonly healthFailures?: number;
+  /** The agent says the checks failed max_consecutive_failures times: replace it. */
+  readonly healthFailed?: boolean;
+  /** Output of the last failing check. */
+  readonly healthMessage?: string;
+  /** True once the task has ever been healthy (replacements that never are hold the health-kill budget). */
+  readonly everHealthy?: boolean;
+  /** Set when the master killed it because its health checks kept failing. */
+  readonly healthKill?: boolean;
+}
+
+/** One accepted spec of an app, kept so it can be listed and rolled back to. */
+export interface VersionRecord {
+  readonly appId: string;
+  readonly version: string;
+  readonly spec: AppSpec;
+}
+
+/** A change to an app being carried out (see deployments/deployment-manager.ts). */
+export interface DeploymentRecord {
+  readonly id: string;
+  readonly appId: string;
+  readonly kind: DeploymentKindName;
+  readonly state: DeploymentStateName;
+  /** The version the app moves to. */
+  readonly version: string;
+  /** The version it moves from ("" for a new app). */
+  readonly fromVersion: string;
+  readonly targetInstances: number;
+  /** Minimum healthy instances kept during the change. */
+  readonly minHealthy: number;
+  /** Maximum live instances allowed during the change. */
+  readonly maxLive: number;
+  readonly progressDeadlineMs: number;
+  /** ms since the epoch. */
+  readonly startedAt: number;
+  readonly lastProgressAt: number;
+  readonly endedAt?: number;
+  /** A fingerprint of the last progress seen ("newHealthy/oldRemaining/newLive"). */
+  readonly progressMark: string;
+  /** Why it failed or was canceled. */
+  readonly message?: string;
+  /** The rollback started for it. */
+  readonly rollbackId?: string;
+  /** For a rollback: the deployment rolled back. */
+  readonly rollsBack?: string;
 }
 
 /** An agent as registered. */

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
+import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../state/records.js';
 import type { Mutation, Store, StoredState } from './store.js';
 
 const SCHEMA = `
@@ -18,6 +18,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS apps (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (id TEXT PRIMARY KEY, app_id TEXT NOT NULL, agent_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS agents (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS versions (app_id TEXT NOT NULL, version TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (app_id, version));
+CREATE TABLE IF NOT EXISTS deployments (id TEXT PRIMARY KEY, app_id TEXT NOT NULL, doc TEXT NOT NULL);
 `;
 
 /** The SQLite file name inside the data dir. */
@@ -46,6 +48,10 @@ export class SqliteStore implements Store {
     const putTask = this.db.prepare('INSERT OR REPLACE INTO tasks (id, app_id, agent_id, doc) VALUES (?, ?, ?, ?)');
     const deleteTask = this.db.prepare('DELETE FROM tasks WHERE id = ?');
     const putAgent = this.db.prepare('INSERT OR REPLACE INTO agents (id, doc) VALUES (?, ?)');
+    const putVersion = this.db.prepare('INSERT OR REPLACE INTO versions (app_id, version, doc) VALUES (?, ?, ?)');
+    const deleteVersion = this.db.prepare('DELETE FROM versions WHERE app_id = ? AND version = ?');
+    const putDeployment = this.db.prepare('INSERT OR REPLACE INTO deployments (id, app_id, doc) VALUES (?, ?, ?)');
+    const deleteDeployment = this.db.prepare('DELETE FROM deployments WHERE id = ?');
     this.applyBatch = this.db.transaction((mutations: readonly Mutation[]) => {
       for (const m of mutations) {
         switch (m.kind) {
@@ -64,6 +70,18 @@ export class SqliteStore implements Store {
           case 'putAgent':
             putAgent.run(m.agent.id, JSON.stringify(m.agent));
             break;
+          case 'putVersion':
+            putVersion.run(m.version.appId, m.version.version, JSON.stringify(m.version));
+            break;
+          case 'deleteVersion':
+            deleteVersion.run(m.appId, m.version);
+            break;
+          case 'putDeployment':
+            putDeployment.run(m.deployment.id, m.deployment.appId, JSON.stringify(m.deployment));
+            break;
+          case 'deleteDeployment':
+            deleteDeployment.run(m.id);
+            break;
         }
       }
     });
@@ -72,7 +90,13 @@ export class SqliteStore implements Store {
   async load(): Promise<StoredState> {
     const docs = <T>(table: string): T[] =>
       (this.db.prepare(`SELECT doc FROM ${table}`).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
-    return { apps: docs<AppRecord>('apps'), tasks: docs<TaskRecord>('tasks'), agents: docs<AgentRecord>('agents') };
+    return {
+      apps: docs<AppRecord>('apps'),
+      tasks: docs<TaskRecord>('tasks'),
+      agents: docs<AgentRecord>('agents'),
+      versions: docs<VersionRecord>('versions'),
+      deployments: docs<DeploymentRecord>('deployments'),
+    };
   }
 
   async nextGeneration(): Promise<number> {

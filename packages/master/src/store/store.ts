@@ -7,7 +7,7 @@
  * is durable, and callers acknowledge nothing (API answers, status acks,
  * launches) before that.
  */
-import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
+import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../state/records.js';
 
 /** One change to persist. */
 export type Mutation =
@@ -15,13 +15,19 @@ export type Mutation =
   | { readonly kind: 'deleteApp'; readonly id: string }
   | { readonly kind: 'putTask'; readonly task: TaskRecord }
   | { readonly kind: 'deleteTask'; readonly id: string }
-  | { readonly kind: 'putAgent'; readonly agent: AgentRecord };
+  | { readonly kind: 'putAgent'; readonly agent: AgentRecord }
+  | { readonly kind: 'putVersion'; readonly version: VersionRecord }
+  | { readonly kind: 'deleteVersion'; readonly appId: string; readonly version: string }
+  | { readonly kind: 'putDeployment'; readonly deployment: DeploymentRecord }
+  | { readonly kind: 'deleteDeployment'; readonly id: string };
 
 /** Everything a master needs to resume. */
 export interface StoredState {
   readonly apps: readonly AppRecord[];
   readonly tasks: readonly TaskRecord[];
   readonly agents: readonly AgentRecord[];
+  readonly versions: readonly VersionRecord[];
+  readonly deployments: readonly DeploymentRecord[];
 }
 
 /** A durable home for apps, tasks and agents. */

@@ -21,6 +21,7 @@ export function taskSpecFor(task: TaskRecord, app: AppSpec): TaskSpec {
     ports: task.ports.map((p) => ({ ...p })),
     killGracePeriodSeconds: task.killGracePeriodSeconds,
     labels: { ...app.labels },
+    healthChecks: app.healthChecks.map((h) => ({ ...h })),
   };
 }
 

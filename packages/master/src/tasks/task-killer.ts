@@ -19,9 +19,12 @@ export class TaskKiller {
   ) {}
 
   /** Marks the tasks for killing, durably, then tells their agents. */
-  async kill(tasks: readonly TaskRecord[], message: string): Promise<TaskRecord[]> {
+  async kill(tasks: readonly TaskRecord[], message: string, options: { healthKill?: boolean } = {}): Promise<TaskRecord[]> {
     const now = this.clock.now();
-    const marked = tasks.filter((t) => !t.killRequested).map((t) => markKillRequested(t, message, now));
+    const marked = tasks
+      .filter((t) => !t.killRequested)
+      .map((t) => markKillRequested(t, message, now))
+      .map((t) => (options.healthKill ? { ...t, healthKill: true } : t));
     if (marked.length === 0) return [];
     await this.state.putTasks(marked);
     for (const t of marked) this.commands.kill(t.agentId, t.id, t.killGracePeriodSeconds, 'KILL_REQUESTED', message);

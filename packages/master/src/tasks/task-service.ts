@@ -13,7 +13,7 @@ import {
   scalars,
   ValidationError,
 } from '@drover/common';
-import { type AppSpec, PlacementStrategy, type RunTaskRequest, type Task, type WaitingInstances } from '@drover/proto';
+import { AppSpec, PlacementStrategy, type RunTaskRequest, type Task, type WaitingInstances } from '@drover/proto';
 import type { Clock } from '../clock.js';
 import { explanationToProto, taskToProto } from '../convert/to-proto.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
@@ -130,7 +130,7 @@ export class TaskService {
 /** Validates a one-off request exactly like an app of one instance (same rules, same paths). */
 function runSpecOf(request: RunTaskRequest): AppSpec {
   try {
-    return normalizeAppSpec({
+    return normalizeAppSpec(AppSpec.fromPartial({
       id: request.name || 'run',
       cmd: request.cmd,
       args: request.args,
@@ -145,7 +145,7 @@ function runSpecOf(request: RunTaskRequest): AppSpec {
       constraints: request.constraints,
       taskKillGracePeriodSeconds: request.taskKillGracePeriodSeconds,
       placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED,
-    });
+    }));
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     // The id of a one-off task comes from its `name`.

@@ -1,5 +1,5 @@
 import { scalars } from '@drover/common';
-import { TaskReason, TaskState, type TaskStatus } from '@drover/proto';
+import { TaskReason, TaskState, TaskStatus } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../state/records.js';
 import { applyStatus, endByMaster } from './task-updates.js';
@@ -20,7 +20,7 @@ const task: TaskRecord = {
 };
 
 function status(state: TaskState, extra: Partial<TaskStatus> = {}): TaskStatus {
-  return { uuid: 'u', taskId: 'web.1', state, signal: '', reason: 0, message: '', pid: 0, stderrTail: Buffer.alloc(0), ...extra };
+  return TaskStatus.fromPartial({ uuid: 'u', taskId: 'web.1', state, ...extra });
 }
 
 describe('task updates', () => {

@@ -5,7 +5,7 @@
  * backwards or out of a terminal state.
  */
 import { canTransition, isTerminal, type TaskStateName } from '@drover/common';
-import { type TaskReasonName, taskReasonCodec, type TaskStatus, taskStateCodec } from '@drover/proto';
+import { healthStateCodec, type TaskReasonName, taskReasonCodec, type TaskStatus, taskStateCodec } from '@drover/proto';
 import type { TaskRecord } from '../state/records.js';
 
 /**
@@ -14,10 +14,14 @@ import type { TaskRecord } from '../state/records.js';
  */
 export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): TaskRecord | undefined {
   const to = taskStateCodec.name(status.state);
-  if (to === undefined || to === task.state || !canTransition(task.state, to)) return undefined;
+  if (to === undefined) return undefined;
+  // A health update of a live task keeps its state (RUNNING -> RUNNING).
+  if (to === task.state) return isTerminal(to) ? undefined : applyHealth(task, status, now);
+  if (!canTransition(task.state, to)) return undefined;
   const reason = taskReasonCodec.name(status.reason);
+  const withHealth = applyHealth(task, status, now) ?? task;
   return {
-    ...task,
+    ...withHealth,
     state: to,
     updatedAt: now,
     ...(to === 'RUNNING' && task.startedAt === undefined ? { startedAt: status.timestamp?.getTime() ?? now } : {}),
@@ -29,6 +33,33 @@ export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): 
     ...(status.pid !== 0 ? { pid: status.pid } : {}),
     ...(status.stderrTail.length > 0 ? { stderrTail: status.stderrTail.toString('utf8') } : {}),
   };
+}
+
+/** The task with the health the status reports, or undefined when the health did not change. */
+export function applyHealth(task: TaskRecord, status: TaskStatus, now: number): TaskRecord | undefined {
+  const health = healthStateCodec.name(status.health);
+  if (health === undefined) return undefined;
+  const same =
+    health === task.health &&
+    status.healthFailures === (task.healthFailures ?? 0) &&
+    status.healthFailed === (task.healthFailed ?? false) &&
+    status.healthMessage === (task.healthMessage ?? '');
+  if (same) return undefined;
+  return {
+    ...task,
+    health,
+    healthFailures: status.healthFailures,
+    healthFailed: status.healthFailed,
+    healthMessage: status.healthMessage,
+    everHealthy: (task.everHealthy ?? false) || health === 'HEALTHY',
+    updatedAt: now,
+  };
+}
+
+/** True when the task counts as healthy: passing checks, or RUNNING for an app without checks. */
+export function isHealthy(task: TaskRecord): boolean {
+  if (task.state !== 'RUNNING' || task.killRequested) return false;
+  return task.health === undefined || task.health === 'HEALTHY';
 }
 
 /** The task ended by the master itself (LOST), or undefined if it already ended. */

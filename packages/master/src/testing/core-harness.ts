@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '@drover/common';
-import { type AgentMessage, type MasterMessage, type Register, TaskState, TaskStatus } from '@drover/proto';
+import { type AgentMessage, HealthState, type MasterMessage, type Register, TaskState, TaskStatus } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentSession, type MasterCommand } from '../agents/agent-session.js';
 import { buildCore, type CoreOptions, type MasterCore } from '../master-core.js';
@@ -43,6 +43,29 @@ export class CoreAgent {
   /** Task ids launched on this agent so far (removed from the list). */
   launched(): string[] {
     return this.take('launch').map((l) => l.task?.taskId ?? '');
+  }
+
+  /** Answers every pending kill with KILLED (the process ended). */
+  async finishKills(): Promise<string[]> {
+    const ids = this.take('kill').map((k) => k.taskId);
+    for (const id of ids) await this.report(id, 'KILLED');
+    return ids;
+  }
+
+  /** Reports a health change of a RUNNING task, as the agent's checks would. */
+  async health(taskId: string, health: 'HEALTHY' | 'UNHEALTHY', extra: Partial<TaskStatus> = {}): Promise<void> {
+    await this.core.statuses.handle(
+      this.id,
+      TaskStatus.fromPartial({
+        uuid: `${taskId}-health-${health}-${Date.now()}-${Math.random()}`,
+        taskId,
+        state: TaskState.TASK_STATE_RUNNING,
+        health: health === 'HEALTHY' ? HealthState.HEALTH_STATE_HEALTHY : HealthState.HEALTH_STATE_UNHEALTHY,
+        timestamp: new Date(),
+        pid: 1,
+        ...extra,
+      }),
+    );
   }
 
   /** Reports a task state, as the agent would; resolves once durable. */

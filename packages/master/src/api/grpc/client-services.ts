@@ -3,8 +3,23 @@
  * adapters from requests to the shared services, no logic of their own.
  */
 import { DROVER_VERSION, isLive, toGrpcError } from '@drover/common';
-import type { AgentsServer, AppsServer, ClusterServer, InfoResponse, RunTaskRequest, RunTaskResponse, TasksServer } from '@drover/proto';
+import {
+  type AgentsServer,
+  AppSpec,
+  type AppsServer,
+  type ClusterServer,
+  type DeploymentsServer,
+  type Event,
+  type EventsServer,
+  type InfoResponse,
+  type RunTaskRequest,
+  type RunTaskResponse,
+  type TasksServer,
+  type WatchEventsRequest,
+} from '@drover/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { DeploymentService } from '../../deployments/deployment-service.js';
+import type { EventBus } from '../../events/event-bus.js';
 import type { AgentAdmin } from '../../agents/agent-admin.js';
 import type { AppService } from '../../apps/app-service.js';
 import type { Clock } from '../../clock.js';
@@ -15,11 +30,46 @@ import { unary } from './unary.js';
 /** Apps service. */
 export function appsServer(apps: AppService): AppsServer {
   return {
-    deploy: unary(async (req) => apps.deploy(req.app ?? emptySpec())),
+    deploy: unary(async (req) => apps.deploy(req.app ?? AppSpec.fromPartial({}), req.force)),
     get: unary((req) => ({ app: apps.get(req.id) })),
     list: unary(() => ({ apps: apps.list() })),
-    scale: unary(async (req) => ({ app: await apps.scale(req.id, req.instances) })),
-    delete: unary(async (req) => ({ tasksKilled: await apps.delete(req.id) })),
+    scale: unary(async (req) => {
+      const { app, deployment } = await apps.scale(req.id, req.instances, req.force);
+      return { app, deployment };
+    }),
+    delete: unary(async (req) => ({ tasksKilled: await apps.delete(req.id, req.force) })),
+    restart: unary(async (req) => ({ deployment: await apps.restart(req.id, req.force) })),
+    versions: unary((req) => ({ versions: apps.versions(req.id) })),
+    rollback: unary(async (req) => {
+      const { app, deployment } = await apps.rollback(req.id, req.toVersion, req.force);
+      return { app, deployment };
+    }),
+  };
+}
+
+/** Deployments service. */
+export function deploymentsServer(deployments: DeploymentService): DeploymentsServer {
+  return {
+    list: unary((req) => ({ deployments: deployments.list({ appId: req.appId || undefined, includeEnded: req.includeEnded }) })),
+    get: unary((req) => ({ deployment: deployments.get(req.id) })),
+    cancel: unary(async (req) => deployments.cancel(req.id, req.force)),
+  };
+}
+
+/** Events service: replay after `after_id`, then live, until the client goes away. */
+export function eventsServer(events: EventBus): EventsServer {
+  return {
+    watch: (call: ServerWritableStream<WatchEventsRequest, Event>) => {
+      const types = new Set(call.request.types);
+      const stop = events.subscribe(
+        (e) => {
+          if (types.size === 0 || types.has(e.type)) call.write(e);
+        },
+        call.request.afterId > 0 ? call.request.afterId : undefined,
+      );
+      call.on('cancelled', stop);
+      call.on('close', stop);
+    },
   };
 }
 
@@ -92,8 +142,4 @@ export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: C
       }),
     ),
   };
-}
-
-function emptySpec() {
-  return { id: '', cmd: '', args: [], env: {}, labels: {}, portDefinitions: [], constraints: [], placementStrategy: 0 };
 }

@@ -13,6 +13,10 @@ import {
   type AppsServer,
   ClusterService,
   type ClusterServer,
+  DeploymentsService,
+  type DeploymentsServer,
+  EventsService,
+  type EventsServer,
   TasksService,
   type TasksServer,
 } from '@drover/proto';
@@ -28,10 +32,21 @@ export interface GrpcServices {
   readonly tasks: TasksServer;
   readonly agents: AgentsServer;
   readonly cluster: ClusterServer;
+  readonly deployments: DeploymentsServer;
+  readonly events: EventsServer;
 }
 
 /** Names under which health is reported ("" is the whole server). */
-const HEALTH_NAMES = ['', 'drover.v1.AgentService', 'drover.v1.Apps', 'drover.v1.Tasks', 'drover.v1.Agents', 'drover.v1.Cluster'];
+const HEALTH_NAMES = [
+  '',
+  'drover.v1.AgentService',
+  'drover.v1.Apps',
+  'drover.v1.Tasks',
+  'drover.v1.Agents',
+  'drover.v1.Cluster',
+  'drover.v1.Deployments',
+  'drover.v1.Events',
+];
 
 /** A bound, started gRPC server. */
 export interface BoundGrpcServer {
@@ -59,6 +74,8 @@ export async function startGrpcServer(
   server.addService(TasksService, services.tasks);
   server.addService(AgentsService, services.agents);
   server.addService(ClusterService, services.cluster);
+  server.addService(DeploymentsService, services.deployments);
+  server.addService(EventsService, services.events);
 
   const health = new HealthImplementation(Object.fromEntries(HEALTH_NAMES.map((n) => [n, 'SERVING' as const])));
   health.addToServer(server);

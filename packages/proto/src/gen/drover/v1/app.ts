@@ -150,6 +150,63 @@ export function placementStrategyToJSON(object: PlacementStrategy): string {
   }
 }
 
+/** How a health check reaches a task. */
+export enum HealthCheckProtocol {
+  /** HEALTH_CHECK_PROTOCOL_UNSPECIFIED - The default: HTTP. */
+  HEALTH_CHECK_PROTOCOL_UNSPECIFIED = 0,
+  /** HEALTH_CHECK_PROTOCOL_HTTP - GET path on the task's port; 200-399 is healthy. */
+  HEALTH_CHECK_PROTOCOL_HTTP = 1,
+  /** HEALTH_CHECK_PROTOCOL_HTTPS - As HTTP over TLS; self-signed certificates are accepted. */
+  HEALTH_CHECK_PROTOCOL_HTTPS = 2,
+  /** HEALTH_CHECK_PROTOCOL_TCP - A TCP connection to the task's port succeeds. */
+  HEALTH_CHECK_PROTOCOL_TCP = 3,
+  /** HEALTH_CHECK_PROTOCOL_COMMAND - A command, run in the task's sandbox and environment, exits 0. */
+  HEALTH_CHECK_PROTOCOL_COMMAND = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function healthCheckProtocolFromJSON(object: any): HealthCheckProtocol {
+  switch (object) {
+    case 0:
+    case "HEALTH_CHECK_PROTOCOL_UNSPECIFIED":
+      return HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_UNSPECIFIED;
+    case 1:
+    case "HEALTH_CHECK_PROTOCOL_HTTP":
+      return HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP;
+    case 2:
+    case "HEALTH_CHECK_PROTOCOL_HTTPS":
+      return HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS;
+    case 3:
+    case "HEALTH_CHECK_PROTOCOL_TCP":
+      return HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP;
+    case 4:
+    case "HEALTH_CHECK_PROTOCOL_COMMAND":
+      return HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HealthCheckProtocol.UNRECOGNIZED;
+  }
+}
+
+export function healthCheckProtocolToJSON(object: HealthCheckProtocol): string {
+  switch (object) {
+    case HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_UNSPECIFIED:
+      return "HEALTH_CHECK_PROTOCOL_UNSPECIFIED";
+    case HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP:
+      return "HEALTH_CHECK_PROTOCOL_HTTP";
+    case HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS:
+      return "HEALTH_CHECK_PROTOCOL_HTTPS";
+    case HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP:
+      return "HEALTH_CHECK_PROTOCOL_TCP";
+    case HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND:
+      return "HEALTH_CHECK_PROTOCOL_COMMAND";
+    case HealthCheckProtocol.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A host port an app's tasks need, as in Marathon's portDefinitions. */
 export interface PortDefinition {
   /** Host port to reserve; 0 means any free port from the agent's ranges. */
@@ -175,6 +232,78 @@ export interface Constraint {
   operator: ConstraintOperator;
   /** Operand; empty for operators that take none. */
   value: string;
+}
+
+/**
+ * One health check of an app's tasks, run by the task's agent. Marathon's
+ * fields and defaults.
+ */
+export interface HealthCheck {
+  /** HTTP (default), HTTPS, TCP or COMMAND. */
+  protocol: HealthCheckProtocol;
+  /** HTTP(S) path. Default "/". */
+  path: string;
+  /** Which of the task's ports to check (index into its ports). Default 0. */
+  portIndex?:
+    | number
+    | undefined;
+  /** A fixed port to check instead of port_index. */
+  port?:
+    | number
+    | undefined;
+  /** COMMAND: the shell command (Marathon's command.value). */
+  command: string;
+  /**
+   * Failures before this many seconds after the task started do not count
+   * until it has passed once. Default 300.
+   */
+  gracePeriodSeconds?:
+    | number
+    | undefined;
+  /** Seconds between checks. Default 60. */
+  intervalSeconds?:
+    | number
+    | undefined;
+  /** A check taking longer fails. Default 20. */
+  timeoutSeconds?:
+    | number
+    | undefined;
+  /**
+   * This many failures in a row (after the grace period) get the task
+   * killed and replaced. Default 3; 0 never kills.
+   */
+  maxConsecutiveFailures?:
+    | number
+    | undefined;
+  /** Seconds after the task started before the first check. Default 15. */
+  delaySeconds?:
+    | number
+    | undefined;
+  /** HTTP(S): treat 1xx answers as neither passing nor failing. */
+  ignoreHttp1xx: boolean;
+}
+
+/** How a deployment replaces an app's tasks. */
+export interface UpgradeStrategy {
+  /**
+   * Fraction of instances that must stay healthy during a change (rounded
+   * up). Default 1.
+   */
+  minimumHealthCapacity?:
+    | number
+    | undefined;
+  /**
+   * Fraction of extra instances allowed during a change (rounded down).
+   * Default 1.
+   */
+  maximumOverCapacity?:
+    | number
+    | undefined;
+  /**
+   * A deployment that makes no progress for this long fails and rolls back
+   * to the previous version. Default 600. Drover's own field.
+   */
+  progressDeadlineSeconds?: number | undefined;
 }
 
 /**
@@ -238,6 +367,10 @@ export interface AppSpec {
     | undefined;
   /** binpack (default) or spread. Drover's own field (JSON "placementStrategy"). */
   placementStrategy: PlacementStrategy;
+  /** Health checks run by agents; a task is healthy when all pass. */
+  healthChecks: HealthCheck[];
+  /** How deployments replace tasks. */
+  upgradeStrategy?: UpgradeStrategy | undefined;
 }
 
 export interface AppSpec_EnvEntry {
@@ -327,7 +460,26 @@ export interface AppStatus {
    */
   consecutiveFailures: number;
   /** The most recent task failure, if any. */
-  lastTaskFailure?: TaskFailure | undefined;
+  lastTaskFailure?:
+    | TaskFailure
+    | undefined;
+  /**
+   * Live tasks whose health checks all pass (RUNNING tasks, for apps
+   * without health checks).
+   */
+  tasksHealthy: number;
+  /** Live tasks with a failing health check. */
+  tasksUnhealthy: number;
+  /** Ids of the deployments in progress for this app (at most one). */
+  deployments: string[];
+}
+
+/** One accepted spec of an app. */
+export interface AppVersion {
+  /** The version (ISO-8601 time it was accepted). */
+  version: string;
+  /** The spec of that version. */
+  spec?: AppSpec | undefined;
 }
 
 /** An app as the master holds it. */
@@ -675,6 +827,388 @@ export const Constraint: MessageFns<Constraint> = {
   },
 };
 
+function createBaseHealthCheck(): HealthCheck {
+  return {
+    protocol: 0,
+    path: "",
+    portIndex: undefined,
+    port: undefined,
+    command: "",
+    gracePeriodSeconds: undefined,
+    intervalSeconds: undefined,
+    timeoutSeconds: undefined,
+    maxConsecutiveFailures: undefined,
+    delaySeconds: undefined,
+    ignoreHttp1xx: false,
+  };
+}
+
+export const HealthCheck: MessageFns<HealthCheck> = {
+  encode(message: HealthCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.protocol !== 0) {
+      writer.uint32(8).int32(message.protocol);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.portIndex !== undefined) {
+      writer.uint32(24).uint32(message.portIndex);
+    }
+    if (message.port !== undefined) {
+      writer.uint32(32).uint32(message.port);
+    }
+    if (message.command !== "") {
+      writer.uint32(42).string(message.command);
+    }
+    if (message.gracePeriodSeconds !== undefined) {
+      writer.uint32(49).double(message.gracePeriodSeconds);
+    }
+    if (message.intervalSeconds !== undefined) {
+      writer.uint32(57).double(message.intervalSeconds);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(65).double(message.timeoutSeconds);
+    }
+    if (message.maxConsecutiveFailures !== undefined) {
+      writer.uint32(72).uint32(message.maxConsecutiveFailures);
+    }
+    if (message.delaySeconds !== undefined) {
+      writer.uint32(81).double(message.delaySeconds);
+    }
+    if (message.ignoreHttp1xx !== false) {
+      writer.uint32(88).bool(message.ignoreHttp1xx);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HealthCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHealthCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.protocol = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.portIndex = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.port = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.command = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.gracePeriodSeconds = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.intervalSeconds = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxConsecutiveFailures = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.delaySeconds = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.ignoreHttp1xx = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HealthCheck {
+    return {
+      protocol: isSet(object.protocol) ? healthCheckProtocolFromJSON(object.protocol) : 0,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      portIndex: isSet(object.portIndex)
+        ? globalThis.Number(object.portIndex)
+        : isSet(object.port_index)
+        ? globalThis.Number(object.port_index)
+        : undefined,
+      port: isSet(object.port) ? globalThis.Number(object.port) : undefined,
+      command: isSet(object.command) ? globalThis.String(object.command) : "",
+      gracePeriodSeconds: isSet(object.gracePeriodSeconds)
+        ? globalThis.Number(object.gracePeriodSeconds)
+        : isSet(object.grace_period_seconds)
+        ? globalThis.Number(object.grace_period_seconds)
+        : undefined,
+      intervalSeconds: isSet(object.intervalSeconds)
+        ? globalThis.Number(object.intervalSeconds)
+        : isSet(object.interval_seconds)
+        ? globalThis.Number(object.interval_seconds)
+        : undefined,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+      maxConsecutiveFailures: isSet(object.maxConsecutiveFailures)
+        ? globalThis.Number(object.maxConsecutiveFailures)
+        : isSet(object.max_consecutive_failures)
+        ? globalThis.Number(object.max_consecutive_failures)
+        : undefined,
+      delaySeconds: isSet(object.delaySeconds)
+        ? globalThis.Number(object.delaySeconds)
+        : isSet(object.delay_seconds)
+        ? globalThis.Number(object.delay_seconds)
+        : undefined,
+      ignoreHttp1xx: isSet(object.ignoreHttp1xx)
+        ? globalThis.Boolean(object.ignoreHttp1xx)
+        : isSet(object.ignore_http1xx)
+        ? globalThis.Boolean(object.ignore_http1xx)
+        : false,
+    };
+  },
+
+  toJSON(message: HealthCheck): unknown {
+    const obj: any = {};
+    if (message.protocol !== 0) {
+      obj.protocol = healthCheckProtocolToJSON(message.protocol);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.portIndex !== undefined) {
+      obj.portIndex = Math.round(message.portIndex);
+    }
+    if (message.port !== undefined) {
+      obj.port = Math.round(message.port);
+    }
+    if (message.command !== "") {
+      obj.command = message.command;
+    }
+    if (message.gracePeriodSeconds !== undefined) {
+      obj.gracePeriodSeconds = floatToJson(message.gracePeriodSeconds);
+    }
+    if (message.intervalSeconds !== undefined) {
+      obj.intervalSeconds = floatToJson(message.intervalSeconds);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = floatToJson(message.timeoutSeconds);
+    }
+    if (message.maxConsecutiveFailures !== undefined) {
+      obj.maxConsecutiveFailures = Math.round(message.maxConsecutiveFailures);
+    }
+    if (message.delaySeconds !== undefined) {
+      obj.delaySeconds = floatToJson(message.delaySeconds);
+    }
+    if (message.ignoreHttp1xx !== false) {
+      obj.ignoreHttp1xx = message.ignoreHttp1xx;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<HealthCheck>): HealthCheck {
+    return HealthCheck.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<HealthCheck>): HealthCheck {
+    const message = createBaseHealthCheck();
+    message.protocol = object.protocol ?? 0;
+    message.path = object.path ?? "";
+    message.portIndex = object.portIndex ?? undefined;
+    message.port = object.port ?? undefined;
+    message.command = object.command ?? "";
+    message.gracePeriodSeconds = object.gracePeriodSeconds ?? undefined;
+    message.intervalSeconds = object.intervalSeconds ?? undefined;
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    message.maxConsecutiveFailures = object.maxConsecutiveFailures ?? undefined;
+    message.delaySeconds = object.delaySeconds ?? undefined;
+    message.ignoreHttp1xx = object.ignoreHttp1xx ?? false;
+    return message;
+  },
+};
+
+function createBaseUpgradeStrategy(): UpgradeStrategy {
+  return { minimumHealthCapacity: undefined, maximumOverCapacity: undefined, progressDeadlineSeconds: undefined };
+}
+
+export const UpgradeStrategy: MessageFns<UpgradeStrategy> = {
+  encode(message: UpgradeStrategy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minimumHealthCapacity !== undefined) {
+      writer.uint32(9).double(message.minimumHealthCapacity);
+    }
+    if (message.maximumOverCapacity !== undefined) {
+      writer.uint32(17).double(message.maximumOverCapacity);
+    }
+    if (message.progressDeadlineSeconds !== undefined) {
+      writer.uint32(25).double(message.progressDeadlineSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpgradeStrategy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpgradeStrategy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.minimumHealthCapacity = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.maximumOverCapacity = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.progressDeadlineSeconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpgradeStrategy {
+    return {
+      minimumHealthCapacity: isSet(object.minimumHealthCapacity)
+        ? globalThis.Number(object.minimumHealthCapacity)
+        : isSet(object.minimum_health_capacity)
+        ? globalThis.Number(object.minimum_health_capacity)
+        : undefined,
+      maximumOverCapacity: isSet(object.maximumOverCapacity)
+        ? globalThis.Number(object.maximumOverCapacity)
+        : isSet(object.maximum_over_capacity)
+        ? globalThis.Number(object.maximum_over_capacity)
+        : undefined,
+      progressDeadlineSeconds: isSet(object.progressDeadlineSeconds)
+        ? globalThis.Number(object.progressDeadlineSeconds)
+        : isSet(object.progress_deadline_seconds)
+        ? globalThis.Number(object.progress_deadline_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpgradeStrategy): unknown {
+    const obj: any = {};
+    if (message.minimumHealthCapacity !== undefined) {
+      obj.minimumHealthCapacity = floatToJson(message.minimumHealthCapacity);
+    }
+    if (message.maximumOverCapacity !== undefined) {
+      obj.maximumOverCapacity = floatToJson(message.maximumOverCapacity);
+    }
+    if (message.progressDeadlineSeconds !== undefined) {
+      obj.progressDeadlineSeconds = floatToJson(message.progressDeadlineSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UpgradeStrategy>): UpgradeStrategy {
+    return UpgradeStrategy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UpgradeStrategy>): UpgradeStrategy {
+    const message = createBaseUpgradeStrategy();
+    message.minimumHealthCapacity = object.minimumHealthCapacity ?? undefined;
+    message.maximumOverCapacity = object.maximumOverCapacity ?? undefined;
+    message.progressDeadlineSeconds = object.progressDeadlineSeconds ?? undefined;
+    return message;
+  },
+};
+
 function createBaseAppSpec(): AppSpec {
   return {
     id: "",
@@ -694,6 +1228,8 @@ function createBaseAppSpec(): AppSpec {
     backoffFactor: undefined,
     maxLaunchDelaySeconds: undefined,
     placementStrategy: 0,
+    healthChecks: [],
+    upgradeStrategy: undefined,
   };
 }
 
@@ -749,6 +1285,12 @@ export const AppSpec: MessageFns<AppSpec> = {
     }
     if (message.placementStrategy !== 0) {
       writer.uint32(136).int32(message.placementStrategy);
+    }
+    for (const v of message.healthChecks) {
+      HealthCheck.encode(v!, writer.uint32(146).fork()).join();
+    }
+    if (message.upgradeStrategy !== undefined) {
+      UpgradeStrategy.encode(message.upgradeStrategy, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -908,6 +1450,22 @@ export const AppSpec: MessageFns<AppSpec> = {
             message.placementStrategy = reader.int32() as any;
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.healthChecks.push(HealthCheck.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.upgradeStrategy = UpgradeStrategy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -991,6 +1549,16 @@ export const AppSpec: MessageFns<AppSpec> = {
         : isSet(object.placement_strategy)
         ? placementStrategyFromJSON(object.placement_strategy)
         : 0,
+      healthChecks: globalThis.Array.isArray(object?.healthChecks)
+        ? object.healthChecks.map((e: any) => HealthCheck.fromJSON(e))
+        : globalThis.Array.isArray(object?.health_checks)
+        ? object.health_checks.map((e: any) => HealthCheck.fromJSON(e))
+        : [],
+      upgradeStrategy: isSet(object.upgradeStrategy)
+        ? UpgradeStrategy.fromJSON(object.upgradeStrategy)
+        : isSet(object.upgrade_strategy)
+        ? UpgradeStrategy.fromJSON(object.upgrade_strategy)
+        : undefined,
     };
   },
 
@@ -1059,6 +1627,12 @@ export const AppSpec: MessageFns<AppSpec> = {
     if (message.placementStrategy !== 0) {
       obj.placementStrategy = placementStrategyToJSON(message.placementStrategy);
     }
+    if (message.healthChecks?.length) {
+      obj.healthChecks = message.healthChecks.map((e) => HealthCheck.toJSON(e));
+    }
+    if (message.upgradeStrategy !== undefined) {
+      obj.upgradeStrategy = UpgradeStrategy.toJSON(message.upgradeStrategy);
+    }
     return obj;
   },
 
@@ -1100,6 +1674,10 @@ export const AppSpec: MessageFns<AppSpec> = {
     message.backoffFactor = object.backoffFactor ?? undefined;
     message.maxLaunchDelaySeconds = object.maxLaunchDelaySeconds ?? undefined;
     message.placementStrategy = object.placementStrategy ?? 0;
+    message.healthChecks = object.healthChecks?.map((e) => HealthCheck.fromPartial(e)) || [];
+    message.upgradeStrategy = (object.upgradeStrategy !== undefined && object.upgradeStrategy !== null)
+      ? UpgradeStrategy.fromPartial(object.upgradeStrategy)
+      : undefined;
     return message;
   },
 };
@@ -1752,6 +2330,9 @@ function createBaseAppStatus(): AppStatus {
     nextLaunchAt: undefined,
     consecutiveFailures: 0,
     lastTaskFailure: undefined,
+    tasksHealthy: 0,
+    tasksUnhealthy: 0,
+    deployments: [],
   };
 }
 
@@ -1780,6 +2361,15 @@ export const AppStatus: MessageFns<AppStatus> = {
     }
     if (message.lastTaskFailure !== undefined) {
       TaskFailure.encode(message.lastTaskFailure, writer.uint32(66).fork()).join();
+    }
+    if (message.tasksHealthy !== 0) {
+      writer.uint32(72).uint32(message.tasksHealthy);
+    }
+    if (message.tasksUnhealthy !== 0) {
+      writer.uint32(80).uint32(message.tasksUnhealthy);
+    }
+    for (const v of message.deployments) {
+      writer.uint32(90).string(v!);
     }
     return writer;
   },
@@ -1861,6 +2451,30 @@ export const AppStatus: MessageFns<AppStatus> = {
             message.lastTaskFailure = TaskFailure.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.tasksHealthy = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.tasksUnhealthy = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.deployments.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1911,6 +2525,19 @@ export const AppStatus: MessageFns<AppStatus> = {
         : isSet(object.last_task_failure)
         ? TaskFailure.fromJSON(object.last_task_failure)
         : undefined,
+      tasksHealthy: isSet(object.tasksHealthy)
+        ? globalThis.Number(object.tasksHealthy)
+        : isSet(object.tasks_healthy)
+        ? globalThis.Number(object.tasks_healthy)
+        : 0,
+      tasksUnhealthy: isSet(object.tasksUnhealthy)
+        ? globalThis.Number(object.tasksUnhealthy)
+        : isSet(object.tasks_unhealthy)
+        ? globalThis.Number(object.tasks_unhealthy)
+        : 0,
+      deployments: globalThis.Array.isArray(object?.deployments)
+        ? object.deployments.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1940,6 +2567,15 @@ export const AppStatus: MessageFns<AppStatus> = {
     if (message.lastTaskFailure !== undefined) {
       obj.lastTaskFailure = TaskFailure.toJSON(message.lastTaskFailure);
     }
+    if (message.tasksHealthy !== 0) {
+      obj.tasksHealthy = Math.round(message.tasksHealthy);
+    }
+    if (message.tasksUnhealthy !== 0) {
+      obj.tasksUnhealthy = Math.round(message.tasksUnhealthy);
+    }
+    if (message.deployments?.length) {
+      obj.deployments = message.deployments;
+    }
     return obj;
   },
 
@@ -1960,6 +2596,94 @@ export const AppStatus: MessageFns<AppStatus> = {
     message.lastTaskFailure = (object.lastTaskFailure !== undefined && object.lastTaskFailure !== null)
       ? TaskFailure.fromPartial(object.lastTaskFailure)
       : undefined;
+    message.tasksHealthy = object.tasksHealthy ?? 0;
+    message.tasksUnhealthy = object.tasksUnhealthy ?? 0;
+    message.deployments = object.deployments?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseAppVersion(): AppVersion {
+  return { version: "", spec: undefined };
+}
+
+export const AppVersion: MessageFns<AppVersion> = {
+  encode(message: AppVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.version !== "") {
+      writer.uint32(10).string(message.version);
+    }
+    if (message.spec !== undefined) {
+      AppSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.spec = AppSpec.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppVersion {
+    return {
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      spec: isSet(object.spec) ? AppSpec.fromJSON(object.spec) : undefined,
+    };
+  },
+
+  toJSON(message: AppVersion): unknown {
+    const obj: any = {};
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.spec !== undefined) {
+      obj.spec = AppSpec.toJSON(message.spec);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppVersion>): AppVersion {
+    return AppVersion.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppVersion>): AppVersion {
+    const message = createBaseAppVersion();
+    message.version = object.version ?? "";
+    message.spec = (object.spec !== undefined && object.spec !== null) ? AppSpec.fromPartial(object.spec) : undefined;
     return message;
   },
 };

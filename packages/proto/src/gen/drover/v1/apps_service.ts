@@ -18,12 +18,17 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { App, AppSpec } from "./app.js";
+import { App, AppSpec, AppVersion } from "./app.js";
+import { Deployment } from "./deployment.js";
 
 /** Deploy an app spec. */
 export interface DeployAppRequest {
   /** The desired spec. */
-  app?: AppSpec | undefined;
+  app?:
+    | AppSpec
+    | undefined;
+  /** Replace a deployment in progress instead of failing. */
+  force: boolean;
 }
 
 /** The stored app. */
@@ -34,6 +39,54 @@ export interface DeployAppResponse {
     | undefined;
   /** True when the app did not exist before. */
   created: boolean;
+  /** The deployment carrying out the change (absent when nothing changed). */
+  deployment?: Deployment | undefined;
+}
+
+/** Restart an app's tasks. */
+export interface RestartAppRequest {
+  /** App id. */
+  id: string;
+  /** Replace a deployment in progress instead of failing. */
+  force: boolean;
+}
+
+/** The restart's deployment. */
+export interface RestartAppResponse {
+  /** The deployment. */
+  deployment?: Deployment | undefined;
+}
+
+/** Ask for an app's versions. */
+export interface ListAppVersionsRequest {
+  /** App id. */
+  id: string;
+}
+
+/** An app's versions, newest first. */
+export interface ListAppVersionsResponse {
+  /** The versions. */
+  versions: AppVersion[];
+}
+
+/** Go back to an earlier version. */
+export interface RollbackAppRequest {
+  /** App id. */
+  id: string;
+  /** The version to go back to; empty for the one before the current. */
+  toVersion: string;
+  /** Replace a deployment in progress instead of failing. */
+  force: boolean;
+}
+
+/** The app and the rollback's deployment. */
+export interface RollbackAppResponse {
+  /** The app after the change. */
+  app?:
+    | App
+    | undefined;
+  /** The deployment. */
+  deployment?: Deployment | undefined;
 }
 
 /** Ask for one app. */
@@ -64,18 +117,26 @@ export interface ScaleAppRequest {
   id: string;
   /** New number of instances. */
   instances: number;
+  /** Replace a deployment in progress instead of failing. */
+  force: boolean;
 }
 
 /** The app after scaling. */
 export interface ScaleAppResponse {
   /** The app. */
-  app?: App | undefined;
+  app?:
+    | App
+    | undefined;
+  /** The scaling deployment (absent when the count did not change). */
+  deployment?: Deployment | undefined;
 }
 
 /** Remove an app. */
 export interface DeleteAppRequest {
   /** App id. */
   id: string;
+  /** Delete even while a deployment is in progress (it is canceled). */
+  force: boolean;
 }
 
 /** The app is gone; its tasks are being killed. */
@@ -85,13 +146,16 @@ export interface DeleteAppResponse {
 }
 
 function createBaseDeployAppRequest(): DeployAppRequest {
-  return { app: undefined };
+  return { app: undefined, force: false };
 }
 
 export const DeployAppRequest: MessageFns<DeployAppRequest> = {
   encode(message: DeployAppRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.app !== undefined) {
       AppSpec.encode(message.app, writer.uint32(10).fork()).join();
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
     }
     return writer;
   },
@@ -117,6 +181,14 @@ export const DeployAppRequest: MessageFns<DeployAppRequest> = {
             message.app = AppSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -130,13 +202,19 @@ export const DeployAppRequest: MessageFns<DeployAppRequest> = {
   },
 
   fromJSON(object: any): DeployAppRequest {
-    return { app: isSet(object.app) ? AppSpec.fromJSON(object.app) : undefined };
+    return {
+      app: isSet(object.app) ? AppSpec.fromJSON(object.app) : undefined,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
   },
 
   toJSON(message: DeployAppRequest): unknown {
     const obj: any = {};
     if (message.app !== undefined) {
       obj.app = AppSpec.toJSON(message.app);
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
     }
     return obj;
   },
@@ -147,12 +225,13 @@ export const DeployAppRequest: MessageFns<DeployAppRequest> = {
   fromPartial(object: DeepPartial<DeployAppRequest>): DeployAppRequest {
     const message = createBaseDeployAppRequest();
     message.app = (object.app !== undefined && object.app !== null) ? AppSpec.fromPartial(object.app) : undefined;
+    message.force = object.force ?? false;
     return message;
   },
 };
 
 function createBaseDeployAppResponse(): DeployAppResponse {
-  return { app: undefined, created: false };
+  return { app: undefined, created: false, deployment: undefined };
 }
 
 export const DeployAppResponse: MessageFns<DeployAppResponse> = {
@@ -162,6 +241,9 @@ export const DeployAppResponse: MessageFns<DeployAppResponse> = {
     }
     if (message.created !== false) {
       writer.uint32(16).bool(message.created);
+    }
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -195,6 +277,14 @@ export const DeployAppResponse: MessageFns<DeployAppResponse> = {
             message.created = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -211,6 +301,7 @@ export const DeployAppResponse: MessageFns<DeployAppResponse> = {
     return {
       app: isSet(object.app) ? App.fromJSON(object.app) : undefined,
       created: isSet(object.created) ? globalThis.Boolean(object.created) : false,
+      deployment: isSet(object.deployment) ? Deployment.fromJSON(object.deployment) : undefined,
     };
   },
 
@@ -222,6 +313,9 @@ export const DeployAppResponse: MessageFns<DeployAppResponse> = {
     if (message.created !== false) {
       obj.created = message.created;
     }
+    if (message.deployment !== undefined) {
+      obj.deployment = Deployment.toJSON(message.deployment);
+    }
     return obj;
   },
 
@@ -232,6 +326,493 @@ export const DeployAppResponse: MessageFns<DeployAppResponse> = {
     const message = createBaseDeployAppResponse();
     message.app = (object.app !== undefined && object.app !== null) ? App.fromPartial(object.app) : undefined;
     message.created = object.created ?? false;
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRestartAppRequest(): RestartAppRequest {
+  return { id: "", force: false };
+}
+
+export const RestartAppRequest: MessageFns<RestartAppRequest> = {
+  encode(message: RestartAppRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartAppRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartAppRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartAppRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: RestartAppRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestartAppRequest>): RestartAppRequest {
+    return RestartAppRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestartAppRequest>): RestartAppRequest {
+    const message = createBaseRestartAppRequest();
+    message.id = object.id ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseRestartAppResponse(): RestartAppResponse {
+  return { deployment: undefined };
+}
+
+export const RestartAppResponse: MessageFns<RestartAppResponse> = {
+  encode(message: RestartAppResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartAppResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartAppResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartAppResponse {
+    return { deployment: isSet(object.deployment) ? Deployment.fromJSON(object.deployment) : undefined };
+  },
+
+  toJSON(message: RestartAppResponse): unknown {
+    const obj: any = {};
+    if (message.deployment !== undefined) {
+      obj.deployment = Deployment.toJSON(message.deployment);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RestartAppResponse>): RestartAppResponse {
+    return RestartAppResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RestartAppResponse>): RestartAppResponse {
+    const message = createBaseRestartAppResponse();
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListAppVersionsRequest(): ListAppVersionsRequest {
+  return { id: "" };
+}
+
+export const ListAppVersionsRequest: MessageFns<ListAppVersionsRequest> = {
+  encode(message: ListAppVersionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAppVersionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAppVersionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAppVersionsRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: ListAppVersionsRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAppVersionsRequest>): ListAppVersionsRequest {
+    return ListAppVersionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAppVersionsRequest>): ListAppVersionsRequest {
+    const message = createBaseListAppVersionsRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseListAppVersionsResponse(): ListAppVersionsResponse {
+  return { versions: [] };
+}
+
+export const ListAppVersionsResponse: MessageFns<ListAppVersionsResponse> = {
+  encode(message: ListAppVersionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.versions) {
+      AppVersion.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAppVersionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAppVersionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.versions.push(AppVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAppVersionsResponse {
+    return {
+      versions: globalThis.Array.isArray(object?.versions)
+        ? object.versions.map((e: any) => AppVersion.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListAppVersionsResponse): unknown {
+    const obj: any = {};
+    if (message.versions?.length) {
+      obj.versions = message.versions.map((e) => AppVersion.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAppVersionsResponse>): ListAppVersionsResponse {
+    return ListAppVersionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAppVersionsResponse>): ListAppVersionsResponse {
+    const message = createBaseListAppVersionsResponse();
+    message.versions = object.versions?.map((e) => AppVersion.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRollbackAppRequest(): RollbackAppRequest {
+  return { id: "", toVersion: "", force: false };
+}
+
+export const RollbackAppRequest: MessageFns<RollbackAppRequest> = {
+  encode(message: RollbackAppRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.toVersion !== "") {
+      writer.uint32(18).string(message.toVersion);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackAppRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackAppRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.toVersion = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackAppRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      toVersion: isSet(object.toVersion)
+        ? globalThis.String(object.toVersion)
+        : isSet(object.to_version)
+        ? globalThis.String(object.to_version)
+        : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
+  },
+
+  toJSON(message: RollbackAppRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.toVersion !== "") {
+      obj.toVersion = message.toVersion;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RollbackAppRequest>): RollbackAppRequest {
+    return RollbackAppRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RollbackAppRequest>): RollbackAppRequest {
+    const message = createBaseRollbackAppRequest();
+    message.id = object.id ?? "";
+    message.toVersion = object.toVersion ?? "";
+    message.force = object.force ?? false;
+    return message;
+  },
+};
+
+function createBaseRollbackAppResponse(): RollbackAppResponse {
+  return { app: undefined, deployment: undefined };
+}
+
+export const RollbackAppResponse: MessageFns<RollbackAppResponse> = {
+  encode(message: RollbackAppResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.app !== undefined) {
+      App.encode(message.app, writer.uint32(10).fork()).join();
+    }
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RollbackAppResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRollbackAppResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.app = App.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RollbackAppResponse {
+    return {
+      app: isSet(object.app) ? App.fromJSON(object.app) : undefined,
+      deployment: isSet(object.deployment) ? Deployment.fromJSON(object.deployment) : undefined,
+    };
+  },
+
+  toJSON(message: RollbackAppResponse): unknown {
+    const obj: any = {};
+    if (message.app !== undefined) {
+      obj.app = App.toJSON(message.app);
+    }
+    if (message.deployment !== undefined) {
+      obj.deployment = Deployment.toJSON(message.deployment);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RollbackAppResponse>): RollbackAppResponse {
+    return RollbackAppResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RollbackAppResponse>): RollbackAppResponse {
+    const message = createBaseRollbackAppResponse();
+    message.app = (object.app !== undefined && object.app !== null) ? App.fromPartial(object.app) : undefined;
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
     return message;
   },
 };
@@ -490,7 +1071,7 @@ export const ListAppsResponse: MessageFns<ListAppsResponse> = {
 };
 
 function createBaseScaleAppRequest(): ScaleAppRequest {
-  return { id: "", instances: 0 };
+  return { id: "", instances: 0, force: false };
 }
 
 export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
@@ -500,6 +1081,9 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     }
     if (message.instances !== 0) {
       writer.uint32(16).uint32(message.instances);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -533,6 +1117,14 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
             message.instances = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -549,6 +1141,7 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       instances: isSet(object.instances) ? globalThis.Number(object.instances) : 0,
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -560,6 +1153,9 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     if (message.instances !== 0) {
       obj.instances = Math.round(message.instances);
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -570,18 +1166,22 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     const message = createBaseScaleAppRequest();
     message.id = object.id ?? "";
     message.instances = object.instances ?? 0;
+    message.force = object.force ?? false;
     return message;
   },
 };
 
 function createBaseScaleAppResponse(): ScaleAppResponse {
-  return { app: undefined };
+  return { app: undefined, deployment: undefined };
 }
 
 export const ScaleAppResponse: MessageFns<ScaleAppResponse> = {
   encode(message: ScaleAppResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.app !== undefined) {
       App.encode(message.app, writer.uint32(10).fork()).join();
+    }
+    if (message.deployment !== undefined) {
+      Deployment.encode(message.deployment, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -607,6 +1207,14 @@ export const ScaleAppResponse: MessageFns<ScaleAppResponse> = {
             message.app = App.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.deployment = Deployment.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -620,13 +1228,19 @@ export const ScaleAppResponse: MessageFns<ScaleAppResponse> = {
   },
 
   fromJSON(object: any): ScaleAppResponse {
-    return { app: isSet(object.app) ? App.fromJSON(object.app) : undefined };
+    return {
+      app: isSet(object.app) ? App.fromJSON(object.app) : undefined,
+      deployment: isSet(object.deployment) ? Deployment.fromJSON(object.deployment) : undefined,
+    };
   },
 
   toJSON(message: ScaleAppResponse): unknown {
     const obj: any = {};
     if (message.app !== undefined) {
       obj.app = App.toJSON(message.app);
+    }
+    if (message.deployment !== undefined) {
+      obj.deployment = Deployment.toJSON(message.deployment);
     }
     return obj;
   },
@@ -637,18 +1251,24 @@ export const ScaleAppResponse: MessageFns<ScaleAppResponse> = {
   fromPartial(object: DeepPartial<ScaleAppResponse>): ScaleAppResponse {
     const message = createBaseScaleAppResponse();
     message.app = (object.app !== undefined && object.app !== null) ? App.fromPartial(object.app) : undefined;
+    message.deployment = (object.deployment !== undefined && object.deployment !== null)
+      ? Deployment.fromPartial(object.deployment)
+      : undefined;
     return message;
   },
 };
 
 function createBaseDeleteAppRequest(): DeleteAppRequest {
-  return { id: "" };
+  return { id: "", force: false };
 }
 
 export const DeleteAppRequest: MessageFns<DeleteAppRequest> = {
   encode(message: DeleteAppRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.force !== false) {
+      writer.uint32(16).bool(message.force);
     }
     return writer;
   },
@@ -674,6 +1294,14 @@ export const DeleteAppRequest: MessageFns<DeleteAppRequest> = {
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -687,13 +1315,19 @@ export const DeleteAppRequest: MessageFns<DeleteAppRequest> = {
   },
 
   fromJSON(object: any): DeleteAppRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+    };
   },
 
   toJSON(message: DeleteAppRequest): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.force !== false) {
+      obj.force = message.force;
     }
     return obj;
   },
@@ -704,6 +1338,7 @@ export const DeleteAppRequest: MessageFns<DeleteAppRequest> = {
   fromPartial(object: DeepPartial<DeleteAppRequest>): DeleteAppRequest {
     const message = createBaseDeleteAppRequest();
     message.id = object.id ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };
@@ -784,7 +1419,9 @@ export const DeleteAppResponse: MessageFns<DeleteAppResponse> = {
 /**
  * Create, inspect, scale and remove apps. Invalid specs fail with
  * INVALID_ARGUMENT and a google.rpc.BadRequest detail listing every problem
- * with its field path; nothing is stored then.
+ * with its field path; nothing is stored then. Every change starts a
+ * deployment; a change to an app whose deployment is still running fails
+ * with FAILED_PRECONDITION unless `force` is set, which replaces it.
  */
 export type AppsService = typeof AppsService;
 export const AppsService = {
@@ -797,6 +1434,38 @@ export const AppsService = {
     requestDeserialize: (value: Buffer): DeployAppRequest => DeployAppRequest.decode(value),
     responseSerialize: (value: DeployAppResponse): Buffer => Buffer.from(DeployAppResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeployAppResponse => DeployAppResponse.decode(value),
+  },
+  /** Replaces every task with a new one, under the app's upgrade strategy. */
+  restart: {
+    path: "/drover.v1.Apps/Restart" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestartAppRequest): Buffer => Buffer.from(RestartAppRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestartAppRequest => RestartAppRequest.decode(value),
+    responseSerialize: (value: RestartAppResponse): Buffer => Buffer.from(RestartAppResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestartAppResponse => RestartAppResponse.decode(value),
+  },
+  /** Every version of the app, newest first. */
+  versions: {
+    path: "/drover.v1.Apps/Versions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAppVersionsRequest): Buffer =>
+      Buffer.from(ListAppVersionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAppVersionsRequest => ListAppVersionsRequest.decode(value),
+    responseSerialize: (value: ListAppVersionsResponse): Buffer =>
+      Buffer.from(ListAppVersionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAppVersionsResponse => ListAppVersionsResponse.decode(value),
+  },
+  /** Deploys the spec of an earlier version (the previous one by default). */
+  rollback: {
+    path: "/drover.v1.Apps/Rollback" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackAppRequest): Buffer => Buffer.from(RollbackAppRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackAppRequest => RollbackAppRequest.decode(value),
+    responseSerialize: (value: RollbackAppResponse): Buffer => Buffer.from(RollbackAppResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RollbackAppResponse => RollbackAppResponse.decode(value),
   },
   /** One app by id. NOT_FOUND if there is none. */
   get: {
@@ -843,6 +1512,12 @@ export const AppsService = {
 export interface AppsServer extends UntypedServiceImplementation {
   /** Creates the app, or replaces its spec if the id exists. */
   deploy: handleUnaryCall<DeployAppRequest, DeployAppResponse>;
+  /** Replaces every task with a new one, under the app's upgrade strategy. */
+  restart: handleUnaryCall<RestartAppRequest, RestartAppResponse>;
+  /** Every version of the app, newest first. */
+  versions: handleUnaryCall<ListAppVersionsRequest, ListAppVersionsResponse>;
+  /** Deploys the spec of an earlier version (the previous one by default). */
+  rollback: handleUnaryCall<RollbackAppRequest, RollbackAppResponse>;
   /** One app by id. NOT_FOUND if there is none. */
   get: handleUnaryCall<GetAppRequest, GetAppResponse>;
   /** Every app. */
@@ -869,6 +1544,54 @@ export interface AppsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeployAppResponse) => void,
+  ): ClientUnaryCall;
+  /** Replaces every task with a new one, under the app's upgrade strategy. */
+  restart(
+    request: RestartAppRequest,
+    callback: (error: ServiceError | null, response: RestartAppResponse) => void,
+  ): ClientUnaryCall;
+  restart(
+    request: RestartAppRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestartAppResponse) => void,
+  ): ClientUnaryCall;
+  restart(
+    request: RestartAppRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestartAppResponse) => void,
+  ): ClientUnaryCall;
+  /** Every version of the app, newest first. */
+  versions(
+    request: ListAppVersionsRequest,
+    callback: (error: ServiceError | null, response: ListAppVersionsResponse) => void,
+  ): ClientUnaryCall;
+  versions(
+    request: ListAppVersionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAppVersionsResponse) => void,
+  ): ClientUnaryCall;
+  versions(
+    request: ListAppVersionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAppVersionsResponse) => void,
+  ): ClientUnaryCall;
+  /** Deploys the spec of an earlier version (the previous one by default). */
+  rollback(
+    request: RollbackAppRequest,
+    callback: (error: ServiceError | null, response: RollbackAppResponse) => void,
+  ): ClientUnaryCall;
+  rollback(
+    request: RollbackAppRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RollbackAppResponse) => void,
+  ): ClientUnaryCall;
+  rollback(
+    request: RollbackAppRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RollbackAppResponse) => void,
   ): ClientUnaryCall;
   /** One app by id. NOT_FOUND if there is none. */
   get(

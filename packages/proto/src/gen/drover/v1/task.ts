@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { PlacementExplanation } from "./app.js";
+import { HealthCheck, PlacementExplanation } from "./app.js";
 import { Resources } from "./resources.js";
 
 /**
@@ -224,6 +224,56 @@ export function taskReasonToJSON(object: TaskReason): string {
   }
 }
 
+/** What a task's health checks say. */
+export enum HealthState {
+  /** HEALTH_STATE_UNSPECIFIED - The task's app has no health checks. */
+  HEALTH_STATE_UNSPECIFIED = 0,
+  /** HEALTH_STATE_UNKNOWN - Not passed yet (just started, or still in its grace period). */
+  HEALTH_STATE_UNKNOWN = 1,
+  /** HEALTH_STATE_HEALTHY - Every health check passes. */
+  HEALTH_STATE_HEALTHY = 2,
+  /** HEALTH_STATE_UNHEALTHY - A health check fails. */
+  HEALTH_STATE_UNHEALTHY = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function healthStateFromJSON(object: any): HealthState {
+  switch (object) {
+    case 0:
+    case "HEALTH_STATE_UNSPECIFIED":
+      return HealthState.HEALTH_STATE_UNSPECIFIED;
+    case 1:
+    case "HEALTH_STATE_UNKNOWN":
+      return HealthState.HEALTH_STATE_UNKNOWN;
+    case 2:
+    case "HEALTH_STATE_HEALTHY":
+      return HealthState.HEALTH_STATE_HEALTHY;
+    case 3:
+    case "HEALTH_STATE_UNHEALTHY":
+      return HealthState.HEALTH_STATE_UNHEALTHY;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HealthState.UNRECOGNIZED;
+  }
+}
+
+export function healthStateToJSON(object: HealthState): string {
+  switch (object) {
+    case HealthState.HEALTH_STATE_UNSPECIFIED:
+      return "HEALTH_STATE_UNSPECIFIED";
+    case HealthState.HEALTH_STATE_UNKNOWN:
+      return "HEALTH_STATE_UNKNOWN";
+    case HealthState.HEALTH_STATE_HEALTHY:
+      return "HEALTH_STATE_HEALTHY";
+    case HealthState.HEALTH_STATE_UNHEALTHY:
+      return "HEALTH_STATE_UNHEALTHY";
+    case HealthState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A host port held by a task, in the order of the app's port definitions. */
 export interface AssignedPort {
   /** The host port number. */
@@ -264,6 +314,8 @@ export interface TaskSpec {
   killGracePeriodSeconds: number;
   /** The app's labels, for executors and tooling that read them. */
   labels: { [key: string]: string };
+  /** Health checks the agent runs against the task. */
+  healthChecks: HealthCheck[];
 }
 
 export interface TaskSpec_EnvEntry {
@@ -309,6 +361,20 @@ export interface TaskStatus {
    * a task failed outlives its sandbox.
    */
   stderrTail: Buffer;
+  /**
+   * Health, for tasks with health checks. A health change of a RUNNING task
+   * is sent as an update whose state is still RUNNING.
+   */
+  health: HealthState;
+  /** Consecutive failed checks counted (after the grace period). */
+  healthFailures: number;
+  /**
+   * True once failures reached max_consecutive_failures: the master should
+   * replace the task (it decides when, to limit kills across the app).
+   */
+  healthFailed: boolean;
+  /** Output of the last failing check, for people. */
+  healthMessage: string;
 }
 
 /** A task as the master knows it, for clients. */
@@ -358,7 +424,13 @@ export interface Task {
   /** Process id on the agent's machine, once started. */
   pid: number;
   /** For a PENDING task: why it is not placed yet. */
-  waiting?: PlacementExplanation | undefined;
+  waiting?:
+    | PlacementExplanation
+    | undefined;
+  /** What its health checks say. */
+  health: HealthState;
+  /** Output of the last failing health check. */
+  healthMessage: string;
 }
 
 function createBaseAssignedPort(): AssignedPort {
@@ -474,6 +546,7 @@ function createBaseTaskSpec(): TaskSpec {
     ports: [],
     killGracePeriodSeconds: 0,
     labels: {},
+    healthChecks: [],
   };
 }
 
@@ -509,6 +582,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       TaskSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
+    for (const v of message.healthChecks) {
+      HealthCheck.encode(v!, writer.uint32(90).fork()).join();
+    }
     return writer;
   },
 
@@ -611,6 +687,14 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             }
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.healthChecks.push(HealthCheck.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -679,6 +763,11 @@ export const TaskSpec: MessageFns<TaskSpec> = {
           {},
         )
         : {},
+      healthChecks: globalThis.Array.isArray(object?.healthChecks)
+        ? object.healthChecks.map((e: any) => HealthCheck.fromJSON(e))
+        : globalThis.Array.isArray(object?.health_checks)
+        ? object.health_checks.map((e: any) => HealthCheck.fromJSON(e))
+        : [],
     };
   },
 
@@ -726,6 +815,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         });
       }
     }
+    if (message.healthChecks?.length) {
+      obj.healthChecks = message.healthChecks.map((e) => HealthCheck.toJSON(e));
+    }
     return obj;
   },
 
@@ -762,6 +854,7 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       },
       {},
     );
+    message.healthChecks = object.healthChecks?.map((e) => HealthCheck.fromPartial(e)) || [];
     return message;
   },
 };
@@ -948,6 +1041,10 @@ function createBaseTaskStatus(): TaskStatus {
     message: "",
     pid: 0,
     stderrTail: Buffer.alloc(0),
+    health: 0,
+    healthFailures: 0,
+    healthFailed: false,
+    healthMessage: "",
   };
 }
 
@@ -982,6 +1079,18 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.stderrTail.length !== 0) {
       writer.uint32(82).bytes(message.stderrTail);
+    }
+    if (message.health !== 0) {
+      writer.uint32(88).int32(message.health);
+    }
+    if (message.healthFailures !== 0) {
+      writer.uint32(96).uint32(message.healthFailures);
+    }
+    if (message.healthFailed !== false) {
+      writer.uint32(104).bool(message.healthFailed);
+    }
+    if (message.healthMessage !== "") {
+      writer.uint32(114).string(message.healthMessage);
     }
     return writer;
   },
@@ -1079,6 +1188,38 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.stderrTail = Buffer.from(reader.bytes());
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.health = reader.int32() as any;
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.healthFailures = reader.uint32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.healthFailed = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.healthMessage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1115,6 +1256,22 @@ export const TaskStatus: MessageFns<TaskStatus> = {
         : isSet(object.stderr_tail)
         ? Buffer.from(bytesFromBase64(object.stderr_tail))
         : Buffer.alloc(0),
+      health: isSet(object.health) ? healthStateFromJSON(object.health) : 0,
+      healthFailures: isSet(object.healthFailures)
+        ? globalThis.Number(object.healthFailures)
+        : isSet(object.health_failures)
+        ? globalThis.Number(object.health_failures)
+        : 0,
+      healthFailed: isSet(object.healthFailed)
+        ? globalThis.Boolean(object.healthFailed)
+        : isSet(object.health_failed)
+        ? globalThis.Boolean(object.health_failed)
+        : false,
+      healthMessage: isSet(object.healthMessage)
+        ? globalThis.String(object.healthMessage)
+        : isSet(object.health_message)
+        ? globalThis.String(object.health_message)
+        : "",
     };
   },
 
@@ -1150,6 +1307,18 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     if (message.stderrTail.length !== 0) {
       obj.stderrTail = base64FromBytes(message.stderrTail);
     }
+    if (message.health !== 0) {
+      obj.health = healthStateToJSON(message.health);
+    }
+    if (message.healthFailures !== 0) {
+      obj.healthFailures = Math.round(message.healthFailures);
+    }
+    if (message.healthFailed !== false) {
+      obj.healthFailed = message.healthFailed;
+    }
+    if (message.healthMessage !== "") {
+      obj.healthMessage = message.healthMessage;
+    }
     return obj;
   },
 
@@ -1168,6 +1337,10 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.message = object.message ?? "";
     message.pid = object.pid ?? 0;
     message.stderrTail = object.stderrTail ?? Buffer.alloc(0);
+    message.health = object.health ?? 0;
+    message.healthFailures = object.healthFailures ?? 0;
+    message.healthFailed = object.healthFailed ?? false;
+    message.healthMessage = object.healthMessage ?? "";
     return message;
   },
 };
@@ -1192,6 +1365,8 @@ function createBaseTask(): Task {
     killRequested: false,
     pid: 0,
     waiting: undefined,
+    health: 0,
+    healthMessage: "",
   };
 }
 
@@ -1250,6 +1425,12 @@ export const Task: MessageFns<Task> = {
     }
     if (message.waiting !== undefined) {
       PlacementExplanation.encode(message.waiting, writer.uint32(146).fork()).join();
+    }
+    if (message.health !== 0) {
+      writer.uint32(152).int32(message.health);
+    }
+    if (message.healthMessage !== "") {
+      writer.uint32(162).string(message.healthMessage);
     }
     return writer;
   },
@@ -1411,6 +1592,22 @@ export const Task: MessageFns<Task> = {
             message.waiting = PlacementExplanation.decode(reader, reader.uint32());
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.health = reader.int32() as any;
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.healthMessage = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1475,6 +1672,12 @@ export const Task: MessageFns<Task> = {
         : false,
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
       waiting: isSet(object.waiting) ? PlacementExplanation.fromJSON(object.waiting) : undefined,
+      health: isSet(object.health) ? healthStateFromJSON(object.health) : 0,
+      healthMessage: isSet(object.healthMessage)
+        ? globalThis.String(object.healthMessage)
+        : isSet(object.health_message)
+        ? globalThis.String(object.health_message)
+        : "",
     };
   },
 
@@ -1534,6 +1737,12 @@ export const Task: MessageFns<Task> = {
     if (message.waiting !== undefined) {
       obj.waiting = PlacementExplanation.toJSON(message.waiting);
     }
+    if (message.health !== 0) {
+      obj.health = healthStateToJSON(message.health);
+    }
+    if (message.healthMessage !== "") {
+      obj.healthMessage = message.healthMessage;
+    }
     return obj;
   },
 
@@ -1564,6 +1773,8 @@ export const Task: MessageFns<Task> = {
     message.waiting = (object.waiting !== undefined && object.waiting !== null)
       ? PlacementExplanation.fromPartial(object.waiting)
       : undefined;
+    message.health = object.health ?? 0;
+    message.healthMessage = object.healthMessage ?? "";
     return message;
   },
 };

@@ -1,0 +1,42 @@
+/** Deployment queries and cancel, shared by every API surface. */
+import { NotFoundError } from '@drover/common';
+import type { Deployment } from '@drover/proto';
+import type { ClusterState } from '../state/cluster-state.js';
+import type { DeploymentRecord } from '../state/records.js';
+import type { DeploymentManager } from './deployment-manager.js';
+import { progressOf } from './deployment-manager.js';
+import { deploymentToProto } from './deployment-view.js';
+
+/** Deployment list/get/cancel. */
+export class DeploymentService {
+  constructor(
+    private readonly state: ClusterState,
+    private readonly manager: DeploymentManager,
+  ) {}
+
+  /** Running deployments (and with includeEnded, recent ones), newest first. */
+  list(filter: { appId?: string; includeEnded?: boolean } = {}): Deployment[] {
+    return this.state
+      .allDeployments()
+      .filter((d) => (filter.includeEnded || d.state === 'RUNNING') && (!filter.appId || d.appId === filter.appId))
+      .map((d) => this.view(d));
+  }
+
+  /** One deployment. */
+  get(id: string): Deployment {
+    const d = this.state.deployment(id);
+    if (!d) throw new NotFoundError('deployment', id);
+    return this.view(d);
+  }
+
+  /** Cancels (rolls back, or with force just stops). */
+  async cancel(id: string, force: boolean): Promise<{ canceled: Deployment; rollback?: Deployment }> {
+    const { canceled, rollback } = await this.manager.cancel(id, force);
+    return rollback ? { canceled: this.view(canceled), rollback: this.view(rollback) } : { canceled: this.view(canceled) };
+  }
+
+  /** A record as clients see it, with live progress. */
+  view(d: DeploymentRecord): Deployment {
+    return deploymentToProto(d, progressOf(this.state.liveTasksOfApp(d.appId), d.version));
+  }
+}
