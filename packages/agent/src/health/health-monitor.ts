@@ -169,7 +169,7 @@ export class HealthMonitor {
     const transition = this.state.health !== previous.health || (this.state.failed && !previous.failed);
     if (!transition) return;
     this.reported = this.state;
-    log.info({ ...this.state, was: previous.health }, 'task health changed');
+    log.debug({ ...this.state, was: previous.health }, 'health transition');
     this.options.report(this.state);
   }
 
