@@ -29,6 +29,14 @@ export interface CliIo {
   now(): Date;
   /** How the user ran this CLI ("drover", or "node /path/to/drover.js"), for hints that name it. */
   invokedAs: string;
+  /** Set when standard output is a terminal: live progress is redrawn in place instead of printed line by line. */
+  tty?: TerminalInfo;
+}
+
+/** What a command may know about the terminal standard output goes to. */
+export interface TerminalInfo {
+  /** Its width in columns; lines redrawn in place are cut to fit, or they would wrap and break the redraw. */
+  readonly columns: number;
 }
 
 /** The long-running parts, replaceable in tests. */
@@ -95,6 +103,17 @@ export async function withClient<T>(ctx: CliContext, command: Command, fn: (clie
   } finally {
     client.close();
   }
+}
+
+/**
+ * A signal that aborts when the user asks the process to stop (Ctrl-C,
+ * SIGTERM), for commands that follow something until then: passed to the
+ * client's streams, it cancels them at once.
+ */
+export function stopSignal(ctx: CliContext): AbortSignal {
+  const stop = new AbortController();
+  void ctx.runtime.waitForStop().then(() => stop.abort());
+  return stop.signal;
 }
 
 /** Writes a value as indented JSON, for --json. */

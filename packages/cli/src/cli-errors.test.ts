@@ -2,7 +2,7 @@ import { Code, DroverError, ValidationError } from '@drover/common';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import type { CliIo } from './cli-context.js';
-import { ExitWithCode, reportError } from './cli-errors.js';
+import { ExitWithCode, HintedError, reportError } from './cli-errors.js';
 
 function captureIo(env: Record<string, string> = {}): CliIo & { err: string; out: string } {
   const io = {
@@ -43,6 +43,12 @@ describe('reportError', () => {
       reason: new DroverError('instances must be at most 1000', Code.InvalidArgument),
       code: 2,
       stderr: 'error: instances must be at most 1000\n',
+    },
+    {
+      name: 'an error with a hint: the error, then the hint, and the exit code of the error',
+      reason: new HintedError(new DroverError('app /web is locked by deployment d1', Code.FailedPrecondition), 'add --force to replace it'),
+      code: 1,
+      stderr: 'error: app /web is locked by deployment d1\nhint: add --force to replace it\n',
     },
     {
       name: 'an unexpected error, without a stack trace',

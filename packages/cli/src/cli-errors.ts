@@ -15,6 +15,8 @@ export const ExitCode = {
   Failure: 1,
   /** The input was wrong: bad flags or arguments, an invalid app definition. */
   Usage: 2,
+  /** Ctrl-C stopped a command that waits for something (128 + SIGINT, as shells report it); the thing goes on. */
+  Interrupted: 130,
 } as const;
 
 /**
@@ -32,6 +34,22 @@ export class ExitWithCode extends Error {
   }
 }
 
+/**
+ * A failure with advice on what to do about it, printed as a "hint: ..."
+ * line after the error. Keeps the wrapped error's code and message, so the
+ * exit code is the one the error alone would give.
+ */
+export class HintedError extends DroverError {
+  override name = 'HintedError';
+  constructor(
+    error: DroverError,
+    /** What the user can do next, one line. */
+    readonly hint: string,
+  ) {
+    super(error.rawMessage, error.code, { cause: error, details: error.details });
+  }
+}
+
 /** Prints `reason` for people and returns the exit code it maps to. */
 export function reportError(io: CliIo, reason: unknown): number {
   if (reason instanceof ExitWithCode) return reason.exitCode;
@@ -46,6 +64,7 @@ export function reportError(io: CliIo, reason: unknown): number {
     return ExitCode.Usage;
   }
   io.stderr(`error: ${err.rawMessage}\n`);
+  if (err instanceof HintedError) io.stderr(`hint: ${err.hint}\n`);
   if (io.env.DROVER_DEBUG) printStacks(io, reason);
   return err.code === Code.InvalidArgument ? ExitCode.Usage : ExitCode.Failure;
 }

@@ -20,6 +20,8 @@ export function processContext(): CliContext {
       cwd: process.cwd(),
       now: () => new Date(),
       invokedAs: invokedAs(process.argv[1]),
+      // A getter: the terminal may be resized while a command draws.
+      tty: process.stdout.isTTY ? { get columns() { return process.stdout.columns || 80; } } : undefined,
     },
     runtime: {
       startMaster: async (options) => (await import('@drover/master')).startMaster(options),

@@ -10,7 +10,9 @@ import { ExitCode, reportError } from './cli-errors.js';
 import { registerAgentCommands } from './commands/agent.js';
 import { registerAppCommands } from './commands/app.js';
 import { registerClusterCommands } from './commands/cluster.js';
+import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerDevCommand } from './commands/dev.js';
+import { registerEventsCommand } from './commands/events.js';
 import { registerMasterCommand } from './commands/master.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerTaskCommands } from './commands/task.js';
@@ -35,22 +37,27 @@ export function buildProgram(ctx: CliContext): Command {
       [
         '',
         'Start a local cluster:     drover dev',
-        'Deploy an app:             drover app deploy examples/web.yaml',
+        'Deploy an app and wait:    drover app deploy examples/web.yaml',
+        'Go back a version:         drover app rollback web',
         'See what runs and waits:   drover task list',
+        'Watch the cluster:         drover events --type deployment_info,deployment_success,deployment_failed',
         "Run a command once:        drover run --wait -- sh -c 'echo hello'",
         'Service an agent:          drover agent drain ID --deadline 10m; later drover agent undrain ID',
         '',
         'list and get commands take --json. Exit codes: 0 ok, 1 failure, 2 bad input (flags, arguments, app definition);',
-        "drover run --wait exits with its task's exit code.",
+        "app deploy/scale/restart/rollback wait for their deployment and exit 1 if it fails or is canceled (--detach does",
+        "not wait); drover run --wait exits with its task's exit code; Ctrl-C while waiting exits 130 (drover events: 0).",
       ].join('\n'),
     );
   registerDevCommand(program, ctx);
   registerMasterCommand(program, ctx);
   registerAgentCommands(program, ctx);
   registerAppCommands(program, ctx);
+  registerDeploymentCommands(program, ctx);
   registerTaskCommands(program, ctx);
   registerRunCommand(program, ctx);
   registerClusterCommands(program, ctx);
+  registerEventsCommand(program, ctx);
   return program;
 }
 

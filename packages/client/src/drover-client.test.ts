@@ -3,14 +3,21 @@ import {
   type Agent,
   AgentsService,
   AgentState,
-  type App,
-  type AppSpec,
+  App,
+  AppSpec,
   AppsService,
   ClusterService,
+  Deployment,
+  DeploymentKind,
+  DeploymentsService,
+  DeploymentState,
+  Event,
+  EventsService,
   type RunTaskRequest,
-  type Task,
+  Task,
   TasksService,
   TaskState,
+  type WatchEventsRequest,
 } from '@drover/proto';
 import {
   Server,
@@ -23,25 +30,25 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DroverClient } from './drover-client.js';
 
-const spec: AppSpec = {
-  id: '/web',
-  cmd: 'serve',
-  args: [],
-  cpus: 0.1,
-  mem: 64,
-  instances: 2,
-  env: {},
-  labels: {},
-  portDefinitions: [],
-  constraints: [],
-  placementStrategy: 0,
-};
-const app: App = {
+const spec = AppSpec.fromPartial({ id: '/web', cmd: 'serve', cpus: 0.1, mem: 64, instances: 2 });
+const app = App.fromPartial({
   spec,
   version: '2025-01-01T00:00:00.000Z',
-  status: { tasksRunning: 2, tasksStaged: 0, tasksKilling: 0, launchDelaySeconds: 0, consecutiveFailures: 0 },
-};
-const task: Task = {
+  status: { tasksRunning: 2, tasksHealthy: 2, deployments: ['d1'] },
+});
+const deployment = Deployment.fromPartial({
+  id: 'd1',
+  appId: '/web',
+  version: app.version,
+  kind: DeploymentKind.DEPLOYMENT_KIND_UPDATE,
+  state: DeploymentState.DEPLOYMENT_STATE_RUNNING,
+  steps: [{ action: 'RestartApplication', appId: '/web' }],
+  currentStep: 1,
+  progress: { targetInstances: 2, newLive: 1, newHealthy: 1, oldRemaining: 1, healthyTotal: 2 },
+  startedAt: new Date('2025-01-01T00:00:00.000Z'),
+});
+const rollback = Deployment.fromPartial({ ...deployment, id: 'd2', kind: DeploymentKind.DEPLOYMENT_KIND_ROLLBACK, rollsBack: 'd1' });
+const task = Task.fromPartial({
   id: 'web.1',
   appId: '/web',
   appVersion: app.version,
@@ -50,12 +57,8 @@ const task: Task = {
   state: TaskState.TASK_STATE_RUNNING,
   ports: [{ number: 31000, name: '', protocol: 'tcp' }],
   stagedAt: new Date('2025-01-01T00:00:01.000Z'),
-  signal: '',
-  reason: 0,
-  message: '',
-  killRequested: false,
   pid: 42,
-};
+});
 const waitingWeb = {
   appId: '/web',
   instances: 1,
@@ -71,38 +74,81 @@ const agent: Agent = {
   tasks: 1,
   version: '0.1.0',
 };
+/** Events the fake master streams, one of each payload kind. */
+const events: Event[] = [
+  Event.fromPartial({ id: 7, timestamp: new Date('2025-01-01T00:00:02.000Z'), type: 'status_update_event', payload: { $case: 'taskStatus', value: { task } } }),
+  Event.fromPartial({ id: 8, timestamp: new Date('2025-01-01T00:00:03.000Z'), type: 'deployment_success', payload: { $case: 'deployment', value: { deployment } } }),
+];
 
 type Handler = (request: any) => unknown;
 
-/** A master that answers from `handlers`; a handler that throws fails the call via toGrpcError, as the real master does. */
-async function startFakeMaster(handlers: Record<string, Handler>): Promise<{ address: string; server: Server; seen: Array<[string, unknown]> }> {
+/** What a fake master saw: every request, and the streams whose client went away. */
+interface FakeMaster {
+  address: string;
+  server: Server;
+  seen: Array<[string, unknown]>;
+  /** Resolves once the client canceled a stream of this method ("events.watch"). */
+  canceled(key: string): Promise<void>;
+}
+
+/**
+ * A master that answers from `handlers`; a handler that throws fails the
+ * call via toGrpcError, as the real master does. A streaming handler gets
+ * the call and writes to it itself.
+ */
+async function startFakeMaster(handlers: Record<string, Handler>): Promise<FakeMaster> {
   const server = new Server();
   const seen: Array<[string, unknown]> = [];
-  const implement = (service: string, methods: readonly string[]): UntypedServiceImplementation =>
+  const cancels = new Map<string, () => void>();
+  const canceledKeys = new Map<string, Promise<void>>();
+  const canceled = (key: string): Promise<void> => {
+    let p = canceledKeys.get(key);
+    if (!p) {
+      p = new Promise<void>((resolve) => cancels.set(key, resolve));
+      canceledKeys.set(key, p);
+    }
+    return p;
+  };
+  const implement = (service: string, definitions: Record<string, { responseStream: boolean }>): UntypedServiceImplementation =>
     Object.fromEntries(
-      methods.map((m) => [
-        m,
-        (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-          const key = `${service}.${m}`;
-          seen.push([key, call.request]);
-          const handler = handlers[key];
-          if (handler === undefined) return; // never answers: exercises the deadline
-          try {
-            callback(null, handler(call.request));
-          } catch (e) {
-            callback(toGrpcError(e));
-          }
-        },
-      ]),
+      Object.entries(definitions).map(([m, definition]) => {
+        const key = `${service}.${m}`;
+        if (definition.responseStream) {
+          return [
+            m,
+            (call: ServerWritableStream<unknown, unknown>) => {
+              seen.push([key, call.request]);
+              void canceled(key);
+              call.on('cancelled', () => cancels.get(key)?.());
+              handlers[key]?.(call);
+            },
+          ];
+        }
+        return [
+          m,
+          (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+            seen.push([key, call.request]);
+            const handler = handlers[key];
+            if (handler === undefined) return; // never answers: exercises the deadline
+            try {
+              callback(null, handler(call.request));
+            } catch (e) {
+              callback(toGrpcError(e));
+            }
+          },
+        ];
+      }),
     );
-  server.addService(AppsService, implement('apps', Object.keys(AppsService)));
-  server.addService(TasksService, implement('tasks', Object.keys(TasksService)));
-  server.addService(AgentsService, implement('agents', Object.keys(AgentsService)));
-  server.addService(ClusterService, implement('cluster', Object.keys(ClusterService)));
+  server.addService(AppsService, implement('apps', AppsService));
+  server.addService(TasksService, implement('tasks', TasksService));
+  server.addService(AgentsService, implement('agents', AgentsService));
+  server.addService(ClusterService, implement('cluster', ClusterService));
+  server.addService(DeploymentsService, implement('deployments', DeploymentsService));
+  server.addService(EventsService, implement('events', EventsService));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
   );
-  return { address: `127.0.0.1:${port}`, server, seen };
+  return { address: `127.0.0.1:${port}`, server, seen, canceled };
 }
 
 describe('DroverClient', () => {
@@ -110,22 +156,37 @@ describe('DroverClient', () => {
     { path: 'cpus', message: 'must be at least 0.001' },
     { path: 'portDefinitions[1].port', message: 'must be at most 65535' },
   ];
-  let master: Awaited<ReturnType<typeof startFakeMaster>>;
+  let master: FakeMaster;
   let client: DroverClient;
 
   beforeAll(async () => {
     master = await startFakeMaster({
-      'apps.deploy': (req: { app: AppSpec }) => {
+      'apps.deploy': (req: { app: AppSpec; force: boolean }) => {
         if (req.app.id === '/bad') throw new ValidationError(violations, 'invalid app definition');
-        return { app: { ...app, spec: req.app }, created: true };
+        if (req.app.id === '/locked' && !req.force) throw new DroverError('app /locked is locked by deployment d1', Code.FailedPrecondition);
+        if (req.app.id === '/same') return { app: { ...app, spec: req.app }, created: false };
+        return { app: { ...app, spec: req.app }, created: true, deployment };
       },
       'apps.get': (req: { id: string }) => {
         if (req.id !== '/web') throw new NotFoundError('app', req.id);
         return { app };
       },
       'apps.list': () => ({ apps: [app] }),
-      'apps.scale': (req: { instances: number }) => ({ app: { ...app, spec: { ...spec, instances: req.instances } } }),
+      'apps.scale': (req: { instances: number }) => ({ app: { ...app, spec: { ...spec, instances: req.instances } }, deployment }),
       'apps.delete': () => ({ tasksKilled: 2 }),
+      'apps.restart': () => ({ deployment }),
+      'apps.versions': () => ({ versions: [{ version: app.version, spec }] }),
+      'apps.rollback': (req: { toVersion: string }) => {
+        if (req.toVersion === 'nope') throw new NotFoundError('version', 'nope of app /web');
+        return { app, deployment: rollback };
+      },
+      'deployments.list': () => ({ deployments: [deployment] }),
+      'deployments.get': (req: { id: string }) => {
+        if (req.id !== 'd1') throw new NotFoundError('deployment', req.id);
+        return { deployment };
+      },
+      'deployments.cancel': (req: { force: boolean }) =>
+        req.force ? { canceled: { ...deployment, state: DeploymentState.DEPLOYMENT_STATE_CANCELED } } : { canceled: deployment, rollback },
       'tasks.list': () => ({ tasks: [task], waiting: [waitingWeb] }),
       'tasks.get': () => ({ task }),
       'tasks.kill': () => ({ task: { ...task, state: TaskState.TASK_STATE_KILLING, killRequested: true } }),
@@ -144,16 +205,72 @@ describe('DroverClient', () => {
   });
 
   it.each([
-    { name: 'deployApp', call: (c: DroverClient) => c.deployApp(spec), want: { app, created: true }, sent: ['apps.deploy', { app: spec }] },
+    {
+      name: 'deployApp',
+      call: (c: DroverClient) => c.deployApp(spec),
+      want: { app, created: true, deployment },
+      sent: ['apps.deploy', { app: spec, force: false }],
+    },
+    {
+      name: 'deployApp of an unchanged spec, forced',
+      call: (c: DroverClient) => c.deployApp({ ...spec, id: '/same' }, { force: true }),
+      want: { app: { ...app, spec: { ...spec, id: '/same' } }, created: false },
+      sent: ['apps.deploy', { app: { ...spec, id: '/same' }, force: true }],
+    },
     { name: 'getApp', call: (c: DroverClient) => c.getApp('/web'), want: app, sent: ['apps.get', { id: '/web' }] },
     { name: 'listApps', call: (c: DroverClient) => c.listApps(), want: [app], sent: ['apps.list', {}] },
     {
       name: 'scaleApp',
-      call: (c: DroverClient) => c.scaleApp('/web', 5),
-      want: { ...app, spec: { ...spec, instances: 5 } },
-      sent: ['apps.scale', { id: '/web', instances: 5 }],
+      call: (c: DroverClient) => c.scaleApp('/web', 5, { force: true }),
+      want: { app: { ...app, spec: { ...spec, instances: 5 } }, deployment },
+      sent: ['apps.scale', { id: '/web', instances: 5, force: true }],
     },
-    { name: 'deleteApp', call: (c: DroverClient) => c.deleteApp('/web'), want: { tasksKilled: 2 }, sent: ['apps.delete', { id: '/web' }] },
+    { name: 'deleteApp', call: (c: DroverClient) => c.deleteApp('/web'), want: { tasksKilled: 2 }, sent: ['apps.delete', { id: '/web', force: false }] },
+    {
+      name: 'deleteApp forced',
+      call: (c: DroverClient) => c.deleteApp('/web', { force: true }),
+      want: { tasksKilled: 2 },
+      sent: ['apps.delete', { id: '/web', force: true }],
+    },
+    { name: 'restartApp', call: (c: DroverClient) => c.restartApp('/web'), want: deployment, sent: ['apps.restart', { id: '/web', force: false }] },
+    {
+      name: 'appVersions',
+      call: (c: DroverClient) => c.appVersions('web'),
+      want: [{ version: app.version, spec }],
+      sent: ['apps.versions', { id: 'web' }],
+    },
+    {
+      name: 'rollbackApp to the previous version',
+      call: (c: DroverClient) => c.rollbackApp('/web'),
+      want: { app, deployment: rollback },
+      sent: ['apps.rollback', { id: '/web', toVersion: '', force: false }],
+    },
+    {
+      name: 'rollbackApp to a given version, forced',
+      call: (c: DroverClient) => c.rollbackApp('/web', { toVersion: 'v1', force: true }),
+      want: { app, deployment: rollback },
+      sent: ['apps.rollback', { id: '/web', toVersion: 'v1', force: true }],
+    },
+    {
+      name: 'listDeployments with filters, the app id made absolute',
+      call: (c: DroverClient) => c.listDeployments({ appId: 'web', includeEnded: true }),
+      want: [deployment],
+      sent: ['deployments.list', { appId: '/web', includeEnded: true }],
+    },
+    { name: 'listDeployments', call: (c: DroverClient) => c.listDeployments(), want: [deployment], sent: ['deployments.list', { appId: '', includeEnded: false }] },
+    { name: 'getDeployment', call: (c: DroverClient) => c.getDeployment('d1'), want: deployment, sent: ['deployments.get', { id: 'd1' }] },
+    {
+      name: 'cancelDeployment rolls back',
+      call: (c: DroverClient) => c.cancelDeployment('d1'),
+      want: { canceled: deployment, rollback },
+      sent: ['deployments.cancel', { id: 'd1', force: false }],
+    },
+    {
+      name: 'cancelDeployment forced has no rollback',
+      call: (c: DroverClient) => c.cancelDeployment('d1', { force: true }),
+      want: { canceled: { ...deployment, state: DeploymentState.DEPLOYMENT_STATE_CANCELED } },
+      sent: ['deployments.cancel', { id: 'd1', force: true }],
+    },
     {
       name: 'listTasks with filters',
       call: (c: DroverClient) => c.listTasks({ appId: 'web', includeEnded: true }),
@@ -200,6 +317,17 @@ describe('DroverClient', () => {
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).code).toBe(Code.InvalidArgument);
     expect((err as ValidationError).violations).toEqual(violations);
+  });
+
+  it.each([
+    { name: 'a change to a locked app', call: (c: DroverClient) => c.deployApp({ ...spec, id: '/locked' }), code: Code.FailedPrecondition, message: 'app /locked is locked by deployment d1' },
+    { name: 'an unknown deployment', call: (c: DroverClient) => c.getDeployment('d9'), code: Code.NotFound, message: 'deployment d9 not found' },
+    { name: 'a rollback to an unknown version', call: (c: DroverClient) => c.rollbackApp('/web', { toVersion: 'nope' }), code: Code.NotFound, message: 'version nope of app /web not found' },
+  ])('keeps the code and message of $name', async ({ call, code, message }) => {
+    const err = await call(client).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DroverError);
+    expect((err as DroverError).code).toBe(code);
+    expect((err as DroverError).rawMessage).toBe(message);
   });
 
   it('turns NOT_FOUND into a DroverError with Code.NotFound', async () => {
@@ -277,5 +405,90 @@ describe('DroverClient.runTask', () => {
       client.close();
       server.forceShutdown();
     }
+  });
+});
+
+describe('DroverClient streams', () => {
+  let master: FakeMaster;
+  let client: DroverClient;
+  /** Streams of events.watch keyed by the first requested type, each a function of the call. */
+  const scenarios: Record<string, (call: ServerWritableStream<WatchEventsRequest, Event>) => void> = {
+    // Replays, then ends: after the client's deadline would have passed, to show there is none.
+    replay: (call) => {
+      setTimeout(() => {
+        for (const e of events) call.write(e);
+        call.end();
+      }, 300);
+    },
+    // One event, then silence until the client goes away.
+    hang: (call) => void call.write(events[0]!),
+    fail: (call) => call.emit('error', toGrpcError(new DroverError('event feed broke', Code.Internal))),
+  };
+
+  beforeAll(async () => {
+    master = await startFakeMaster({
+      'events.watch': (call: ServerWritableStream<WatchEventsRequest, Event>) => scenarios[call.request.types[0] ?? 'replay']?.(call),
+      'tasks.run': (call: ServerWritableStream<RunTaskRequest, { task: Task }>) => void call.write({ task: { ...task, state: TaskState.TASK_STATE_RUNNING } }),
+    });
+    client = new DroverClient(master.address, { deadlineMs: 200 });
+  });
+
+  afterAll(() => {
+    client.close();
+    master.server.forceShutdown();
+  });
+
+  it('watchEvents hands over every event in order, sends types and afterId, resolves when the stream ends, and has no deadline', async () => {
+    const seen: Event[] = [];
+    await client.watchEvents({ types: ['replay', 'deployment_success'], afterId: 6 }, (e) => seen.push(e));
+    expect(seen).toEqual(events);
+    expect(master.seen.at(-1)).toEqual(['events.watch', { types: ['replay', 'deployment_success'], afterId: 6 }]);
+  });
+
+  it('watchEvents resolves at once when aborted, and cancels the call', async () => {
+    const stop = new AbortController();
+    const seen: number[] = [];
+    const watching = client.watchEvents({ types: ['hang'] }, (e) => {
+      seen.push(e.id);
+      stop.abort();
+    }, stop.signal);
+    await expect(watching).resolves.toBeUndefined();
+    expect(seen).toEqual([7]);
+    await master.canceled('events.watch');
+  });
+
+  it('watchEvents with an aborted signal does not call the master', async () => {
+    const before = master.seen.length;
+    await client.watchEvents({}, () => undefined, AbortSignal.abort());
+    expect(master.seen.length).toBe(before);
+  });
+
+  it.each([
+    { name: 'the master fails the stream', types: ['fail'], onEvent: () => undefined, code: Code.Internal, message: 'event feed broke' },
+    {
+      name: 'the listener throws',
+      types: ['hang'],
+      onEvent: () => {
+        throw new DroverError('listener broke', Code.Internal);
+      },
+      code: Code.Internal,
+      message: 'listener broke',
+    },
+  ])('watchEvents rejects with a DroverError when $name', async ({ types, onEvent, code, message }) => {
+    const err = await client.watchEvents({ types }, onEvent).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DroverError);
+    expect((err as DroverError).code).toBe(code);
+    expect((err as DroverError).rawMessage).toBe(message);
+  });
+
+  it('runTask stops following at once when aborted: rejects with Code.Canceled and cancels the call', async () => {
+    const stop = new AbortController();
+    const err = await client
+      .runTask({ args: ['sleep', '600'], wait: true }, () => stop.abort(), stop.signal)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DroverError);
+    expect((err as DroverError).code).toBe(Code.Canceled);
+    expect((err as DroverError).rawMessage).toBe('stopped following task web.1');
+    await master.canceled('tasks.run');
   });
 });

@@ -1,27 +1,40 @@
 /**
- * The typed client of a Drover master's gRPC API (apps, tasks, agents,
- * cluster). All four service stubs share one channel, so a client holds a
- * single HTTP/2 connection however many services it calls; every method
- * has a deadline and rejects only with DroverError (ValidationError when
- * the master refused a spec, with the master's field paths).
+ * The typed client of a Drover master's gRPC API (apps, deployments, tasks,
+ * agents, cluster, events). All service stubs share one channel, so a
+ * client holds a single HTTP/2 connection however many services it calls;
+ * every unary method has a deadline and everything rejects only with
+ * DroverError (ValidationError when the master refused a spec, with the
+ * master's field paths; Code.FailedPrecondition when a change met an app
+ * whose deployment is still running and was not forced).
+ *
+ * The two streams (runTask with wait, watchEvents) have no deadline: they
+ * last as long as the task or the watcher. Each takes an AbortSignal that
+ * cancels the call at once.
  */
-import { Code, DroverError, fromGrpcError } from '@drover/common';
+import { Code, DroverError, normalizeAppId } from '@drover/common';
 import {
   type Agent,
   AgentsClient,
   type App,
   AppsClient,
   type AppSpec,
+  type AppVersion,
   ClusterClient,
+  type Deployment,
+  DeploymentsClient,
+  type Event,
+  EventsClient,
   type InfoResponse,
   RunTaskRequest,
   type RunTaskResponse,
   type Task,
   TasksClient,
   type WaitingInstances,
+  WatchEventsRequest,
 } from '@drover/proto';
 import { Channel, type ChannelCredentials, credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
 
+import { followStream } from './server-stream.js';
 import { callUnary, type UnaryMethod } from './unary-call.js';
 
 /** Default per-call deadline. Long enough for a deploy on a busy master, short enough that a CLI never hangs. */
@@ -35,12 +48,68 @@ export interface DroverClientOptions {
   deadlineMs?: number;
 }
 
-/** What a deploy did. */
-export interface DeployResult {
-  /** The app as stored, with defaults filled in and its new version. */
+/** How to make a change to an app. */
+export interface ChangeOptions {
+  /** Replace a deployment of the app that is still running instead of failing with FailedPrecondition. */
+  force?: boolean;
+}
+
+/** What a change to an app did. */
+export interface ChangeResult {
+  /** The app as stored after the change, with defaults filled in and its version. */
   app: App;
+  /** The deployment carrying the change out; absent when nothing changed. */
+  deployment?: Deployment;
+}
+
+/** What a deploy did. */
+export interface DeployResult extends ChangeResult {
   /** True when the app did not exist before. */
   created: boolean;
+}
+
+/** Which version to roll back to. */
+export interface RollbackOptions extends ChangeOptions {
+  /** The version to go back to (see appVersions); default the one before the current. */
+  toVersion?: string;
+}
+
+/** What a rollback did: the app at its new version (with the old spec) and the deployment. */
+export interface RollbackResult {
+  /** The app after the change. */
+  app: App;
+  /** The deployment carrying the rollback out. */
+  deployment: Deployment;
+}
+
+/** Which deployments to list. */
+export interface ListDeploymentsOptions {
+  /** Only this app's ("web" and "/web" are the same). */
+  appId?: string;
+  /** Include ended deployments (kept by the master for a while). */
+  includeEnded?: boolean;
+}
+
+/** How to cancel a deployment. */
+export interface CancelOptions {
+  /** Just stop it, leaving the app's spec as it is, instead of rolling back. */
+  force?: boolean;
+}
+
+/** What a cancel did. */
+export interface CancelResult {
+  /** The canceled deployment. */
+  canceled: Deployment;
+  /** The deployment rolling the change back; absent with force. */
+  rollback?: Deployment;
+}
+
+/** Which events to watch. */
+export interface WatchEventsOptions {
+  /** Only these types (Marathon's names, e.g. "status_update_event"); every type when empty. */
+  types?: readonly string[];
+  /** First replay the events the master still holds with a larger id (resume after a disconnect). */
+  afterId?: number;
 }
 
 /** Which tasks to list. */
@@ -64,6 +133,8 @@ export class DroverClient {
   private readonly tasks: TasksClient;
   private readonly agents: AgentsClient;
   private readonly cluster: ClusterClient;
+  private readonly deployments: DeploymentsClient;
+  private readonly events: EventsClient;
 
   constructor(address: string, options: DroverClientOptions = {}) {
     this.address = address;
@@ -75,12 +146,14 @@ export class DroverClient {
     this.tasks = new TasksClient(address, creds, shared);
     this.agents = new AgentsClient(address, creds, shared);
     this.cluster = new ClusterClient(address, creds, shared);
+    this.deployments = new DeploymentsClient(address, creds, shared);
+    this.events = new EventsClient(address, creds, shared);
   }
 
-  /** Creates the app, or replaces its spec if the id exists. */
-  async deployApp(spec: AppSpec): Promise<DeployResult> {
-    const res = await this.call(this.apps, this.apps.deploy, { app: spec });
-    return { app: present(res.app, 'app'), created: res.created };
+  /** Creates the app, or replaces its spec if the id exists; the deployment is absent when the spec did not change. */
+  async deployApp(spec: AppSpec, options: ChangeOptions = {}): Promise<DeployResult> {
+    const res = await this.call(this.apps, this.apps.deploy, { app: spec, force: options.force ?? false });
+    return withDeployment({ app: present(res.app, 'app'), created: res.created }, res.deployment);
   }
 
   /** One app; NotFound if there is none. */
@@ -95,16 +168,68 @@ export class DroverClient {
     return res.apps;
   }
 
-  /** Sets an app's instance count; scale-down kills the youngest tasks. */
-  async scaleApp(id: string, instances: number): Promise<App> {
-    const res = await this.call(this.apps, this.apps.scale, { id, instances });
-    return present(res.app, 'app');
+  /** Sets an app's instance count (scale-down kills the youngest tasks); the deployment is absent when the count did not change. */
+  async scaleApp(id: string, instances: number, options: ChangeOptions = {}): Promise<ChangeResult> {
+    const res = await this.call(this.apps, this.apps.scale, { id, instances, force: options.force ?? false });
+    return withDeployment({ app: present(res.app, 'app') }, res.deployment);
   }
 
-  /** Removes an app and kills its tasks. */
-  async deleteApp(id: string): Promise<{ tasksKilled: number }> {
-    const res = await this.call(this.apps, this.apps.delete, { id });
+  /** Removes an app and kills its tasks; with force even while a deployment runs (it is canceled). */
+  async deleteApp(id: string, options: ChangeOptions = {}): Promise<{ tasksKilled: number }> {
+    const res = await this.call(this.apps, this.apps.delete, { id, force: options.force ?? false });
     return { tasksKilled: res.tasksKilled };
+  }
+
+  /** Replaces every task of an app with a new one, under its upgrade strategy. */
+  async restartApp(id: string, options: ChangeOptions = {}): Promise<Deployment> {
+    const res = await this.call(this.apps, this.apps.restart, { id, force: options.force ?? false });
+    return present(res.deployment, 'deployment');
+  }
+
+  /** Every stored version of an app with its spec, newest first. */
+  async appVersions(id: string): Promise<AppVersion[]> {
+    const res = await this.call(this.apps, this.apps.versions, { id });
+    return res.versions;
+  }
+
+  /** Deploys the spec of an earlier version (the previous one by default) as a new version. */
+  async rollbackApp(id: string, options: RollbackOptions = {}): Promise<RollbackResult> {
+    const res = await this.call(this.apps, this.apps.rollback, { id, toVersion: options.toVersion ?? '', force: options.force ?? false });
+    return { app: present(res.app, 'app'), deployment: present(res.deployment, 'deployment') };
+  }
+
+  /** Running deployments, newest first; ended ones too when asked. */
+  async listDeployments(options: ListDeploymentsOptions = {}): Promise<Deployment[]> {
+    const res = await this.call(this.deployments, this.deployments.list, {
+      // Normalized here: the master compares the filter with stored ids as they are.
+      appId: options.appId ? normalizeAppId(options.appId) : '',
+      includeEnded: options.includeEnded ?? false,
+    });
+    return res.deployments;
+  }
+
+  /** One deployment, with its progress as of now; NotFound if the master does not know it. */
+  async getDeployment(id: string): Promise<Deployment> {
+    const res = await this.call(this.deployments, this.deployments.get, { id });
+    return present(res.deployment, 'deployment');
+  }
+
+  /** Cancels a running deployment: rolls it back, or with force just stops it. */
+  async cancelDeployment(id: string, options: CancelOptions = {}): Promise<CancelResult> {
+    const res = await this.call(this.deployments, this.deployments.cancel, { id, force: options.force ?? false });
+    const canceled = present(res.canceled, 'deployment');
+    return res.rollback ? { canceled, rollback: res.rollback } : { canceled };
+  }
+
+  /**
+   * Follows the master's event feed, calling `onEvent` for each event in
+   * order. Resolves when the master ends the stream or `signal` aborts;
+   * rejects with a DroverError when the call fails or `onEvent` throws.
+   * No deadline applies.
+   */
+  async watchEvents(options: WatchEventsOptions, onEvent: (event: Event) => void, signal?: AbortSignal): Promise<void> {
+    const request = WatchEventsRequest.fromPartial({ types: [...(options.types ?? [])], afterId: options.afterId ?? 0 });
+    await followStream(() => this.events.watch(request, new Metadata(), {}), onEvent, this.address, signal);
   }
 
   /** Tasks, live first; ended ones only when asked. */
@@ -125,28 +250,25 @@ export class DroverClient {
    * Runs a one-off task. Without `wait` resolves with the accepted task (PENDING
    * or already placed); with it, calls `onUpdate` on every change and
    * resolves with the task once it has ended. No deadline applies while
-   * waiting: a task may run for hours.
+   * waiting: a task may run for hours. Aborting `signal` stops following at
+   * once (the task runs on) and rejects with Code.Canceled.
    */
-  runTask(request: Partial<RunTaskRequest>, onUpdate: (task: Task) => void = () => undefined): Promise<Task> {
-    const wait = request.wait ?? false;
-    return new Promise<Task>((resolve, reject) => {
-      let last: Task | undefined;
-      const options = wait ? {} : { deadline: Date.now() + this.deadlineMs };
-      let call;
-      try {
-        call = this.tasks.run(RunTaskRequest.fromPartial(request), new Metadata(), options);
-      } catch (error) {
-        reject(fromGrpcError(error, this.address));
-        return;
-      }
-      call.on('data', (res: RunTaskResponse) => {
+  async runTask(request: Partial<RunTaskRequest>, onUpdate: (task: Task) => void = () => undefined, signal?: AbortSignal): Promise<Task> {
+    const options = request.wait ? {} : { deadline: Date.now() + this.deadlineMs };
+    let last: Task | undefined;
+    const outcome = await followStream(
+      () => this.tasks.run(RunTaskRequest.fromPartial(request), new Metadata(), options),
+      (res: RunTaskResponse) => {
         if (!res.task) return;
         last = res.task;
         onUpdate(res.task);
-      });
-      call.on('error', (error: unknown) => reject(fromGrpcError(error, this.address)));
-      call.on('end', () => (last ? resolve(last) : reject(new DroverError('the master answered without the task', Code.Internal))));
-    });
+      },
+      this.address,
+      signal,
+    );
+    if (outcome === 'aborted') throw new DroverError(last ? `stopped following task ${last.id}` : 'stopped before the master answered', Code.Canceled);
+    if (!last) throw new DroverError('the master answered without the task', Code.Internal);
+    return last;
   }
 
   /** One task; NotFound if the master does not know it. */
@@ -198,6 +320,11 @@ export class DroverClient {
   private call<Req, Res>(stub: object, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
     return callUnary(method.bind(stub), request, this.address, this.deadlineMs);
   }
+}
+
+/** The result with its deployment, leaving the key out when the master started none. */
+function withDeployment<R extends object>(result: R, deployment: Deployment | undefined): R & { deployment?: Deployment } {
+  return deployment ? { ...result, deployment } : result;
 }
 
 /** proto3 message fields may be absent on the wire; a master that omits one is broken, so say so. */

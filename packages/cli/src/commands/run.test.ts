@@ -1,6 +1,6 @@
 import { ValidationError } from '@drover/common';
 import { type RunTaskRequest, type Task, TaskReason, TaskState } from '@drover/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
 import { oneOffTask, pendingTask } from '../testing/fixtures.js';
 import { run } from '../testing/run-cli.js';
@@ -237,7 +237,7 @@ describe('drover run', () => {
     ]);
   });
 
-  it('Ctrl-C stops the waiting, not the task, and says how to kill it', async () => {
+  it('Ctrl-C stops the waiting at once (the stream is canceled), not the task, and says how to kill it', async () => {
     const waitForStop = async () => {
       await hanging;
       // Give the client time to print the first message.
@@ -250,5 +250,6 @@ describe('drover run', () => {
       stdout: `started task ${id}\n${at} PENDING  waiting: 2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)\n`,
       stderr: `stopped waiting; task ${id} keeps running (drover task kill ${id} stops it)\n`,
     });
+    await vi.waitFor(() => expect(master.canceled).toContain('tasks.run'));
   });
 });

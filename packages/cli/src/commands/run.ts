@@ -5,13 +5,14 @@
  * nothing is quoted twice; `drover run -- sh -c '...'` asks for a shell.
  *
  * With --wait the command follows the task until it ends and exits with the
- * task's exit code. Ctrl-C only stops following: the task belongs to the
- * cluster, not to this terminal, and is killed with `drover task kill`.
+ * task's exit code. Ctrl-C only stops following (at once: the stream is
+ * canceled): the task belongs to the cluster, not to this terminal, and is
+ * killed with `drover task kill`.
  */
 import { type Constraint, type PortDefinition, type RunTaskRequest, Task } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, withClient } from '../cli-context.js';
-import { ExitWithCode } from '../cli-errors.js';
+import { type CliContext, stopSignal, withClient } from '../cli-context.js';
+import { ExitCode, ExitWithCode } from '../cli-errors.js';
 import { commanderAccumulator, commanderCollector, commanderParser } from '../options/commander-parser.js';
 import { CONSTRAINT_SYNTAX, parseConstraint } from '../options/constraints.js';
 import { addEnvVar } from '../options/env.js';
@@ -19,9 +20,6 @@ import { parseAmount, parseCount, parsePortNumber } from '../options/numbers.js'
 import { parseTaskName } from '../options/task-name.js';
 import { formatRunStarted, formatTaskChange, hasEnded } from '../output/tasks.js';
 import { exitCodeOfTask } from '../task-exit-code.js';
-
-/** Exit code after Ctrl-C stopped the waiting: 128 + SIGINT, as shells report it. */
-const INTERRUPTED = 130;
 
 interface RunFlags {
   cpus?: number;
@@ -102,17 +100,15 @@ async function runTask(ctx: CliContext, args: string[], opts: RunFlags, cmd: Com
     else io.stdout(`${latest === undefined ? `started task ${t.id}\n` : ''}${formatTaskChange(t, io.now())}`);
     latest = t;
   };
-  const outcome = await withClient(ctx, cmd, (c) => {
-    const ended = c.runTask(request, onChange);
-    // The race's losing promise must not surface later as an unhandled rejection.
-    ended.catch(() => undefined);
-    return Promise.race([
-      ended.then((task) => ({ kind: 'ended' as const, task })),
-      ctx.runtime.waitForStop().then(() => ({ kind: 'stopped' as const })),
-    ]);
-  });
-  if (outcome.kind === 'ended') {
-    const { task } = outcome;
+  const stop = stopSignal(ctx);
+  let task: Task | undefined;
+  try {
+    task = await withClient(ctx, cmd, (c) => c.runTask(request, onChange, stop));
+  } catch (e) {
+    // Ctrl-C: runTask canceled the stream and rejected; anything else is a real failure.
+    if (!stop.aborted) throw e;
+  }
+  if (task !== undefined) {
     if (!hasEnded(task)) io.stderr(`the master stopped reporting before task ${task.id} ended; drover task get ${task.id} shows it\n`);
     const code = exitCodeOfTask(task);
     if (code !== 0) throw new ExitWithCode(code);
@@ -123,5 +119,5 @@ async function runTask(ctx: CliContext, args: string[], opts: RunFlags, cmd: Com
       ? 'stopped waiting before the master answered; the task may have started: drover task list shows it\n'
       : `stopped waiting; task ${latest.id} keeps running (drover task kill ${latest.id} stops it)\n`,
   );
-  throw new ExitWithCode(INTERRUPTED);
+  throw new ExitWithCode(ExitCode.Interrupted);
 }

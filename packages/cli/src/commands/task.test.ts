@@ -2,7 +2,7 @@ import { NotFoundError } from '@drover/common';
 import { TaskState } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
-import { bigWaiting, failedTask, pendingTask, runningTask } from '../testing/fixtures.js';
+import { bigWaiting, failedTask, healthyTask, pendingTask, runningTask, unhealthyTask, unknownHealthTask } from '../testing/fixtures.js';
 import { run } from '../testing/run-cli.js';
 
 describe('drover task', () => {
@@ -20,12 +20,14 @@ describe('drover task', () => {
             return { tasks: [], waiting: [bigWaiting] };
           case 'web':
             return { tasks: [runningTask, ...ended], waiting: [] };
+          case 'shop':
+            return { tasks: [healthyTask, unhealthyTask, unknownHealthTask], waiting: [] };
           default:
             return { tasks: [runningTask, pendingTask, ...ended], waiting: [bigWaiting] };
         }
       },
       'tasks.get': (req: { id: string }) => {
-        const task = { [failedTask.id]: failedTask, [pendingTask.id]: pendingTask }[req.id];
+        const task = { [failedTask.id]: failedTask, [pendingTask.id]: pendingTask, [unhealthyTask.id]: unhealthyTask, [healthyTask.id]: healthyTask }[req.id];
         if (task === undefined) throw new NotFoundError('task', req.id);
         return { task };
       },
@@ -41,8 +43,21 @@ describe('drover task', () => {
       argv: ['task', 'list', '--app', 'web'],
       code: 0,
       stdout: [
-        'ID                                         APP    STATE     HOST    PORTS   AGE',
-        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   node1   31001   5m',
+        'ID                                         APP    STATE     HEALTH   HOST    PORTS   AGE',
+        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   -        node1   31001   5m',
+        '',
+      ].join('\n'),
+      stderr: '',
+    },
+    {
+      name: 'list shows what health checks say',
+      argv: ['task', 'list', '--app', 'shop'],
+      code: 0,
+      stdout: [
+        'ID                                          APP     STATE     HEALTH      HOST    PORTS   AGE',
+        'shop.33333333-3333-3333-3333-333333333333   /shop   RUNNING   healthy     node1   31001   5m',
+        'shop.55555555-5555-5555-5555-555555555555   /shop   RUNNING   unhealthy   node1   31001   5m',
+        'shop.66666666-6666-6666-6666-666666666666   /shop   RUNNING   unknown     node1   31001   5m',
         '',
       ].join('\n'),
       stderr: '',
@@ -52,9 +67,9 @@ describe('drover task', () => {
       argv: ['task', 'list'],
       code: 0,
       stdout: [
-        'ID                                         APP    STATE     HOST    PORTS   AGE   DETAIL',
-        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   node1   31001   5m    -',
-        'run.44444444-4444-4444-4444-444444444444   -      PENDING   -       -       10s   waiting: 2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)',
+        'ID                                         APP    STATE     HEALTH   HOST    PORTS   AGE   DETAIL',
+        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   -        node1   31001   5m    -',
+        'run.44444444-4444-4444-4444-444444444444   -      PENDING   -        -       -       10s   waiting: 2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)',
         '',
         'APP    WAITING   WHY',
         '/big   3         2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)',
@@ -67,9 +82,9 @@ describe('drover task', () => {
       argv: ['task', 'list', '--all', '--app', 'web'],
       code: 0,
       stdout: [
-        'ID                                         APP    STATE     HOST    PORTS   AGE   ENDED   DETAIL',
-        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   node1   31001   5m    -       -',
-        'web.22222222-2222-2222-2222-222222222222   /web   FAILED    node1   31002   2h    60m     exit 1: command exited with code 1',
+        'ID                                         APP    STATE     HEALTH   HOST    PORTS   AGE   ENDED   DETAIL',
+        'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   -        node1   31001   5m    -       -',
+        'web.22222222-2222-2222-2222-222222222222   /web   FAILED    -        node1   31002   2h    60m     exit 1: command exited with code 1',
         '',
       ].join('\n'),
       stderr: '',
@@ -121,6 +136,20 @@ describe('drover task', () => {
         'Message:      command exited with code 1',
         '',
       ].join('\n'),
+      stderr: '',
+    },
+    {
+      name: 'get of an unhealthy task shows the failing check',
+      argv: ['task', 'get', unhealthyTask.id],
+      code: 0,
+      stdout: expect.stringContaining('State:        RUNNING\nHealth:       unhealthy\n              last failed check: HTTP 503 from /health\nAgent:'),
+      stderr: '',
+    },
+    {
+      name: 'get of a healthy task',
+      argv: ['task', 'get', healthyTask.id],
+      code: 0,
+      stdout: expect.stringContaining('State:        RUNNING\nHealth:       healthy\nAgent:'),
       stderr: '',
     },
     { name: 'get of an unknown task', argv: ['task', 'get', 'x'], code: 1, stdout: '', stderr: 'error: task x not found\n' },

@@ -1,7 +1,7 @@
-import type { App, ConstraintOperator, TaskFailure } from '@drover/proto';
+import { type App, type ConstraintOperator, HealthCheck, HealthCheckProtocol, type TaskFailure } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
 import { crashApp, NOW, webApp } from '../testing/fixtures.js';
-import { formatAppDetails } from './apps.js';
+import { formatAppDetails, formatHealthCheck } from './apps.js';
 
 const failure = crashApp.status!.lastTaskFailure!;
 
@@ -50,5 +50,32 @@ describe('formatAppDetails', () => {
     const out = formatAppDetails(app, NOW);
     expect(out).toContain('Constraints:   zone:UNKNOWN:a\nPlacement:     binpack\n');
     expect(out).not.toContain('Launch delay');
+  });
+});
+
+describe('formatHealthCheck', () => {
+  it.each([
+    {
+      name: 'an HTTP check with every field left to its default',
+      check: {},
+      want: 'HTTP / on port index 0 every 60s (timeout 20s, grace 300s, kill after 3 failures)',
+    },
+    {
+      name: 'HTTPS on a fixed port',
+      check: { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS, path: '/ping', port: 8443, intervalSeconds: 0.5, maxConsecutiveFailures: 1 },
+      want: 'HTTPS /ping on port 8443 every 0.5s (timeout 20s, grace 300s, kill after 1 failure)',
+    },
+    {
+      name: 'TCP has no path',
+      check: { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP, path: '/ignored', portIndex: 1, gracePeriodSeconds: 0 },
+      want: 'TCP on port index 1 every 60s (timeout 20s, grace 0s, kill after 3 failures)',
+    },
+    {
+      name: 'a command that never kills',
+      check: { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND, command: 'pg_isready', maxConsecutiveFailures: 0, timeoutSeconds: 5 },
+      want: 'COMMAND `pg_isready` every 60s (timeout 5s, grace 300s, never kills)',
+    },
+  ])('$name', ({ check, want }) => {
+    expect(formatHealthCheck(HealthCheck.fromPartial(check))).toBe(want);
   });
 });

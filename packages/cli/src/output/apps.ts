@@ -4,17 +4,22 @@ import {
   type App,
   type AppSpec,
   type AppStatus,
+  type AppVersion,
   type Constraint,
   constraintOperatorCodec,
+  type Deployment,
+  type HealthCheck,
+  healthCheckProtocolToJSON,
   type PlacementExplanation,
   placementStrategyCodec,
   type TaskFailure,
 } from '@drover/proto';
+import { kindOf, progressCell, stateOf } from './deployments.js';
 import { type DetailRow, formatDetails } from './details.js';
 import { plural } from './plural.js';
 import { formatNumber } from './resources.js';
 import { formatTable } from './table.js';
-import { formatMoment } from './time.js';
+import { formatAge, formatMoment } from './time.js';
 
 /** Longest command shown in a table cell before it is cut. */
 const CMD_WIDTH = 50;
@@ -25,16 +30,27 @@ const STDERR_LINES = 10;
 /** The backoff the master applies when a spec leaves it unset (proto AppSpec). */
 const BACKOFF_DEFAULTS = { seconds: 1, factor: 1.15, maxSeconds: 300 } as const;
 
-/** The app list as a table; WAITING counts instances with no place and those held back by a launch delay. */
+/** Marathon's health check defaults, which the master applies to unset fields (proto HealthCheck). */
+const HEALTH_CHECK_DEFAULTS = { intervalSeconds: 60, timeoutSeconds: 20, gracePeriodSeconds: 300, maxConsecutiveFailures: 3 } as const;
+
+/** The upgrade strategy the master applies when a spec leaves it unset (proto UpgradeStrategy). */
+const UPGRADE_DEFAULTS = { minimumHealthCapacity: 1, maximumOverCapacity: 1, progressDeadlineSeconds: 600 } as const;
+
+/**
+ * The app list as a table. HEALTH is healthy tasks over instances ("-" for
+ * an app without health checks); WAITING counts instances with no place and
+ * those held back by a launch delay.
+ */
 export function formatAppTable(apps: readonly App[]): string {
   return formatTable(
-    ['id', 'running', 'staged', 'waiting', 'cpus', 'mem', 'version', 'cmd'],
+    ['id', 'running', 'health', 'staged', 'waiting', 'cpus', 'mem', 'version', 'cmd'],
     apps.map((app) => {
       const spec = app.spec;
       const waiting = waitingOf(app)?.waiting ?? 0;
       return [
         spec?.id ?? '-',
         `${app.status?.tasksRunning ?? 0}/${spec?.instances ?? 0}`,
+        hasHealthChecks(app) ? `${app.status?.tasksHealthy ?? 0}/${spec?.instances ?? 0}` : '-',
         String(app.status?.tasksStaged ?? 0),
         waiting > 0 ? String(waiting) : '-',
         formatNumber(spec?.cpus),
@@ -46,11 +62,28 @@ export function formatAppTable(apps: readonly App[]): string {
   );
 }
 
+/** An app's versions, newest first as the master lists them, the current one marked "(current)". */
+export function formatVersionTable(versions: readonly AppVersion[], current: string): string {
+  return formatTable(
+    ['version', 'instances', 'cpus', 'mem', 'cmd'],
+    versions.map((v) => [
+      `${v.version}${v.version === current ? ' (current)' : ''}`,
+      formatNumber(v.spec?.instances),
+      formatNumber(v.spec?.cpus),
+      formatNumber(v.spec?.mem),
+      v.spec ? truncate(commandOf(v.spec), CMD_WIDTH) : '-',
+    ]),
+  );
+}
+
 /**
- * One app in detail: its spec, its task counts, the launch delay and last
- * failure when tasks have been failing, and why instances wait, if they do.
+ * One app in detail: its spec, its task counts (by health when it has
+ * checks), the deployment in progress, the launch delay and last failure
+ * when tasks have been failing, and why instances wait, if they do.
+ * `deployments` are those the master listed for the app; a running one
+ * missing from them shows by id only.
  */
-export function formatAppDetails(app: App, now: Date): string {
+export function formatAppDetails(app: App, now: Date, deployments: readonly Deployment[] = []): string {
   const spec = app.spec;
   const status = app.status;
   const rows: DetailRow[] = [
@@ -69,7 +102,10 @@ export function formatAppDetails(app: App, now: Date): string {
     ['Constraints', spec && spec.constraints.length > 0 ? spec.constraints.map(constraintText).join(', ') : '-'],
     ['Placement', (placementStrategyCodec.name(spec?.placementStrategy ?? 0) ?? 'BINPACK').toLowerCase()],
     ['Backoff', spec ? formatBackoff(spec) : undefined],
-    ['Tasks', `${status?.tasksRunning ?? 0} running, ${status?.tasksStaged ?? 0} staged, ${status?.tasksKilling ?? 0} killing`],
+    ['Health', spec && spec.healthChecks.length > 0 ? spec.healthChecks.map(formatHealthCheck).join('\n') : '-'],
+    ['Upgrade', spec ? formatUpgradeStrategy(spec) : undefined],
+    ['Tasks', `${formatRunning(app)}, ${status?.tasksStaged ?? 0} staged, ${status?.tasksKilling ?? 0} killing`],
+    ['Deployment', status && status.deployments.length > 0 ? status.deployments.map((id) => formatRunningDeployment(id, deployments, now)).join('\n') : undefined],
     ['Launch delay', status ? formatLaunchDelay(status, now) : undefined],
     ['Last failure', status?.lastTaskFailure ? formatFailure(status.lastTaskFailure, app.version, now) : undefined],
   ];
@@ -101,6 +137,61 @@ function constraintText(c: Constraint): string {
   const operator = constraintOperatorCodec.name(c.operator);
   if (operator === undefined) return `${c.field}:UNKNOWN${c.value === '' ? '' : `:${c.value}`}`;
   return formatConstraint(c.value === '' ? { field: c.field, operator } : { field: c.field, operator, value: c.value });
+}
+
+/**
+ * One health check in a line: "HTTP /health on port index 0 every 10s
+ * (timeout 2s, grace 30s, kill after 3 failures)", "TCP on port 8080 ...",
+ * "COMMAND `test -f /tmp/ready` ...".
+ */
+export function formatHealthCheck(h: HealthCheck): string {
+  const protocol = healthCheckProtocolToJSON(h.protocol).replace(/^HEALTH_CHECK_PROTOCOL_/, '');
+  const name = protocol === 'UNSPECIFIED' ? 'HTTP' : protocol;
+  const target =
+    name === 'COMMAND'
+      ? `\`${h.command}\``
+      : `${name === 'TCP' ? '' : `${h.path || '/'} `}on ${h.port !== undefined ? `port ${h.port}` : `port index ${h.portIndex ?? 0}`}`;
+  const interval = h.intervalSeconds ?? HEALTH_CHECK_DEFAULTS.intervalSeconds;
+  const timeout = h.timeoutSeconds ?? HEALTH_CHECK_DEFAULTS.timeoutSeconds;
+  const grace = h.gracePeriodSeconds ?? HEALTH_CHECK_DEFAULTS.gracePeriodSeconds;
+  const failures = h.maxConsecutiveFailures ?? HEALTH_CHECK_DEFAULTS.maxConsecutiveFailures;
+  const kill = failures === 0 ? 'never kills' : `kill after ${plural(failures, 'failure')}`;
+  return `${name} ${target} every ${fixed(interval)}s (timeout ${fixed(timeout)}s, grace ${fixed(grace)}s, ${kill})`;
+}
+
+/** "keep 50% healthy, up to 20% over capacity, 300s progress deadline". */
+function formatUpgradeStrategy(spec: AppSpec): string {
+  const u = spec.upgradeStrategy;
+  const min = u?.minimumHealthCapacity ?? UPGRADE_DEFAULTS.minimumHealthCapacity;
+  const over = u?.maximumOverCapacity ?? UPGRADE_DEFAULTS.maximumOverCapacity;
+  const deadline = u?.progressDeadlineSeconds ?? UPGRADE_DEFAULTS.progressDeadlineSeconds;
+  return `keep ${percent(min)} healthy, up to ${percent(over)} over capacity, ${fixed(deadline)}s progress deadline`;
+}
+
+/** "3 running", or with health checks "3 running (2 healthy, 1 unhealthy)" and the ones not checked yet as unknown. */
+function formatRunning(app: App): string {
+  const running = app.status?.tasksRunning ?? 0;
+  if (!hasHealthChecks(app)) return `${running} running`;
+  const healthy = app.status?.tasksHealthy ?? 0;
+  const unhealthy = app.status?.tasksUnhealthy ?? 0;
+  const unknown = Math.max(0, running - healthy - unhealthy);
+  return `${running} running (${healthy} healthy, ${unhealthy} unhealthy${unknown > 0 ? `, ${unknown} unknown` : ''})`;
+}
+
+/** "<id> UPDATE RUNNING 4/6 healthy, 2 old, started 2m ago", or the id alone when the master did not list it. */
+function formatRunningDeployment(id: string, deployments: readonly Deployment[], now: Date): string {
+  const d = deployments.find((x) => x.id === id);
+  if (d === undefined) return id;
+  const started = d.startedAt ? `, started ${formatAge(now.getTime() - d.startedAt.getTime())} ago` : '';
+  return `${id} ${kindOf(d)} ${stateOf(d)} ${progressCell(d.progress)}${started}`;
+}
+
+function hasHealthChecks(app: App): boolean {
+  return (app.spec?.healthChecks.length ?? 0) > 0;
+}
+
+function percent(fraction: number): string {
+  return `${fixed(fraction * 100)}%`;
 }
 
 /** "1s x1.15, max 300s": the first delay, the factor of each further failure, the cap. */

@@ -1,6 +1,6 @@
 /** How tasks look in `drover task list`, `drover task get` and `drover run --wait`. */
 import { isTerminal } from '@drover/common';
-import { type Task, type TaskStateName, taskReasonCodec, taskStateCodec, type WaitingInstances } from '@drover/proto';
+import { healthStateCodec, type Task, type TaskStateName, taskReasonCodec, taskStateCodec, type WaitingInstances } from '@drover/proto';
 import { type DetailRow, formatDetails } from './details.js';
 import { formatResources } from './resources.js';
 import { formatTable } from './table.js';
@@ -18,18 +18,19 @@ export interface TaskTableOptions {
 const STATE_WIDTH = 'FINISHED'.length;
 
 /**
- * The task list as a table. DETAIL says how an ended task ended and why a
- * PENDING one waits; it appears with --all, or when some task is PENDING.
+ * The task list as a table. HEALTH is what the task's health checks say
+ * ("-" when its app has none). DETAIL says how an ended task ended and why
+ * a PENDING one waits; it appears with --all, or when some task is PENDING.
  */
 export function formatTaskTable(tasks: readonly Task[], options: TaskTableOptions): string {
   const withDetail = options.withEnded || tasks.some((t) => stateName(t) === 'PENDING');
-  const header = ['id', 'app', 'state', 'host', 'ports', 'age'];
+  const header = ['id', 'app', 'state', 'health', 'host', 'ports', 'age'];
   if (options.withEnded) header.push('ended');
   if (withDetail) header.push('detail');
   return formatTable(
     header,
     tasks.map((t) => {
-      const row = [t.id, t.appId || '-', stateOf(t), t.host || '-', portsOf(t), ageSince(t.stagedAt, options.now)];
+      const row = [t.id, t.appId || '-', stateOf(t), healthOf(t) ?? '-', t.host || '-', portsOf(t), ageSince(t.stagedAt, options.now)];
       if (options.withEnded) row.push(ageSince(t.endedAt, options.now));
       if (withDetail) row.push((stateName(t) === 'PENDING' ? `waiting: ${waitingSummary(t)}` : endDetail(t)) || '-');
       return row;
@@ -52,6 +53,7 @@ export function formatTaskDetails(t: Task, now: Date): string {
     ['App', t.appId || '-'],
     ['App version', t.appVersion || '-'],
     ['State', stateOf(t)],
+    ['Health', healthDetail(t)],
     ['Waiting', stateName(t) === 'PENDING' ? waitingSummary(t) : undefined],
     ['Agent', t.agentId ? `${t.agentId} (${t.host || '?'})` : '-'],
     ['Ports', portsOf(t)],
@@ -83,6 +85,18 @@ export function formatRunStarted(t: Task): string {
 export function formatTaskChange(t: Task, at: Date): string {
   const detail = changeDetail(t);
   return `${`${at.toISOString()} ${stateOf(t).padEnd(STATE_WIDTH)} ${detail}`.trimEnd()}\n`;
+}
+
+/** "healthy", "unhealthy", "unknown" (not checked yet); undefined when the task's app has no health checks. */
+export function healthOf(t: Task): string | undefined {
+  return healthStateCodec.name(t.health)?.toLowerCase();
+}
+
+/** The Health row of `task get`: the state and, when a check failed, its output on the next line. */
+function healthDetail(t: Task): string | undefined {
+  const health = healthOf(t);
+  if (health === undefined) return undefined;
+  return t.healthMessage ? `${health}\nlast failed check: ${t.healthMessage}` : health;
 }
 
 /** Why a PENDING task is not placed: the master's one-sentence explanation. */
@@ -138,7 +152,7 @@ function changeDetail(t: Task): string {
 }
 
 /** "exited with code 3", "ended by SIGKILL", else the master's message (a launch failure, a lost agent). */
-function howItEnded(t: Task): string {
+export function howItEnded(t: Task): string {
   if (t.exitCode !== undefined) return `exited with code ${t.exitCode}`;
   if (t.signal) return `ended by ${t.signal}`;
   return t.message || (taskReasonCodec.name(t.reason)?.toLowerCase().replaceAll('_', ' ') ?? '');

@@ -2,8 +2,14 @@
 import {
   type Agent,
   AgentState,
-  type App,
+  App,
   ConstraintOperator,
+  Deployment,
+  DeploymentKind,
+  DeploymentState,
+  Event,
+  HealthCheckProtocol,
+  HealthState,
   PlacementStrategy,
   Task,
   TaskReason,
@@ -21,7 +27,7 @@ export function ago(seconds: number): Date {
 }
 
 /** A running app with two instances. */
-export const webApp: App = {
+export const webApp: App = App.fromPartial({
   spec: {
     id: '/web',
     cmd: 'node server.js',
@@ -42,19 +48,14 @@ export const webApp: App = {
     placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK,
   },
   version: '2025-06-01T11:00:00.000Z',
-  status: { tasksRunning: 2, tasksStaged: 0, tasksKilling: 0, launchDelaySeconds: 0, consecutiveFailures: 0 },
-};
+  status: { tasksRunning: 2, tasksHealthy: 2 },
+});
 
 /** An app whose instances cannot be placed. */
-export const bigApp: App = {
+export const bigApp: App = App.fromPartial({
   spec: { ...webApp.spec!, id: '/big', cmd: '', args: ['java', '-jar', 'big app.jar'], mem: 4096, instances: 3 },
   version: '2025-06-01T11:30:00.000Z',
   status: {
-    tasksRunning: 0,
-    tasksStaged: 0,
-    tasksKilling: 0,
-    launchDelaySeconds: 0,
-    consecutiveFailures: 0,
     waiting: {
       waiting: 3,
       agentsConsidered: 2,
@@ -62,7 +63,7 @@ export const bigApp: App = {
       summary: '3 instances waiting: no agent has 4096 MiB of memory free',
     },
   },
-};
+});
 
 /** Why /big waits, as the scheduler words it. */
 const bigWhy = '2 agents: insufficient mem (need 4096 MiB, most free 960 MiB)';
@@ -75,7 +76,7 @@ export const bigWaiting: WaitingInstances = {
 };
 
 /** An app whose tasks keep failing: constraints, spread placement, a running launch delay and its last failure. */
-export const crashApp: App = {
+export const crashApp: App = App.fromPartial({
   spec: {
     ...webApp.spec!,
     id: '/crash',
@@ -92,8 +93,7 @@ export const crashApp: App = {
   version: '2025-06-01T11:50:00.000Z',
   status: {
     tasksRunning: 1,
-    tasksStaged: 0,
-    tasksKilling: 0,
+    tasksHealthy: 1,
     launchDelaySeconds: 1.3225,
     nextLaunchAt: new Date(NOW.getTime() + 1_000),
     consecutiveFailures: 3,
@@ -123,10 +123,10 @@ export const crashApp: App = {
       summary: 'launch delayed 1.0 s of 1.32 s after repeated failures: last task failed (command exited with code 1)',
     },
   },
-};
+});
 
 /** A running task of /web. */
-export const runningTask: Task = {
+export const runningTask: Task = Task.fromPartial({
   id: 'web.11111111-1111-1111-1111-111111111111',
   appId: '/web',
   appVersion: webApp.version,
@@ -137,12 +137,8 @@ export const runningTask: Task = {
   ports: [{ number: 31001, name: 'http', protocol: 'tcp' }],
   stagedAt: ago(300),
   startedAt: ago(299),
-  signal: '',
-  reason: TaskReason.TASK_REASON_UNSPECIFIED,
-  message: '',
-  killRequested: false,
   pid: 4242,
-};
+});
 
 /** A task of /web that failed. */
 export const failedTask: Task = {
@@ -185,6 +181,133 @@ export const oneOffTask = {
   }),
 } satisfies Record<string, Task | ((end: Partial<Task>) => Task)>;
 
+/** The first deployment id of the tests; ids are UUIDs on a real master. */
+const deploymentId = (n: number): string => `${n}${n}${n}${n}${n}${n}${n}${n}-dddd-dddd-dddd-dddddddddddd`;
+
+/** An app with health checks and an upgrade strategy, being updated from 6 instances at V1 to 6 at V2. */
+export const shopApp: App = App.fromPartial({
+  spec: {
+    ...webApp.spec!,
+    id: '/shop',
+    cmd: './shop --port $PORT0',
+    instances: 6,
+    healthChecks: [
+      { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP, path: '/health', portIndex: 0, intervalSeconds: 10, timeoutSeconds: 2, gracePeriodSeconds: 30, maxConsecutiveFailures: 3 },
+      { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND, command: 'test -f /tmp/ready', maxConsecutiveFailures: 0 },
+    ],
+    upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.2, progressDeadlineSeconds: 300 },
+  },
+  version: '2025-06-01T11:58:00.000Z',
+  status: { tasksRunning: 7, tasksHealthy: 5, tasksUnhealthy: 1, tasksStaged: 1, deployments: [deploymentId(1)] },
+});
+
+/** /shop's previous version. */
+export const shopV1 = '2025-06-01T10:00:00.000Z';
+
+/** The update of /shop, part way: 4 of 6 new instances healthy, 2 old ones left. */
+export const shopUpdate: Deployment = Deployment.fromPartial({
+  id: deploymentId(1),
+  appId: '/shop',
+  version: shopApp.version,
+  fromVersion: shopV1,
+  kind: DeploymentKind.DEPLOYMENT_KIND_UPDATE,
+  state: DeploymentState.DEPLOYMENT_STATE_RUNNING,
+  steps: [{ action: 'RestartApplication', appId: '/shop' }],
+  currentStep: 1,
+  progress: { targetInstances: 6, newLive: 5, newHealthy: 4, oldRemaining: 2, healthyTotal: 6 },
+  startedAt: ago(120),
+  lastProgressAt: ago(10),
+  progressDeadlineSeconds: 300,
+  minHealthy: 3,
+  maxLive: 7,
+});
+
+/** shopUpdate at another point: `newHealthy` of 6 new ones healthy, `oldRemaining` old left, and whatever else `more` says. */
+export function shopUpdateAt(newHealthy: number, oldRemaining: number, more: Partial<Deployment> = {}): Deployment {
+  return Deployment.fromPartial({
+    ...shopUpdate,
+    progress: { targetInstances: 6, newLive: newHealthy, newHealthy, oldRemaining, healthyTotal: newHealthy + oldRemaining },
+    ...more,
+  });
+}
+
+/** The rollback a failed shopUpdate started. */
+export const shopRollback: Deployment = Deployment.fromPartial({
+  ...shopUpdate,
+  id: deploymentId(2),
+  version: shopV1,
+  fromVersion: shopApp.version,
+  kind: DeploymentKind.DEPLOYMENT_KIND_ROLLBACK,
+  rollsBack: shopUpdate.id,
+  progress: { targetInstances: 6, newLive: 2, newHealthy: 2, oldRemaining: 4, healthyTotal: 6 },
+  startedAt: ago(5),
+  lastProgressAt: ago(5),
+});
+
+/** A scale of /web that ended an hour ago. */
+export const webScale: Deployment = Deployment.fromPartial({
+  id: deploymentId(3),
+  appId: '/web',
+  version: webApp.version,
+  fromVersion: webApp.version,
+  kind: DeploymentKind.DEPLOYMENT_KIND_SCALE,
+  state: DeploymentState.DEPLOYMENT_STATE_SUCCEEDED,
+  steps: [{ action: 'ScaleApplication', appId: '/web' }],
+  currentStep: 1,
+  progress: { targetInstances: 2, newLive: 2, newHealthy: 2, oldRemaining: 0, healthyTotal: 2 },
+  startedAt: ago(3660),
+  lastProgressAt: ago(3600),
+  endedAt: ago(3600),
+  progressDeadlineSeconds: 600,
+  minHealthy: 2,
+  maxLive: 4,
+});
+
+/** A healthy task of /shop at the new version. */
+export const healthyTask: Task = Task.fromPartial({
+  ...runningTask,
+  id: 'shop.33333333-3333-3333-3333-333333333333',
+  appId: '/shop',
+  appVersion: shopApp.version,
+  health: HealthState.HEALTH_STATE_HEALTHY,
+});
+
+/** A task of /shop whose HTTP check fails. */
+export const unhealthyTask: Task = Task.fromPartial({
+  ...healthyTask,
+  id: 'shop.55555555-5555-5555-5555-555555555555',
+  health: HealthState.HEALTH_STATE_UNHEALTHY,
+  healthMessage: 'HTTP 503 from /health',
+});
+
+/** A task of /shop that has not passed its checks yet. */
+export const unknownHealthTask: Task = Task.fromPartial({ ...healthyTask, id: 'shop.66666666-6666-6666-6666-666666666666', health: HealthState.HEALTH_STATE_UNKNOWN });
+
+/** One event of each payload kind, as Events.Watch streams them. */
+export const events = {
+  taskStatus: Event.fromPartial({ id: 41, timestamp: ago(30), type: 'status_update_event', payload: { $case: 'taskStatus', value: { task: runningTask } } }),
+  healthChanged: Event.fromPartial({
+    id: 42,
+    timestamp: ago(20),
+    type: 'health_status_changed_event',
+    payload: { $case: 'healthChanged', value: { task: unhealthyTask, alive: false } },
+  }),
+  unhealthyTaskKill: Event.fromPartial({
+    id: 43,
+    timestamp: ago(15),
+    type: 'unhealthy_task_kill_event',
+    payload: { $case: 'unhealthyTaskKill', value: { task: unhealthyTask, reason: 'HTTP 503 from /health' } },
+  }),
+  deployment: Event.fromPartial({ id: 44, timestamp: ago(10), type: 'deployment_info', payload: { $case: 'deployment', value: { deployment: shopUpdate } } }),
+  appPost: Event.fromPartial({
+    id: 45,
+    timestamp: ago(5),
+    type: 'api_post_event',
+    payload: { $case: 'app', value: { appId: '/shop', spec: shopApp.spec, version: shopApp.version } },
+  }),
+  appTerminated: Event.fromPartial({ id: 46, timestamp: ago(4), type: 'app_terminated_event', payload: { $case: 'app', value: { appId: '/old', version: shopV1 } } }),
+} satisfies Record<string, Event>;
+
 /** An active agent. */
 export const agent1: Agent = {
   id: 'agent-1',
@@ -223,6 +346,9 @@ export const drainingAgent: Agent = {
   lastSeenAt: ago(1),
 };
 
+/** An agent event: node2 was lost. */
+export const agentLostEvent: Event = Event.fromPartial({ id: 47, timestamp: ago(3), type: 'agent_lost_event', payload: { $case: 'agent', value: { agent: agent2 } } });
+
 /** What the fake master says about itself. */
 export const clusterInfo: InfoResponse = {
   version: '0.1.0',
@@ -236,3 +362,13 @@ export const clusterInfo: InfoResponse = {
   tasksLive: 2,
   store: 'sqlite',
 };
+
+/** A deployment event of `type` carrying `deployment`. */
+export function deploymentEvent(type: string, deployment: Deployment): Event {
+  return Event.fromPartial({ id: 100, timestamp: NOW, type, payload: { $case: 'deployment', value: { deployment } } });
+}
+
+/** A status_update_event for `task`. */
+export function taskEvent(task: Task): Event {
+  return Event.fromPartial({ id: 101, timestamp: NOW, type: 'status_update_event', payload: { $case: 'taskStatus', value: { task } } });
+}

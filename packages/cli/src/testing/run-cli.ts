@@ -23,6 +23,8 @@ export interface RunOptions {
   runtime?: Partial<CliRuntime>;
   /** How the CLI was invoked; default "drover". */
   invokedAs?: string;
+  /** Pretend standard output is a terminal this wide; default not a terminal. */
+  ttyColumns?: number;
 }
 
 /** A runtime whose long-running parts fail loudly if a test did not expect them. */
@@ -43,6 +45,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     cwd: options.cwd ?? process.cwd(),
     now: () => NOW,
     invokedAs: options.invokedAs ?? 'drover',
+    tty: options.ttyColumns === undefined ? undefined : { columns: options.ttyColumns },
   };
   const code = await runCli(argv, { io, runtime: { ...unexpected, ...options.runtime } });
   return { code, stdout, stderr };

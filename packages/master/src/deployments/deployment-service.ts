@@ -1,5 +1,5 @@
 /** Deployment queries and cancel, shared by every API surface. */
-import { NotFoundError } from '@drover/common';
+import { normalizeAppId, NotFoundError } from '@drover/common';
 import type { Deployment } from '@drover/proto';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { DeploymentRecord } from '../state/records.js';
@@ -16,9 +16,10 @@ export class DeploymentService {
 
   /** Running deployments (and with includeEnded, recent ones), newest first. */
   list(filter: { appId?: string; includeEnded?: boolean } = {}): Deployment[] {
+    const appId = filter.appId ? normalizeAppId(filter.appId) : undefined;
     return this.state
       .allDeployments()
-      .filter((d) => (filter.includeEnded || d.state === 'RUNNING') && (!filter.appId || d.appId === filter.appId))
+      .filter((d) => (filter.includeEnded || d.state === 'RUNNING') && (!appId || d.appId === appId))
       .map((d) => this.view(d));
   }
 
