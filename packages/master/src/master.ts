@@ -72,7 +72,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   );
   const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
-  const http = await startHttpServer(state, httpHost, options.httpPort ?? DEFAULT_HTTP_PORT, options.tls);
+  const http = await startHttpServer(core, {
+    host: httpHost,
+    port: options.httpPort ?? DEFAULT_HTTP_PORT,
+    advertisedHost: httpHost === '0.0.0.0' || httpHost === '::' ? os.hostname() : httpHost,
+    tls: options.tls,
+    facts,
+  });
 
   core.start();
   log.info({ grpc: facts.grpcAddress, http: http.port, epoch, dataDir: options.dataDir }, 'master started');

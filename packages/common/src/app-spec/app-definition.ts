@@ -205,9 +205,6 @@ function healthCheckProblems(input: Record<string, unknown>): FieldViolation[] {
         out.push({ path: `${path}.portIndex`, message: `is ${index} but the app has ${ports} port${ports === 1 ? '' : 's'}` });
       }
     }
-    const interval = typeof h.intervalSeconds === 'number' ? h.intervalSeconds : 60;
-    const timeout = typeof h.timeoutSeconds === 'number' ? h.timeoutSeconds : 20;
-    if (timeout >= interval) out.push({ path: `${path}.timeoutSeconds`, message: `must be less than intervalSeconds (${interval})` });
   });
   return out;
 }

@@ -81,6 +81,24 @@ export class AppService {
     return this.deploy({ ...app.spec, instances }, force);
   }
 
+  /**
+   * Kills some of the app's live tasks and lowers its instance count by as
+   * many, in one step (Marathon's task kill with scale=true): both changes
+   * reach the state before the orchestrator looks again, so no replacement
+   * is started and no other task is picked for the scale-down.
+   */
+  async killAndScale(id: string, taskIds: readonly string[], force = false): Promise<ChangeResult> {
+    const app = this.require(id);
+    const wanted = new Set(taskIds);
+    const tasks = this.state.liveTasksOfApp(app.spec.id).filter((t) => wanted.has(t.id) && isLive(t.state) && !t.killRequested);
+    this.deployments.checkLock(app.spec.id, force);
+    const instances = Math.max(0, (app.spec.instances ?? 0) - tasks.length);
+    const killed = this.killer.kill(tasks, 'killed on request, scaling the app down');
+    const result = await this.deploy({ ...app.spec, instances }, true);
+    await killed;
+    return result;
+  }
+
   /** Replaces every task, under the app's upgrade strategy (a new version with the same spec). */
   async restart(id: string, force = false): Promise<Deployment> {
     const app = this.require(id);

@@ -1,30 +1,70 @@
 /**
- * The master's HTTP(S) port: liveness (/ping, as Marathon answers it) and
- * Prometheus metrics (/metrics). The Marathon REST API and the web UI are
- * added here by later features.
+ * The master's HTTP(S) port: liveness (/ping, as Marathon answers it),
+ * Prometheus metrics (/metrics), and the Marathon-compatible REST API and
+ * event stream under /v2 (marathon/marathon-api.ts). The web UI is added
+ * here by a later feature.
  */
 import { isLive, type TlsMaterial } from '@drover/common';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MasterCore } from '../../master-core.js';
 import type { ClusterState } from '../../state/cluster-state.js';
+import type { ClusterFacts } from '../grpc/client-services.js';
+import type { EventStreamOptions } from './marathon/event-stream.js';
+import { registerMarathonApi } from './marathon/marathon-api.js';
+
+/** Where and how to serve HTTP. */
+export interface HttpServerOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** The host clients reach this master by (for /v2/leader and /v2/info). */
+  readonly advertisedHost: string;
+  readonly tls?: TlsMaterial;
+  /** What /v2/info reports (read at request time, so it may be filled in later). */
+  readonly facts: ClusterFacts;
+  readonly events?: EventStreamOptions;
+}
 
 /** Starts the HTTP server; resolves with the bound port. */
-export async function startHttpServer(
-  state: ClusterState,
-  host: string,
-  port: number,
-  tls?: TlsMaterial,
-): Promise<{ close: () => Promise<void>; port: number }> {
+export async function startHttpServer(core: MasterCore, options: HttpServerOptions): Promise<{ close: () => Promise<void>; port: number }> {
+  const { host, tls, facts } = options;
   // Request logging stays off: /metrics is scraped every few seconds.
   // With TLS the same certificate serves HTTPS; /ping and /metrics need no
   // client certificate (load balancers and Prometheus probe them).
   const app = Fastify({ logger: false, https: tls ? { cert: tls.cert, key: tls.key } : null });
-  const registry = metrics(state);
+  const registry = metrics(core.state);
   app.get('/ping', async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  let port = options.port;
+  registerMarathonApi(app, {
+    core,
+    facts: {
+      get grpcAddress() {
+        return facts.grpcAddress;
+      },
+      epoch: facts.epoch,
+      startedAt: facts.startedAt,
+      storeKind: facts.storeKind,
+      httpAddress: () => `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${port}`,
+      https: tls !== undefined,
+    },
+    events: options.events,
+  });
   await app.listen({ host, port });
   const address = app.server.address();
-  return { close: () => app.close(), port: typeof address === 'object' && address ? address.port : port };
+  port = typeof address === 'object' && address ? address.port : port;
+  return { close: () => closeWithGrace(app), port };
+}
+
+/** Requests in flight get a moment to finish; then every connection is cut, idle ones a client never used included. */
+async function closeWithGrace(app: FastifyInstance, graceMs = 1000): Promise<void> {
+  const timer = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function metrics(state: ClusterState): Registry {
