@@ -12,6 +12,9 @@ import {
   deploymentStateToJSON,
 } from './gen/drover/v1/deployment.js';
 import {
+  HealthCheckProtocol,
+  healthCheckProtocolFromJSON,
+  healthCheckProtocolToJSON,
   ConstraintOperator,
   constraintOperatorFromJSON,
   constraintOperatorToJSON,
@@ -47,6 +50,8 @@ export type HealthStateName = Stripped<keyof typeof HealthState, 'HEALTH_STATE_'
 export type DeploymentKindName = Stripped<keyof typeof DeploymentKind, 'DEPLOYMENT_KIND_'>;
 /** A deployment state without its proto prefix, e.g. 'RUNNING'. */
 export type DeploymentStateName = Stripped<keyof typeof DeploymentState, 'DEPLOYMENT_STATE_'>;
+/** A health check protocol without its proto prefix, e.g. 'HTTPS'. */
+export type HealthCheckProtocolName = Stripped<keyof typeof HealthCheckProtocol, 'HEALTH_CHECK_PROTOCOL_'>;
 /** A placement strategy without its proto prefix, e.g. 'SPREAD'. */
 export type PlacementStrategyName = Stripped<keyof typeof PlacementStrategy, 'PLACEMENT_STRATEGY_'>;
 
@@ -114,4 +119,10 @@ export const deploymentStateCodec = enumCodec<DeploymentState, DeploymentStateNa
   'DEPLOYMENT_STATE_',
   deploymentStateToJSON,
   deploymentStateFromJSON,
+);
+/** HealthCheckProtocol <-> 'HTTP' | 'HTTPS' | 'TCP' | 'COMMAND' */
+export const healthCheckProtocolCodec = enumCodec<HealthCheckProtocol, HealthCheckProtocolName>(
+  'HEALTH_CHECK_PROTOCOL_',
+  healthCheckProtocolToJSON,
+  healthCheckProtocolFromJSON,
 );

@@ -4,48 +4,26 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { startAgent, type RunningAgent } from '@drover/agent';
-import { DroverClient } from '@drover/client';
-import { silentLogger } from '@drover/common';
-import { startMaster, type RunningMaster } from '@drover/master';
+import type { DroverClient } from '@drover/client';
 import { AppSpec, type Task, taskStateCodec } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/temp-dir.js';
+import { type InProcessCluster, startInProcessCluster } from '../support/in-process-cluster.js';
 import { alive, waitFor } from '../support/wait.js';
 
-let master: RunningMaster;
-let agent: RunningAgent;
+let cluster: InProcessCluster;
 let client: DroverClient;
 let root: string;
 
 const running = (tasks: Task[]) => tasks.filter((t) => taskStateCodec.name(t.state) === 'RUNNING');
 
 beforeAll(async () => {
-  root = tempDir('lifecycle');
-  master = await startMaster({
-    dataDir: path.join(root, 'master'),
-    grpcHost: '127.0.0.1',
-    grpcPort: 0,
-    httpPort: 0,
-    agentLostTimeoutMs: 5000,
-    logger: silentLogger(),
-  });
-  agent = await startAgent({
-    master: master.grpcAddress,
-    workDir: path.join(root, 'agent'),
-    hostname: 'in-process',
-    resources: { cpus: 4, mem: 4096, ports: [{ begin: 32100, end: 32199 }] },
-    logger: silentLogger(),
-  });
-  await agent.registered();
-  client = new DroverClient(master.grpcAddress);
+  cluster = await startInProcessCluster('lifecycle', [{ hostname: 'in-process', cpus: 4, mem: 4096, ports: { begin: 32100, end: 32199 } }], 5000);
+  client = cluster.client;
+  root = cluster.root;
 });
 
 afterAll(async () => {
-  client?.close();
-  await agent?.stop({ killTasks: true });
-  await master?.stop();
-  fs.rmSync(root, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe('app lifecycle over real gRPC', () => {
@@ -70,7 +48,7 @@ describe('app lifecycle over real gRPC', () => {
     const first = three[0] as Task;
     const stdout = await waitFor(
       'the task to write its stdout',
-      () => fs.readFileSync(path.join(root, 'agent', 'tasks', first.id, 'stdout'), 'utf8'),
+      () => fs.readFileSync(path.join(root, 'in-process', 'tasks', first.id, 'stdout'), 'utf8'),
       (text) => text.includes('started'),
     );
     expect(stdout.trim()).toBe(`started ${first.id} on ${first.ports[0]?.number}`);

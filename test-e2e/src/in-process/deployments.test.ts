@@ -3,20 +3,13 @@
  * new version whose checks never pass fails at its progress deadline and
  * rolls back, and a client polling the app all along never finds it down.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { type RunningAgent, startAgent } from '@drover/agent';
-import { DroverClient } from '@drover/client';
-import { silentLogger } from '@drover/common';
-import { type RunningMaster, startMaster } from '@drover/master';
+import type { DroverClient } from '@drover/client';
 import { AppSpec, deploymentStateCodec, HealthCheckProtocol, HealthState, taskStateCodec } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/temp-dir.js';
+import { type InProcessCluster, startInProcessCluster } from '../support/in-process-cluster.js';
 import { waitFor } from '../support/wait.js';
 
-let root: string;
-let master: RunningMaster;
-let agent: RunningAgent;
+let cluster: InProcessCluster;
 let client: DroverClient;
 
 /** A web server answering 200 with its version, or 500 for the broken one. */
@@ -36,24 +29,12 @@ function server(version: string, status: number): AppSpec {
 }
 
 beforeAll(async () => {
-  root = tempDir('deployments');
-  master = await startMaster({ dataDir: path.join(root, 'm'), grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, logger: silentLogger() });
-  agent = await startAgent({
-    master: master.grpcAddress,
-    workDir: path.join(root, 'a'),
-    hostname: 'shop-host',
-    resources: { cpus: 2, mem: 2048, ports: [{ begin: 32700, end: 32799 }] },
-    logger: silentLogger(),
-  });
-  await agent.registered();
-  client = new DroverClient(master.grpcAddress);
+  cluster = await startInProcessCluster('deployments', [{ hostname: 'shop-host', ports: { begin: 32700, end: 32799 } }]);
+  client = cluster.client;
 });
 
 afterAll(async () => {
-  client?.close();
-  await agent?.stop({ killTasks: true });
-  await master?.stop();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe('a failing deployment', () => {

@@ -2,53 +2,29 @@
  * Placement features end to end: a real master and two real agents in this
  * process, driven through the built `drover` CLI.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { type RunningAgent, startAgent } from '@drover/agent';
-import { DroverClient } from '@drover/client';
-import { silentLogger } from '@drover/common';
-import { type RunningMaster, startMaster } from '@drover/master';
+import type { DroverClient } from '@drover/client';
 import { AppSpec, type Task, taskStateCodec } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drover, requireBuiltCli } from '../support/drover-process.js';
-import { tempDir } from '../support/temp-dir.js';
+import { type InProcessCluster, startInProcessCluster } from '../support/in-process-cluster.js';
 import { alive, waitFor } from '../support/wait.js';
 
-let root: string;
-let master: RunningMaster;
-let agents: RunningAgent[] = [];
+let cluster: InProcessCluster;
 let client: DroverClient;
-const cli = (...args: string[]) => drover(args, { DROVER_MASTER: master.grpcAddress });
+const cli = (...args: string[]) => drover(args, { DROVER_MASTER: cluster.master.grpcAddress });
 const running = (ts: Task[]) => ts.filter((t) => taskStateCodec.name(t.state) === 'RUNNING');
 
 beforeAll(async () => {
   requireBuiltCli();
-  root = tempDir('placement');
-  master = await startMaster({ dataDir: path.join(root, 'm'), grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, logger: silentLogger() });
-  for (const [name, ports] of [
-    ['alpha', { begin: 32500, end: 32549 }],
-    ['beta', { begin: 32550, end: 32599 }],
-  ] as const) {
-    const agent = await startAgent({
-      master: master.grpcAddress,
-      workDir: path.join(root, name),
-      hostname: name,
-      attributes: { rack: name === 'alpha' ? 'r1' : 'r2' },
-      resources: { cpus: 2, mem: 1024, disk: 1024, ports: [ports] },
-      logger: silentLogger(),
-    });
-    await agent.registered();
-    agents.push(agent);
-  }
-  client = new DroverClient(master.grpcAddress);
+  cluster = await startInProcessCluster('placement', [
+    { hostname: 'alpha', ports: { begin: 32500, end: 32549 }, mem: 1024, attributes: { rack: 'r1' } },
+    { hostname: 'beta', ports: { begin: 32550, end: 32599 }, mem: 1024, attributes: { rack: 'r2' } },
+  ]);
+  client = cluster.client;
 });
 
 afterAll(async () => {
-  client?.close();
-  for (const a of agents) await a.stop({ killTasks: true });
-  agents = [];
-  await master?.stop();
-  if (root) fs.rmSync(root, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 describe('placement through the CLI', () => {

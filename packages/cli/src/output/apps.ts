@@ -9,7 +9,7 @@ import {
   constraintOperatorCodec,
   type Deployment,
   type HealthCheck,
-  healthCheckProtocolToJSON,
+  healthCheckProtocolCodec,
   type PlacementExplanation,
   placementStrategyCodec,
   type TaskFailure,
@@ -145,8 +145,8 @@ function constraintText(c: Constraint): string {
  * "COMMAND `test -f /tmp/ready` ...".
  */
 export function formatHealthCheck(h: HealthCheck): string {
-  const protocol = healthCheckProtocolToJSON(h.protocol).replace(/^HEALTH_CHECK_PROTOCOL_/, '');
-  const name = protocol === 'UNSPECIFIED' ? 'HTTP' : protocol;
+  // UNSPECIFIED (no name) means Marathon's default, HTTP.
+  const name = healthCheckProtocolCodec.name(h.protocol) ?? 'HTTP';
   const target =
     name === 'COMMAND'
       ? `\`${h.command}\``

@@ -4,7 +4,7 @@
  * with its field path before anything is rejected, so a user sees all of
  * them at once; nothing partial ever reaches the store.
  */
-import { type AppSpec, type HealthCheck, HealthCheckProtocol, placementStrategyCodec } from '@drover/proto';
+import { type AppSpec, type HealthCheck, HealthCheckProtocol, healthCheckProtocolCodec, placementStrategyCodec } from '@drover/proto';
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
@@ -126,19 +126,12 @@ const PROTOCOLS: Record<AppDefinition['healthChecks'][number]['protocol'], Healt
   COMMAND: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND,
 };
 
-const PROTOCOL_NAMES: Record<HealthCheckProtocol, string> = {
-  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_UNSPECIFIED]: 'HTTP',
-  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP]: 'HTTP',
-  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTPS]: 'HTTPS',
-  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP]: 'TCP',
-  [HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND]: 'COMMAND',
-  [HealthCheckProtocol.UNRECOGNIZED]: 'UNRECOGNIZED',
-};
-
 /** A proto health check in Marathon's JSON shape. */
 function healthCheckToDefinition(h: HealthCheck): Record<string, unknown> {
   const optionals = ['portIndex', 'port', 'gracePeriodSeconds', 'intervalSeconds', 'timeoutSeconds', 'maxConsecutiveFailures', 'delaySeconds'] as const;
-  const def: Record<string, unknown> = { protocol: PROTOCOL_NAMES[h.protocol] ?? 'UNRECOGNIZED' };
+  // UNSPECIFIED is Marathon's default, HTTP; an unknown number stays visible and fails validation.
+  const protocol = h.protocol === HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_UNSPECIFIED ? 'HTTP' : (healthCheckProtocolCodec.name(h.protocol) ?? 'UNRECOGNIZED');
+  const def: Record<string, unknown> = { protocol };
   if (h.path !== '') def.path = h.path;
   for (const key of optionals) if (h[key] !== undefined) def[key] = h[key];
   if (h.command !== '') def.command = { value: h.command };
