@@ -61,6 +61,7 @@ function simulate(i: number): Promise<void> {
           tasks: [],
           version: DROVER_VERSION,
           epoch: 0,
+          capabilities: [],
         },
       },
     });

@@ -87,6 +87,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         tasks: tasks.latestStatuses(),
         version: DROVER_VERSION,
         epoch: fence.highest,
+        capabilities: [],
       }),
       registered: async (id) => {
         if (id !== '' && id !== agentId) {

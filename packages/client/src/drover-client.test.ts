@@ -71,6 +71,7 @@ const agent: Agent = {
   state: AgentState.AGENT_STATE_ACTIVE,
   attributes: { rack: 'r1' },
   draining: false,
+  capabilities: [],
   tasks: 1,
   version: '0.1.0',
 };

@@ -26,6 +26,8 @@ export interface AgentSnapshot extends AgentIdentity {
   readonly freePorts: readonly PortRange[];
   /** Drained by an operator: takes no new tasks (explained as "draining"). */
   readonly draining: boolean;
+  /** What it can run, e.g. "docker" (see PlacementRequest.requiredCapabilities). */
+  readonly capabilities?: readonly string[];
 }
 
 /** The cluster as the scheduler may use it. */
@@ -74,6 +76,8 @@ export interface PlacementRequest {
   readonly constraints: readonly Constraint[];
   /** binpack or spread. */
   readonly strategy: PlacementStrategy;
+  /** Capabilities an agent must report, e.g. ["docker"] for a container. */
+  readonly requiredCapabilities?: readonly string[];
 }
 
 /** Where one instance should run. */

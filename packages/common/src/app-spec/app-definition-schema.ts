@@ -50,6 +50,52 @@ export const upgradeStrategySchema = z.strictObject({
   progressDeadlineSeconds: z.number().positive().default(600),
 });
 
+const protocolSchema = z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp');
+
+/** One published container port (BRIDGE networking). */
+export const portMappingSchema = z.strictObject({
+  containerPort: z.number().int().min(0).max(MAX_PORT).default(0),
+  hostPort: z.number().int().min(0).max(MAX_PORT).default(0),
+  servicePort: z.number().int().min(0).max(MAX_PORT).default(0),
+  protocol: protocolSchema,
+  name: z.string().regex(PORT_NAME, { error: 'must be lowercase letters, digits and dashes' }).optional(),
+  labels: stringMap.default({}),
+});
+
+/** Marathon's container block; Drover runs DOCKER containers. */
+export const containerSchema = z.strictObject({
+  type: z.enum(['DOCKER']).default('DOCKER'),
+  docker: z
+    .strictObject({
+      image: z.string().min(1),
+      network: z.enum(['HOST', 'BRIDGE']).optional(),
+      privileged: z.boolean().default(false),
+      forcePullImage: z.boolean().default(false),
+      parameters: z.array(z.strictObject({ key: z.string().min(1), value: z.string() })).default([]),
+      portMappings: z.array(portMappingSchema).optional(),
+    })
+    .optional(),
+  volumes: z
+    .array(
+      z.strictObject({
+        containerPath: z.string().min(1),
+        hostPath: z.string().min(1),
+        mode: z.enum(['RO', 'RW']).default('RW'),
+      }),
+    )
+    .default([]),
+});
+
+/** One artifact to download before the task starts. */
+export const fetchSchema = z.strictObject({
+  uri: z.string().regex(/^(https?|file):\/\/\S+$/, { error: 'must be an http://, https:// or file:// URI' }),
+  executable: z.boolean().default(false),
+  extract: z.boolean().optional(),
+  cache: z.boolean().default(false),
+  destPath: z.string().min(1).optional(),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits' }).optional(),
+});
+
 /** Kill grace period when an app does not set one, seconds. */
 export const DEFAULT_KILL_GRACE_PERIOD_SECONDS = 3;
 
@@ -77,6 +123,9 @@ export const appDefinitionSchema = z.strictObject({
   placementStrategy: z.enum(['binpack', 'spread']).default('binpack'),
   healthChecks: z.array(healthCheckSchema).default([]),
   upgradeStrategy: upgradeStrategySchema.default({ minimumHealthCapacity: 1, maximumOverCapacity: 1, progressDeadlineSeconds: 600 }),
+  container: containerSchema.optional(),
+  fetch: z.array(fetchSchema).default([]),
+  user: z.string().min(1).optional(),
 });
 
 /** A parsed, defaulted app definition. */
@@ -89,10 +138,8 @@ export type AppDefinition = z.output<typeof appDefinitionSchema>;
  */
 export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'acceptedResourceRoles',
-  'container',
   'dependencies',
   'executor',
-  'fetch',
   'ipAddress',
   'killSelection',
   'networks',
@@ -104,6 +151,5 @@ export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'storeUrls',
   'unreachableStrategy',
   'uris',
-  'user',
   'versionInfo',
 ]);

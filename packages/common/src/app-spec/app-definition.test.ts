@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code } from '../errors/code.js';
 import { ValidationError } from '../errors/validation-error.js';
-import { ConstraintOperator, HealthCheckProtocol, PlacementStrategy } from '@drover/proto';
+import { ConstraintOperator, ContainerType, DockerNetwork, HealthCheckProtocol, PlacementStrategy } from '@drover/proto';
 import { appSpecToDefinition, normalizeAppSpec, parseAppDefinition } from './app-definition.js';
 
 function violationsOf(input: unknown): { path: string; message: string }[] {
@@ -38,7 +38,55 @@ describe('app definition', () => {
       placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK,
       healthChecks: [],
       upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 1, progressDeadlineSeconds: 600 },
+      container: undefined,
+      fetch: [],
+      user: '',
     });
+  });
+
+  it('parses a Docker container: BRIDGE with port mappings gets no default port, HOST keeps it', () => {
+    const bridge = parseAppDefinition({
+      id: 'nginx',
+      container: {
+        type: 'DOCKER',
+        docker: { image: 'nginx:1.27', portMappings: [{ containerPort: 80, name: 'http' }], parameters: [{ key: 'label', value: 'a=b' }] },
+        volumes: [{ containerPath: '/data', hostPath: 'data', mode: 'RO' }],
+      },
+      healthChecks: [{ protocol: 'HTTP', portIndex: 0 }],
+    });
+    expect(bridge.cmd).toBe('');
+    expect(bridge.portDefinitions).toEqual([]);
+    expect(bridge.container).toEqual({
+      type: ContainerType.CONTAINER_TYPE_DOCKER,
+      docker: {
+        image: 'nginx:1.27',
+        network: DockerNetwork.DOCKER_NETWORK_BRIDGE,
+        privileged: false,
+        forcePullImage: false,
+        parameters: [{ key: 'label', value: 'a=b' }],
+        portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 0, protocol: 'tcp', name: 'http', labels: {} }],
+      },
+      volumes: [{ containerPath: '/data', hostPath: 'data', mode: 'RO' }],
+    });
+    expect(normalizeAppSpec(bridge)).toEqual(bridge);
+    const host = parseAppDefinition({ id: 'h', container: { docker: { image: 'busybox' } } });
+    expect(host.container?.docker?.network).toBe(DockerNetwork.DOCKER_NETWORK_HOST);
+    expect(host.portDefinitions).toHaveLength(1);
+  });
+
+  it('parses fetch and user', () => {
+    const spec = parseAppDefinition({
+      id: 'f',
+      cmd: './run',
+      user: 'nobody',
+      fetch: [{ uri: 'https://example.com/app.tgz', sha256: 'A'.repeat(64), cache: true }, { uri: 'file:///opt/tool', executable: true, destPath: 'bin/tool' }],
+    });
+    expect(spec.user).toBe('nobody');
+    expect(spec.fetch).toEqual([
+      { uri: 'https://example.com/app.tgz', executable: false, extract: undefined, cache: true, destPath: '', sha256: 'a'.repeat(64) },
+      { uri: 'file:///opt/tool', executable: true, extract: undefined, cache: false, destPath: 'bin/tool', sha256: '' },
+    ]);
+    expect(normalizeAppSpec(spec)).toEqual(spec);
   });
 
   it('parses health checks with Marathon defaults (MESOS_ protocols as their plain twins)', () => {
@@ -162,6 +210,29 @@ describe('app definition', () => {
         ['healthChecks[1].port', /either port or portIndex/],
       ],
     },
+    { name: 'docker without an image', input: { id: 'a', container: { type: 'DOCKER' } }, expected: [['container.docker', /needs docker.image/]] },
+    {
+      name: 'port mappings with HOST networking, relative container path',
+      input: { id: 'a', container: { docker: { image: 'x', network: 'HOST', portMappings: [{ containerPort: 80 }] }, volumes: [{ containerPath: 'data', hostPath: '/d' }] } },
+      expected: [
+        ['container.docker.portMappings', /for BRIDGE networking/],
+        ['container.volumes[0].containerPath', /absolute path/],
+      ],
+    },
+    {
+      name: 'portDefinitions with BRIDGE networking',
+      input: { id: 'a', container: { docker: { image: 'x', network: 'BRIDGE' } }, portDefinitions: [{ port: 0 }] },
+      expected: [['portDefinitions', /must be empty with BRIDGE networking/]],
+    },
+    { name: 'unknown container type', input: { id: 'a', container: { type: 'MESOS', docker: { image: 'x' } } }, expected: [['container.type', /must be one of "DOCKER"/]] },
+    {
+      name: 'bad fetch entries',
+      input: { id: 'a', cmd: 'x', fetch: [{ uri: 'ftp://x/y' }, { uri: 'https://x/y', sha256: 'abc' }] },
+      expected: [
+        ['fetch[0].uri', /http:\/\/, https:\/\/ or file:\/\//],
+        ['fetch[1].sha256', /64 hex digits/],
+      ],
+    },
     { name: 'unknown health check protocol', input: { id: 'a', cmd: 'x', healthChecks: [{ protocol: 'GRPC' }] }, expected: [['healthChecks[0].protocol', /must be one of "HTTP"/]] },
     {
       name: 'a strategy that can never replace a task',
@@ -209,6 +280,8 @@ describe('app definition', () => {
       constraints: [],
       placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_UNSPECIFIED,
       healthChecks: [],
+      fetch: [],
+      user: '',
     });
     expect(spec.portDefinitions).toEqual([]);
     expect(spec).toMatchObject({ cpus: 1, mem: 128, instances: 1, placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK });

@@ -4,7 +4,16 @@
  * with its field path before anything is rejected, so a user sees all of
  * them at once; nothing partial ever reaches the store.
  */
-import { type AppSpec, type HealthCheck, HealthCheckProtocol, healthCheckProtocolCodec, placementStrategyCodec } from '@drover/proto';
+import {
+  type AppSpec,
+  type Container,
+  ContainerType,
+  DockerNetwork,
+  type HealthCheck,
+  HealthCheckProtocol,
+  healthCheckProtocolCodec,
+  placementStrategyCodec,
+} from '@drover/proto';
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
@@ -20,7 +29,13 @@ export function parseAppDefinition(input: unknown): AppSpec {
   if (violations.length > 0 || !parsed.success) {
     throw new ValidationError(sortByPath(dedupe(violations)), 'invalid app definition');
   }
-  return toAppSpec(parsed.data);
+  const spec = toAppSpec(parsed.data);
+  // Marathon's one default port is a host-network port: a BRIDGE container
+  // publishes its ports with portMappings instead.
+  if (isRecord(input) && input.portDefinitions === undefined && spec.container?.docker?.network === DockerNetwork.DOCKER_NETWORK_BRIDGE) {
+    return { ...spec, portDefinitions: [] };
+  }
+  return spec;
 }
 
 /**
@@ -62,6 +77,18 @@ export function appSpecToDefinition(spec: AppSpec): Record<string, unknown> {
       ...(u.progressDeadlineSeconds !== undefined ? { progressDeadlineSeconds: u.progressDeadlineSeconds } : {}),
     };
   }
+  if (spec.container && spec.container.type !== ContainerType.CONTAINER_TYPE_UNSPECIFIED) def.container = containerToDefinition(spec.container);
+  if (spec.fetch.length > 0) {
+    def.fetch = spec.fetch.map((f) => ({
+      uri: f.uri,
+      executable: f.executable,
+      ...(f.extract !== undefined ? { extract: f.extract } : {}),
+      cache: f.cache,
+      ...(f.destPath !== '' ? { destPath: f.destPath } : {}),
+      ...(f.sha256 !== '' ? { sha256: f.sha256 } : {}),
+    }));
+  }
+  if (spec.user !== '') def.user = spec.user;
   const strategy = placementStrategyCodec.name(spec.placementStrategy);
   if (strategy !== undefined) def.placementStrategy = strategy.toLowerCase();
   def.env = { ...spec.env };
@@ -113,6 +140,73 @@ function toAppSpec(def: AppDefinition): AppSpec {
       ignoreHttp1xx: h.ignoreHttp1xx,
     })),
     upgradeStrategy: { ...def.upgradeStrategy },
+    container: def.container ? containerToProto(def.container) : undefined,
+    fetch: def.fetch.map((f) => ({
+      uri: f.uri,
+      executable: f.executable,
+      extract: f.extract,
+      cache: f.cache,
+      destPath: f.destPath ?? '',
+      sha256: (f.sha256 ?? '').toLowerCase(),
+    })),
+    user: def.user ?? '',
+  };
+}
+
+/** The network a container gets: BRIDGE when it publishes ports, else HOST, unless set. */
+export function dockerNetworkOf(docker: { network?: 'HOST' | 'BRIDGE'; portMappings?: unknown[] } | undefined): 'HOST' | 'BRIDGE' {
+  if (docker?.network) return docker.network;
+  return docker?.portMappings && docker.portMappings.length > 0 ? 'BRIDGE' : 'HOST';
+}
+
+function containerToProto(c: NonNullable<AppDefinition['container']>): Container {
+  return {
+    type: ContainerType.CONTAINER_TYPE_DOCKER,
+    docker: c.docker
+      ? {
+          image: c.docker.image,
+          network: dockerNetworkOf(c.docker) === 'BRIDGE' ? DockerNetwork.DOCKER_NETWORK_BRIDGE : DockerNetwork.DOCKER_NETWORK_HOST,
+          privileged: c.docker.privileged,
+          forcePullImage: c.docker.forcePullImage,
+          parameters: c.docker.parameters.map((p) => ({ ...p })),
+          portMappings: (c.docker.portMappings ?? []).map((m) => ({
+            containerPort: m.containerPort,
+            hostPort: m.hostPort,
+            protocol: m.protocol,
+            name: m.name ?? '',
+            labels: m.labels,
+            servicePort: m.servicePort,
+          })),
+        }
+      : undefined,
+    volumes: c.volumes.map((v) => ({ ...v })),
+  };
+}
+
+function containerToDefinition(c: Container): Record<string, unknown> {
+  const d = c.docker;
+  return {
+    type: 'DOCKER',
+    ...(d
+      ? {
+          docker: {
+            image: d.image,
+            network: d.network === DockerNetwork.DOCKER_NETWORK_BRIDGE ? 'BRIDGE' : 'HOST',
+            privileged: d.privileged,
+            forcePullImage: d.forcePullImage,
+            parameters: d.parameters.map((p) => ({ ...p })),
+            portMappings: d.portMappings.map((m) => ({
+              containerPort: m.containerPort,
+              hostPort: m.hostPort,
+              servicePort: m.servicePort,
+              protocol: m.protocol || 'tcp',
+              ...(m.name !== '' ? { name: m.name } : {}),
+              labels: { ...m.labels },
+            })),
+          },
+        }
+      : {}),
+    volumes: c.volumes.map((v) => ({ containerPath: v.containerPath, hostPath: v.hostPath, mode: v.mode || 'RW' })),
   };
 }
 
@@ -150,7 +244,9 @@ function crossFieldProblems(input: unknown): FieldViolation[] {
   const hasCmd = input.cmd !== undefined;
   const hasArgs = input.args !== undefined;
   if (hasCmd && hasArgs) out.push({ path: 'cmd', message: 'set either cmd or args, not both' });
-  if (!hasCmd && !hasArgs) out.push({ path: 'cmd', message: 'one of cmd or args is required' });
+  // A Docker image has its own entrypoint; everything else needs a command.
+  if (!hasCmd && !hasArgs && !isRecord(input.container)) out.push({ path: 'cmd', message: 'one of cmd or args is required' });
+  out.push(...containerProblems(input));
   if (Array.isArray(input.constraints)) {
     input.constraints.forEach((c: unknown, i) => out.push(...constraintProblems(c, `constraints[${i}]`)));
   }
@@ -181,8 +277,16 @@ function crossFieldProblems(input: unknown): FieldViolation[] {
 /** Rules of health checks that involve other fields (ports, the protocol). */
 function healthCheckProblems(input: Record<string, unknown>): FieldViolation[] {
   if (!Array.isArray(input.healthChecks)) return [];
-  // Absent portDefinitions means Marathon's one port.
-  const ports = Array.isArray(input.portDefinitions) ? input.portDefinitions.length : input.portDefinitions === undefined ? 1 : 0;
+  // A BRIDGE container's ports are its portMappings; otherwise portDefinitions (absent: Marathon's one port).
+  const docker = isRecord(input.container) && isRecord(input.container.docker) ? (input.container.docker as { network?: 'HOST' | 'BRIDGE'; portMappings?: unknown[] }) : undefined;
+  const bridge = docker !== undefined && dockerNetworkOf({ network: docker.network, portMappings: Array.isArray(docker.portMappings) ? docker.portMappings : undefined }) === 'BRIDGE';
+  const ports = bridge
+    ? (Array.isArray(docker?.portMappings) ? docker.portMappings.length : 0)
+    : Array.isArray(input.portDefinitions)
+      ? input.portDefinitions.length
+      : input.portDefinitions === undefined
+        ? 1
+        : 0;
   const out: FieldViolation[] = [];
   input.healthChecks.forEach((h: unknown, i) => {
     if (!isRecord(h)) return;
@@ -199,6 +303,34 @@ function healthCheckProblems(input: Record<string, unknown>): FieldViolation[] {
       }
     }
   });
+  return out;
+}
+
+/** Container rules that involve other fields. */
+function containerProblems(input: Record<string, unknown>): FieldViolation[] {
+  const c = input.container;
+  if (!isRecord(c)) return [];
+  const out: FieldViolation[] = [];
+  if (!isRecord(c.docker)) {
+    out.push({ path: 'container.docker', message: 'a DOCKER container needs docker.image' });
+    return out;
+  }
+  const docker = c.docker as { network?: 'HOST' | 'BRIDGE'; portMappings?: unknown[] };
+  const network = dockerNetworkOf({ network: docker.network, portMappings: Array.isArray(docker.portMappings) ? docker.portMappings : undefined });
+  const mappings = Array.isArray(docker.portMappings) ? docker.portMappings.length : 0;
+  if (network === 'HOST' && mappings > 0) {
+    out.push({ path: 'container.docker.portMappings', message: 'are for BRIDGE networking; with HOST use portDefinitions' });
+  }
+  if (network === 'BRIDGE' && Array.isArray(input.portDefinitions) && input.portDefinitions.length > 0) {
+    out.push({ path: 'portDefinitions', message: 'must be empty with BRIDGE networking; publish ports with container.docker.portMappings' });
+  }
+  if (Array.isArray(c.volumes)) {
+    c.volumes.forEach((v: unknown, i) => {
+      if (isRecord(v) && typeof v.containerPath === 'string' && !v.containerPath.startsWith('/')) {
+        out.push({ path: `container.volumes[${i}].containerPath`, message: 'must be an absolute path' });
+      }
+    });
+  }
   return out;
 }
 

@@ -59,6 +59,7 @@ export class Registration {
       attributes: { ...reg.attributes },
       state: 'ACTIVE',
       version: reg.version,
+      capabilities: [...reg.capabilities],
       registeredAt: previous?.registeredAt ?? now,
       lastSeenAt: now,
       // A drain outlives disconnects and restarts of the agent.

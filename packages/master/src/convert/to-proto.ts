@@ -136,5 +136,6 @@ export function agentToProto(a: AgentRecord, reservation: AgentReservation, usag
     version: a.version,
     draining: a.drainDeadline !== undefined,
     drainDeadline: a.drainDeadline !== undefined ? new Date(a.drainDeadline) : undefined,
+    capabilities: [...(a.capabilities ?? [])],
   };
 }

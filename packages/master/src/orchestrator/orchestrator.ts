@@ -48,6 +48,7 @@ import { isHealthy } from '../tasks/task-updates.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 import type { LaunchBackoff } from './launch-backoff.js';
 import type { PlacementSource, PlanApplier } from './plan-applier.js';
+import { hostPortNeeds, requiredCapabilities } from './host-ports.js';
 import { freeOf } from './reservations.js';
 
 /** Instances (or a one-off task) waiting, and why; shown to operators. */
@@ -368,6 +369,7 @@ export class Orchestrator {
           free,
           freePorts,
           draining: draining.has(agent.id),
+          capabilities: agent.capabilities ?? [],
         };
       });
   }
@@ -381,9 +383,10 @@ function appRequest(app: AppRecord, count: number): PlacementRequest {
     appId: spec.id,
     count,
     resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
-    ports: spec.portDefinitions.map((p) => ({ port: p.port })),
+    ports: hostPortNeeds(spec).map((p) => ({ port: p.port })),
     constraints: constraintsOf(spec.constraints),
     strategy: placementStrategyCodec.name(spec.placementStrategy) === 'SPREAD' ? 'spread' : 'binpack',
+    requiredCapabilities: requiredCapabilities(spec),
   };
 }
 
@@ -395,9 +398,10 @@ function oneOffRequest(task: TaskRecord): PlacementRequest {
     appId: task.id,
     count: 1,
     resources: task.resources,
-    ports: (spec?.portDefinitions ?? []).map((p) => ({ port: p.port })),
+    ports: spec ? hostPortNeeds(spec).map((p) => ({ port: p.port })) : [],
     constraints: constraintsOf(spec?.constraints ?? []),
     strategy: 'binpack',
+    requiredCapabilities: spec ? requiredCapabilities(spec) : [],
   };
 }
 

@@ -22,6 +22,7 @@ import type { Clock } from '../clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
+import { type HostPortNeed, hostPortNeeds } from './host-ports.js';
 import { freeOf } from './reservations.js';
 
 /** What a placement key stands for: new instances of an app, or a PENDING one-off task. */
@@ -82,7 +83,7 @@ function newAppTask(app: AppRecord, agent: AgentRecord, placement: Placement, no
     host: agent.hostname,
     state: 'STAGING',
     resources: scalars({ cpus: spec.cpus, mem: spec.mem, disk: spec.disk, gpus: spec.gpus }),
-    ports: assignedPorts(spec.portDefinitions, placement.hostPorts),
+    ports: assignedPorts(hostPortNeeds(spec), placement.hostPorts),
     stagedAt: now,
     updatedAt: now,
     killRequested: false,
@@ -97,12 +98,12 @@ function placedOneOff(task: TaskRecord, agent: AgentRecord, placement: Placement
     agentId: agent.id,
     host: agent.hostname,
     state: 'STAGING',
-    ports: assignedPorts(task.runSpec?.portDefinitions ?? [], placement.hostPorts),
+    ports: assignedPorts(task.runSpec ? hostPortNeeds(task.runSpec) : [], placement.hostPorts),
     stagedAt: now,
     updatedAt: now,
   };
 }
 
-function assignedPorts(defs: AppRecord['spec']['portDefinitions'], hostPorts: readonly number[]): TaskRecord['ports'] {
-  return hostPorts.map((number, i) => ({ number, name: defs[i]?.name ?? '', protocol: defs[i]?.protocol || 'tcp' }));
+function assignedPorts(needs: readonly HostPortNeed[], hostPorts: readonly number[]): TaskRecord['ports'] {
+  return hostPorts.map((number, i) => ({ number, name: needs[i]?.name ?? '', protocol: needs[i]?.protocol || 'tcp' }));
 }

@@ -142,4 +142,6 @@ export interface AgentRecord {
   readonly lastSeenAt: number;
   /** Set while drained: when remaining tasks are killed (ms since the epoch). */
   readonly drainDeadline?: number;
+  /** What it can run ("docker", "isolation:cgroups-v1", ...), as it registered. */
+  readonly capabilities?: readonly string[];
 }

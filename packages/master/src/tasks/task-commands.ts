@@ -21,7 +21,10 @@ export function taskSpecFor(task: TaskRecord, app: AppSpec): TaskSpec {
     ports: task.ports.map((p) => ({ ...p })),
     killGracePeriodSeconds: task.killGracePeriodSeconds,
     labels: { ...app.labels },
-    healthChecks: app.healthChecks.map((h) => ({ ...h })),
+    healthChecks: (app.healthChecks ?? []).map((h) => ({ ...h })),
+    container: app.container,
+    fetch: (app.fetch ?? []).map((f) => ({ ...f })),
+    user: app.user ?? '',
   };
 }
 

@@ -43,6 +43,7 @@ export class FakeAgent {
       tasks: [],
       version: 'test',
       epoch: 0,
+      capabilities: [],
       ...overrides,
     };
   }

@@ -5,6 +5,7 @@
  */
 import { Code, DroverError } from '@drover/common';
 import { binpack } from './binpack.js';
+import { capabilities } from './capabilities.js';
 import { cluster } from './constraints/cluster.js';
 import { groupBy } from './constraints/group-by.js';
 import { inList } from './constraints/in.js';
@@ -20,7 +21,7 @@ import { resourcesFit } from './resources-fit.js';
 import { spread } from './spread.js';
 
 const FILTERS: ReadonlyMap<string, FilterPlugin> = new Map(
-  [draining, resourcesFit, portsFit, unique, cluster, groupBy, like, unlike, maxPer, is, inList].map((p) => [p.name, p]),
+  [draining, capabilities, resourcesFit, portsFit, unique, cluster, groupBy, like, unlike, maxPer, is, inList].map((p) => [p.name, p]),
 );
 
 const SCORES: ReadonlyMap<string, ScorePlugin> = new Map([binpack, spread].map((p) => [p.name, p]));
@@ -30,7 +31,7 @@ const SCORES: ReadonlyMap<string, ScorePlugin> = new Map([binpack, spread].map((
  * telling first: an agent that is draining is explained as "draining" even
  * if it is also full.
  */
-export const DEFAULT_FILTERS = ['draining', 'resources-fit', 'ports-fit'] as const;
+export const DEFAULT_FILTERS = ['draining', 'capabilities', 'resources-fit', 'ports-fit'] as const;
 /** The strategy apps get when they name none (the master fills PlacementRequest.strategy with it). */
 export const DEFAULT_SCORE = 'binpack';
 

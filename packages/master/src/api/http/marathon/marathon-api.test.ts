@@ -201,13 +201,12 @@ describe('apps', () => {
     },
     {
       name: 'Marathon fields Drover does not support, with the definition\'s own problems',
-      body: { id: '/x', cmd: 'x', mem: 'lots', requirePorts: 'yes', user: 'root', fetch: [{ uri: 'https://example.com/a.tgz' }], env: { TOKEN: { secret: 'token' } } },
+      body: { id: '/x', cmd: 'x', mem: 'lots', requirePorts: 'yes', uris: ['https://example.com/a.tgz'], env: { TOKEN: { secret: 'token' } } },
       details: [
         { path: '/env/TOKEN', errors: ['is a secret reference but Drover does not support secrets'] },
-        { path: '/fetch', errors: ['has 1 entry but Drover does not support it; only [] is accepted'] },
         { path: '/mem', errors: ['must be a number'] },
         { path: '/requirePorts', errors: ['is "yes" but Drover does not support it; only true or false is accepted'] },
-        { path: '/user', errors: ['is "root" but Drover does not support it; only null is accepted'] },
+        { path: '/uris', errors: ['has 1 entry but Drover does not support it; only [] is accepted'] },
       ],
     },
     { name: 'not an object', body: [1, 2], details: [{ path: '/', errors: ['an app definition must be an object'] }] },

@@ -81,16 +81,25 @@ describe('Marathon fields with their no-op default are accepted and dropped', ()
   });
 });
 
+describe('Marathon features Drover runs', () => {
+  it.each([
+    { name: 'a Docker container', fields: { container: { type: 'DOCKER', docker: { image: 'nginx:1.25', network: 'BRIDGE', portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp' }] } } } },
+    { name: 'fetch', fields: { fetch: [{ uri: 'https://example.com/app.tgz', extract: true, executable: false, cache: false }] } },
+    { name: 'user', fields: { user: 'nobody' } },
+  ])('$name', ({ fields }) => {
+    expect(() => parseMarathonApp({ id: 'ok', cmd: 'x', ...fields })).not.toThrow();
+  });
+});
+
 describe('Marathon fields with other values are reported, never dropped', () => {
   it.each<{ name: string; fields: Record<string, unknown>; path: string; message: RegExp }>([
     { name: 'requirePorts not a boolean', fields: { requirePorts: 1 }, path: 'requirePorts', message: /^is 1 but Drover does not support it; only true or false is accepted$/ },
     { name: 'uris', fields: { uris: ['https://example.com/app.tgz'] }, path: 'uris', message: /^has 1 entry but Drover does not support it; only \[\] is accepted$/ },
-    { name: 'fetch', fields: { fetch: [{ uri: 'a' }, { uri: 'b' }] }, path: 'fetch', message: /^has 2 entries but/ },
+    { name: 'fetch with a bad URI (fetch is supported)', fields: { fetch: [{ uri: 'a' }] }, path: 'fetch[0].uri', message: /^must be an http:\/\/, https:\/\/ or file:\/\/ URI$/ },
     { name: 'storeUrls', fields: { storeUrls: ['s3://x'] }, path: 'storeUrls', message: /not support/ },
     { name: 'dependencies', fields: { dependencies: ['/db'] }, path: 'dependencies', message: /not support/ },
     { name: 'readinessChecks', fields: { readinessChecks: [{ name: 'ready' }] }, path: 'readinessChecks', message: /not support/ },
     { name: 'custom executor', fields: { executor: '/opt/executor' }, path: 'executor', message: /^is "\/opt\/executor" but Drover does not support it; only "" or "\/\/cmd" is accepted$/ },
-    { name: 'user', fields: { user: 'root' }, path: 'user', message: /^is "root" but Drover does not support it; only null is accepted$/ },
     { name: 'resource roles', fields: { acceptedResourceRoles: ['slave_public'] }, path: 'acceptedResourceRoles', message: /only null or \["\*"\] is accepted/ },
     { name: 'role', fields: { role: 'slave_public' }, path: 'role', message: /^is "slave_public" but/ },
     { name: 'ip per container', fields: { ipAddress: { networkName: 'dcos' } }, path: 'ipAddress', message: /^is \{"networkName":"dcos"\} but/ },
@@ -98,13 +107,7 @@ describe('Marathon fields with other values are reported, never dropped', () => 
     { name: 'secrets', fields: { secrets: { db: { source: 'db-pass' } } }, path: 'secrets', message: /not support/ },
     { name: 'killSelection', fields: { killSelection: 'OLDEST_FIRST' }, path: 'killSelection', message: /^is "OLDEST_FIRST" but/ },
     { name: 'container networking', fields: { networks: [{ mode: 'container', name: 'dcos' }] }, path: 'networks', message: /only \[\{"mode": "host"\}\] is accepted/ },
-    {
-      name: 'a Docker container',
-      fields: { container: { type: 'DOCKER', docker: { image: 'nginx:1.25' } } },
-      path: 'container',
-      message: /^is a DOCKER container but Drover does not support it/,
-    },
-    { name: 'a MESOS container with an image', fields: { container: { type: 'MESOS', docker: { image: 'nginx' } } }, path: 'container', message: /^is a MESOS container but/ },
+    { name: 'a MESOS container with an image (the Mesos containerizer)', fields: { container: { type: 'MESOS', docker: { image: 'nginx' } } }, path: 'container.type', message: /^must be one of "DOCKER"$/ },
     { name: 'unreachableStrategy disabled', fields: { unreachableStrategy: 'disabled' }, path: 'unreachableStrategy', message: /^is "disabled" but/ },
     { name: 'unreachableStrategy short', fields: { unreachableStrategy: { inactiveAfterSeconds: 60 } }, path: 'unreachableStrategy', message: /not support/ },
     { name: 'health check over IPv6', fields: { healthChecks: [{ protocol: 'MESOS_HTTP', ipProtocol: 'IPv6' }] }, path: 'healthChecks[0].ipProtocol', message: /^is "IPv6" but .* only "IPv4" is accepted$/ },
@@ -129,8 +132,8 @@ describe('Marathon fields with other values are reported, never dropped', () => 
   });
 
   it('reports every problem at once: Marathon-only fields and the definition\'s own, by path', () => {
-    const problems = violationsOf({ id: 'Web', cpus: 'two', requirePorts: 'no', user: 'root', container: { type: 'DOCKER', docker: { image: 'x' } }, portDefinitions: [{ port: 99999 }] });
-    expect(problems.map(([path]) => path)).toEqual(['cmd', 'container', 'cpus', 'id', 'portDefinitions[0].port', 'requirePorts', 'user']);
+    const problems = violationsOf({ id: 'Web', cpus: 'two', requirePorts: 'no', user: 'root', container: { type: 'DOCKER', docker: { image: 'x', network: 'BRIDGE' } }, portDefinitions: [{ port: 99999 }] });
+    expect(problems.map(([path]) => path)).toEqual(['cpus', 'id', 'portDefinitions', 'portDefinitions[0].port', 'requirePorts']);
   });
 
   it('has a rule for every Marathon-only field the schema knows by name', async () => {

@@ -8,8 +8,8 @@
  *
  * - read-only (version, versionInfo, tasks*, deployments, ...): Marathon
  *   itself ignores them on input; dropped.
- * - a Marathon feature Drover does not have (uris, fetch,
- *   user, container, ...): accepted only while it carries Marathon's no-op
+ * - a Marathon feature Drover does not have (uris, storeUrls, secrets,
+ *   ...): accepted only while it carries Marathon's no-op
  *   default (or null, which Marathon reads as "absent"), then dropped; any
  *   other value is REPORTED with its path, never silently dropped, because
  *   the app would not run as its author meant.
@@ -82,12 +82,10 @@ export const MARATHON_FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   // Both values are honoured (see servicePortsToDynamic), then the field is dropped.
   requirePorts: noOp('true or false', (v) => typeof v === 'boolean'),
   uris: noOp('[]', isEmptyList),
-  fetch: noOp('[]', isEmptyList),
   storeUrls: noOp('[]', isEmptyList),
   dependencies: noOp('[]', isEmptyList),
   readinessChecks: noOp('[]', isEmptyList),
   executor: noOp('"" or "//cmd"', (v) => v === '' || v === '//cmd'),
-  user: noOp('null', () => false),
   acceptedResourceRoles: noOp('null or ["*"]', (v) => Array.isArray(v) && v.length === 1 && v[0] === '*'),
   role: noOp('"*"', (v) => v === '*'),
   ipAddress: noOp('null', () => false),
@@ -95,7 +93,6 @@ export const MARATHON_FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   secrets: noOp('{}', isEmptyObject),
   killSelection: noOp('"YOUNGEST_FIRST"', (v) => v === 'YOUNGEST_FIRST'),
   networks: noOp('[{"mode": "host"}]', isHostNetworking),
-  container: noOp('null or {"type": "MESOS", "volumes": []}', isPlainMesosContainer, (v) => (isRecord(v) && typeof v.type === 'string' ? `is a ${v.type} container` : undefined)),
   unreachableStrategy: noOp(
     '{"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600}',
     (v) =>
@@ -137,6 +134,8 @@ export function fromMarathonApp(input: unknown): MarathonAppInput {
     }
     // Marathon reads null as "not given", and writes an app without args as `args: []`; `ports` is an alias (below).
     if (value === null || (key === 'args' && isEmptyList(value)) || key === 'ports') continue;
+    // A MESOS container with nothing in it is Marathon's plain command: no container.
+    if (key === 'container' && isPlainMesosContainer(value)) continue;
     definition[key] = value;
   }
   if (Array.isArray(definition.healthChecks)) {

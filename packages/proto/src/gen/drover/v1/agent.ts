@@ -97,7 +97,11 @@ export interface Agent {
   /** True while the agent is drained: no new tasks, its tasks move away. */
   draining: boolean;
   /** When a drain kills whatever still runs there. */
-  drainDeadline?: Date | undefined;
+  drainDeadline?:
+    | Date
+    | undefined;
+  /** What it can run ("docker", "isolation:cgroups-v1", ...). */
+  capabilities: string[];
 }
 
 export interface Agent_AttributesEntry {
@@ -121,6 +125,7 @@ function createBaseAgent(): Agent {
     version: "",
     draining: false,
     drainDeadline: undefined,
+    capabilities: [],
   };
 }
 
@@ -167,6 +172,9 @@ export const Agent: MessageFns<Agent> = {
     }
     if (message.drainDeadline !== undefined) {
       Timestamp.encode(toTimestamp(message.drainDeadline), writer.uint32(114).fork()).join();
+    }
+    for (const v of message.capabilities) {
+      writer.uint32(122).string(v!);
     }
     return writer;
   },
@@ -299,6 +307,14 @@ export const Agent: MessageFns<Agent> = {
             message.drainDeadline = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.capabilities.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -352,6 +368,9 @@ export const Agent: MessageFns<Agent> = {
         : isSet(object.drain_deadline)
         ? fromJsonTimestamp(object.drain_deadline)
         : undefined,
+      capabilities: globalThis.Array.isArray(object?.capabilities)
+        ? object.capabilities.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -405,6 +424,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.drainDeadline !== undefined) {
       obj.drainDeadline = message.drainDeadline.toISOString();
     }
+    if (message.capabilities?.length) {
+      obj.capabilities = message.capabilities;
+    }
     return obj;
   },
 
@@ -439,6 +461,7 @@ export const Agent: MessageFns<Agent> = {
     message.version = object.version ?? "";
     message.draining = object.draining ?? false;
     message.drainDeadline = object.drainDeadline ?? undefined;
+    message.capabilities = object.capabilities?.map((e) => e) || [];
     return message;
   },
 };

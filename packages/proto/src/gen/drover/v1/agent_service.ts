@@ -17,8 +17,51 @@ import {
   type Metadata,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp.js";
 import { Resources, ResourceUsage } from "./resources.js";
 import { TaskReason, taskReasonFromJSON, taskReasonToJSON, TaskSpec, TaskStatus } from "./task.js";
+
+/** What a FileRequest asks for. */
+export enum FileOperation {
+  FILE_OPERATION_UNSPECIFIED = 0,
+  /** FILE_OPERATION_LIST - List a directory of the sandbox. */
+  FILE_OPERATION_LIST = 1,
+  /** FILE_OPERATION_READ - Read a file of the sandbox. */
+  FILE_OPERATION_READ = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function fileOperationFromJSON(object: any): FileOperation {
+  switch (object) {
+    case 0:
+    case "FILE_OPERATION_UNSPECIFIED":
+      return FileOperation.FILE_OPERATION_UNSPECIFIED;
+    case 1:
+    case "FILE_OPERATION_LIST":
+      return FileOperation.FILE_OPERATION_LIST;
+    case 2:
+    case "FILE_OPERATION_READ":
+      return FileOperation.FILE_OPERATION_READ;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return FileOperation.UNRECOGNIZED;
+  }
+}
+
+export function fileOperationToJSON(object: FileOperation): string {
+  switch (object) {
+    case FileOperation.FILE_OPERATION_UNSPECIFIED:
+      return "FILE_OPERATION_UNSPECIFIED";
+    case FileOperation.FILE_OPERATION_LIST:
+      return "FILE_OPERATION_LIST";
+    case FileOperation.FILE_OPERATION_READ:
+      return "FILE_OPERATION_READ";
+    case FileOperation.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
 
 /** Everything an agent says to the master. */
 export interface AgentMessage {
@@ -35,6 +78,9 @@ export interface AgentMessage {
     | //
     /** Answer to Ping. */
     { $case: "pong"; value: Pong }
+    | //
+    /** A piece of the answer to a FileRequest. */
+    { $case: "fileResponse"; value: FileResponse }
     | undefined;
 }
 
@@ -66,6 +112,12 @@ export interface MasterMessage {
     | //
     /** This master does not lead; reconnect to the leader. */
     { $case: "notLeader"; value: NotLeader }
+    | //
+    /** List or read a file of a task's sandbox (logs, files), relayed to a client. */
+    { $case: "fileRequest"; value: FileRequest }
+    | //
+    /** Stop answering a FileRequest (the client went away). */
+    { $case: "fileCancel"; value: FileRequestCancel }
     | undefined;
 }
 
@@ -92,6 +144,11 @@ export interface Register {
   version: string;
   /** Highest master epoch the agent has seen (informational). */
   epoch: number;
+  /**
+   * What the agent can run: "docker" when its Docker daemon answers;
+   * "isolation:cgroups-v1", "isolation:cgroups-v2" or "isolation:none".
+   */
+  capabilities: string[];
 }
 
 export interface Register_AttributesEntry {
@@ -157,6 +214,70 @@ export interface NotLeader {
   leaderAddress: string;
 }
 
+/**
+ * A request about one task's sandbox. Paths are relative to the sandbox; any
+ * path that resolves outside it (.., absolute, a symlink pointing out) is
+ * refused.
+ */
+export interface FileRequest {
+  /** Chosen by the master; every FileResponse of this request carries it. */
+  requestId: number;
+  /** The task whose sandbox to use. */
+  taskId: string;
+  /** LIST or READ. */
+  operation: FileOperation;
+  /** Path inside the sandbox ("" or "." for the sandbox itself). */
+  path: string;
+  /** READ: start at this byte (ignored with tail_bytes). */
+  offset: number;
+  /** READ: at most this many bytes (0: to the end). */
+  length: number;
+  /** READ: start this many bytes before the end. */
+  tailBytes: number;
+  /** READ: keep sending what is appended (across log rotation) until cancelled. */
+  follow: boolean;
+}
+
+/** One entry of a sandbox directory. */
+export interface FileEntry {
+  /** Path relative to the sandbox. */
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** True for a directory. */
+  isDirectory: boolean;
+  /** Last modification. */
+  modifiedAt?:
+    | Date
+    | undefined;
+  /** Unix permission bits, e.g. 0644. */
+  mode: number;
+}
+
+/** Part of the answer to a FileRequest. */
+export interface FileResponse {
+  /** The request answered. */
+  requestId: number;
+  /** LIST: the directory's entries (one response). */
+  entries: FileEntry[];
+  /** READ: the next bytes. */
+  data: Buffer;
+  /** READ: the offset of `data` in the file. */
+  offset: number;
+  /** Last response of this request. */
+  done: boolean;
+  /** Set when the request failed (done is set too). */
+  error: string;
+  /** The error's gRPC code (e.g. 5 not found, 3 invalid argument). */
+  errorCode: number;
+}
+
+/** Stop a FileRequest. */
+export interface FileRequestCancel {
+  /** The request. */
+  requestId: number;
+}
+
 function createBaseAgentMessage(): AgentMessage {
   return { message: undefined };
 }
@@ -175,6 +296,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         break;
       case "pong":
         Pong.encode(message.message.value, writer.uint32(34).fork()).join();
+        break;
+      case "fileResponse":
+        FileResponse.encode(message.message.value, writer.uint32(42).fork()).join();
         break;
     }
     return writer;
@@ -225,6 +349,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.message = { $case: "pong", value: Pong.decode(reader, reader.uint32()) };
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.message = { $case: "fileResponse", value: FileResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -247,6 +379,10 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "status", value: TaskStatus.fromJSON(object.status) }
         : isSet(object.pong)
         ? { $case: "pong", value: Pong.fromJSON(object.pong) }
+        : isSet(object.fileResponse)
+        ? { $case: "fileResponse", value: FileResponse.fromJSON(object.fileResponse) }
+        : isSet(object.file_response)
+        ? { $case: "fileResponse", value: FileResponse.fromJSON(object.file_response) }
         : undefined,
     };
   },
@@ -261,6 +397,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.status = TaskStatus.toJSON(message.message.value);
     } else if (message.message?.$case === "pong") {
       obj.pong = Pong.toJSON(message.message.value);
+    } else if (message.message?.$case === "fileResponse") {
+      obj.fileResponse = FileResponse.toJSON(message.message.value);
     }
     return obj;
   },
@@ -292,6 +430,12 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "pong": {
         if (object.message?.value !== undefined && object.message?.value !== null) {
           message.message = { $case: "pong", value: Pong.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "fileResponse": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "fileResponse", value: FileResponse.fromPartial(object.message.value) };
         }
         break;
       }
@@ -327,6 +471,12 @@ export const MasterMessage: MessageFns<MasterMessage> = {
         break;
       case "notLeader":
         NotLeader.encode(message.message.value, writer.uint32(58).fork()).join();
+        break;
+      case "fileRequest":
+        FileRequest.encode(message.message.value, writer.uint32(66).fork()).join();
+        break;
+      case "fileCancel":
+        FileRequestCancel.encode(message.message.value, writer.uint32(74).fork()).join();
         break;
     }
     return writer;
@@ -401,6 +551,22 @@ export const MasterMessage: MessageFns<MasterMessage> = {
             message.message = { $case: "notLeader", value: NotLeader.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "fileRequest", value: FileRequest.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.message = { $case: "fileCancel", value: FileRequestCancel.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -430,6 +596,14 @@ export const MasterMessage: MessageFns<MasterMessage> = {
         ? { $case: "notLeader", value: NotLeader.fromJSON(object.notLeader) }
         : isSet(object.not_leader)
         ? { $case: "notLeader", value: NotLeader.fromJSON(object.not_leader) }
+        : isSet(object.fileRequest)
+        ? { $case: "fileRequest", value: FileRequest.fromJSON(object.fileRequest) }
+        : isSet(object.file_request)
+        ? { $case: "fileRequest", value: FileRequest.fromJSON(object.file_request) }
+        : isSet(object.fileCancel)
+        ? { $case: "fileCancel", value: FileRequestCancel.fromJSON(object.fileCancel) }
+        : isSet(object.file_cancel)
+        ? { $case: "fileCancel", value: FileRequestCancel.fromJSON(object.file_cancel) }
         : undefined,
     };
   },
@@ -451,6 +625,10 @@ export const MasterMessage: MessageFns<MasterMessage> = {
       obj.ping = Ping.toJSON(message.message.value);
     } else if (message.message?.$case === "notLeader") {
       obj.notLeader = NotLeader.toJSON(message.message.value);
+    } else if (message.message?.$case === "fileRequest") {
+      obj.fileRequest = FileRequest.toJSON(message.message.value);
+    } else if (message.message?.$case === "fileCancel") {
+      obj.fileCancel = FileRequestCancel.toJSON(message.message.value);
     }
     return obj;
   },
@@ -498,6 +676,18 @@ export const MasterMessage: MessageFns<MasterMessage> = {
         }
         break;
       }
+      case "fileRequest": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "fileRequest", value: FileRequest.fromPartial(object.message.value) };
+        }
+        break;
+      }
+      case "fileCancel": {
+        if (object.message?.value !== undefined && object.message?.value !== null) {
+          message.message = { $case: "fileCancel", value: FileRequestCancel.fromPartial(object.message.value) };
+        }
+        break;
+      }
     }
     return message;
   },
@@ -513,6 +703,7 @@ function createBaseRegister(): Register {
     tasks: [],
     version: "",
     epoch: 0,
+    capabilities: [],
   };
 }
 
@@ -541,6 +732,9 @@ export const Register: MessageFns<Register> = {
     }
     if (message.epoch !== 0) {
       writer.uint32(64).uint64(message.epoch);
+    }
+    for (const v of message.capabilities) {
+      writer.uint32(74).string(v!);
     }
     return writer;
   },
@@ -625,6 +819,14 @@ export const Register: MessageFns<Register> = {
             message.epoch = longToNumber(reader.uint64());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.capabilities.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -664,6 +866,9 @@ export const Register: MessageFns<Register> = {
       tasks: globalThis.Array.isArray(object?.tasks) ? object.tasks.map((e: any) => TaskStatus.fromJSON(e)) : [],
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+      capabilities: globalThis.Array.isArray(object?.capabilities)
+        ? object.capabilities.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -699,6 +904,9 @@ export const Register: MessageFns<Register> = {
     if (message.epoch !== 0) {
       obj.epoch = Math.round(message.epoch);
     }
+    if (message.capabilities?.length) {
+      obj.capabilities = message.capabilities;
+    }
     return obj;
   },
 
@@ -725,6 +933,7 @@ export const Register: MessageFns<Register> = {
     message.tasks = object.tasks?.map((e) => TaskStatus.fromPartial(e)) || [];
     message.version = object.version ?? "";
     message.epoch = object.epoch ?? 0;
+    message.capabilities = object.capabilities?.map((e) => e) || [];
     return message;
   },
 };
@@ -1395,6 +1604,586 @@ export const NotLeader: MessageFns<NotLeader> = {
   },
 };
 
+function createBaseFileRequest(): FileRequest {
+  return { requestId: 0, taskId: "", operation: 0, path: "", offset: 0, length: 0, tailBytes: 0, follow: false };
+}
+
+export const FileRequest: MessageFns<FileRequest> = {
+  encode(message: FileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.taskId !== "") {
+      writer.uint32(18).string(message.taskId);
+    }
+    if (message.operation !== 0) {
+      writer.uint32(24).int32(message.operation);
+    }
+    if (message.path !== "") {
+      writer.uint32(34).string(message.path);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(40).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(48).uint64(message.length);
+    }
+    if (message.tailBytes !== 0) {
+      writer.uint32(56).uint64(message.tailBytes);
+    }
+    if (message.follow !== false) {
+      writer.uint32(64).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.operation = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tailBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      operation: isSet(object.operation) ? fileOperationFromJSON(object.operation) : 0,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+      tailBytes: isSet(object.tailBytes)
+        ? globalThis.Number(object.tailBytes)
+        : isSet(object.tail_bytes)
+        ? globalThis.Number(object.tail_bytes)
+        : 0,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: FileRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.operation !== 0) {
+      obj.operation = fileOperationToJSON(message.operation);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    if (message.tailBytes !== 0) {
+      obj.tailBytes = Math.round(message.tailBytes);
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileRequest>): FileRequest {
+    return FileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileRequest>): FileRequest {
+    const message = createBaseFileRequest();
+    message.requestId = object.requestId ?? 0;
+    message.taskId = object.taskId ?? "";
+    message.operation = object.operation ?? 0;
+    message.path = object.path ?? "";
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? 0;
+    message.tailBytes = object.tailBytes ?? 0;
+    message.follow = object.follow ?? false;
+    return message;
+  },
+};
+
+function createBaseFileEntry(): FileEntry {
+  return { path: "", size: 0, isDirectory: false, modifiedAt: undefined, mode: 0 };
+}
+
+export const FileEntry: MessageFns<FileEntry> = {
+  encode(message: FileEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint64(message.size);
+    }
+    if (message.isDirectory !== false) {
+      writer.uint32(24).bool(message.isDirectory);
+    }
+    if (message.modifiedAt !== undefined) {
+      Timestamp.encode(toTimestamp(message.modifiedAt), writer.uint32(34).fork()).join();
+    }
+    if (message.mode !== 0) {
+      writer.uint32(40).uint32(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isDirectory = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.modifiedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileEntry {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      isDirectory: isSet(object.isDirectory)
+        ? globalThis.Boolean(object.isDirectory)
+        : isSet(object.is_directory)
+        ? globalThis.Boolean(object.is_directory)
+        : false,
+      modifiedAt: isSet(object.modifiedAt)
+        ? fromJsonTimestamp(object.modifiedAt)
+        : isSet(object.modified_at)
+        ? fromJsonTimestamp(object.modified_at)
+        : undefined,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+    };
+  },
+
+  toJSON(message: FileEntry): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.isDirectory !== false) {
+      obj.isDirectory = message.isDirectory;
+    }
+    if (message.modifiedAt !== undefined) {
+      obj.modifiedAt = message.modifiedAt.toISOString();
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileEntry>): FileEntry {
+    return FileEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileEntry>): FileEntry {
+    const message = createBaseFileEntry();
+    message.path = object.path ?? "";
+    message.size = object.size ?? 0;
+    message.isDirectory = object.isDirectory ?? false;
+    message.modifiedAt = object.modifiedAt ?? undefined;
+    message.mode = object.mode ?? 0;
+    return message;
+  },
+};
+
+function createBaseFileResponse(): FileResponse {
+  return { requestId: 0, entries: [], data: Buffer.alloc(0), offset: 0, done: false, error: "", errorCode: 0 };
+}
+
+export const FileResponse: MessageFns<FileResponse> = {
+  encode(message: FileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    for (const v of message.entries) {
+      FileEntry.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(26).bytes(message.data);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(32).uint64(message.offset);
+    }
+    if (message.done !== false) {
+      writer.uint32(40).bool(message.done);
+    }
+    if (message.error !== "") {
+      writer.uint32(50).string(message.error);
+    }
+    if (message.errorCode !== 0) {
+      writer.uint32(56).uint32(message.errorCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.entries.push(FileEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.done = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.errorCode = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => FileEntry.fromJSON(e)) : [],
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      done: isSet(object.done) ? globalThis.Boolean(object.done) : false,
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+      errorCode: isSet(object.errorCode)
+        ? globalThis.Number(object.errorCode)
+        : isSet(object.error_code)
+        ? globalThis.Number(object.error_code)
+        : 0,
+    };
+  },
+
+  toJSON(message: FileResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => FileEntry.toJSON(e));
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.done !== false) {
+      obj.done = message.done;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    if (message.errorCode !== 0) {
+      obj.errorCode = Math.round(message.errorCode);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileResponse>): FileResponse {
+    return FileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileResponse>): FileResponse {
+    const message = createBaseFileResponse();
+    message.requestId = object.requestId ?? 0;
+    message.entries = object.entries?.map((e) => FileEntry.fromPartial(e)) || [];
+    message.data = object.data ?? Buffer.alloc(0);
+    message.offset = object.offset ?? 0;
+    message.done = object.done ?? false;
+    message.error = object.error ?? "";
+    message.errorCode = object.errorCode ?? 0;
+    return message;
+  },
+};
+
+function createBaseFileRequestCancel(): FileRequestCancel {
+  return { requestId: 0 };
+}
+
+export const FileRequestCancel: MessageFns<FileRequestCancel> = {
+  encode(message: FileRequestCancel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FileRequestCancel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFileRequestCancel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FileRequestCancel {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: FileRequestCancel): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FileRequestCancel>): FileRequestCancel {
+    return FileRequestCancel.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FileRequestCancel>): FileRequestCancel {
+    const message = createBaseFileRequestCancel();
+    message.requestId = object.requestId ?? 0;
+    return message;
+  },
+};
+
 /**
  * The one connection between an agent and the master. The agent dials the
  * master and keeps this stream open, so masters never need to reach agents
@@ -1435,6 +2224,14 @@ export const AgentServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
+
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
@@ -1447,6 +2244,28 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());

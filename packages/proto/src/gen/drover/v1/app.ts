@@ -207,6 +207,85 @@ export function healthCheckProtocolToJSON(object: HealthCheckProtocol): string {
   }
 }
 
+/** What runs a task. */
+export enum ContainerType {
+  /** CONTAINER_TYPE_UNSPECIFIED - A plain process (the default). */
+  CONTAINER_TYPE_UNSPECIFIED = 0,
+  /** CONTAINER_TYPE_DOCKER - A Docker container (agents that report the "docker" capability). */
+  CONTAINER_TYPE_DOCKER = 1,
+  UNRECOGNIZED = -1,
+}
+
+export function containerTypeFromJSON(object: any): ContainerType {
+  switch (object) {
+    case 0:
+    case "CONTAINER_TYPE_UNSPECIFIED":
+      return ContainerType.CONTAINER_TYPE_UNSPECIFIED;
+    case 1:
+    case "CONTAINER_TYPE_DOCKER":
+      return ContainerType.CONTAINER_TYPE_DOCKER;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ContainerType.UNRECOGNIZED;
+  }
+}
+
+export function containerTypeToJSON(object: ContainerType): string {
+  switch (object) {
+    case ContainerType.CONTAINER_TYPE_UNSPECIFIED:
+      return "CONTAINER_TYPE_UNSPECIFIED";
+    case ContainerType.CONTAINER_TYPE_DOCKER:
+      return "CONTAINER_TYPE_DOCKER";
+    case ContainerType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** Docker networking of a container. */
+export enum DockerNetwork {
+  /** DOCKER_NETWORK_UNSPECIFIED - The default: BRIDGE when port mappings are given, else HOST. */
+  DOCKER_NETWORK_UNSPECIFIED = 0,
+  /** DOCKER_NETWORK_HOST - The container shares the agent's network; ports come from portDefinitions. */
+  DOCKER_NETWORK_HOST = 1,
+  /** DOCKER_NETWORK_BRIDGE - The container has its own network; portMappings publish its ports on the host. */
+  DOCKER_NETWORK_BRIDGE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function dockerNetworkFromJSON(object: any): DockerNetwork {
+  switch (object) {
+    case 0:
+    case "DOCKER_NETWORK_UNSPECIFIED":
+      return DockerNetwork.DOCKER_NETWORK_UNSPECIFIED;
+    case 1:
+    case "DOCKER_NETWORK_HOST":
+      return DockerNetwork.DOCKER_NETWORK_HOST;
+    case 2:
+    case "DOCKER_NETWORK_BRIDGE":
+      return DockerNetwork.DOCKER_NETWORK_BRIDGE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return DockerNetwork.UNRECOGNIZED;
+  }
+}
+
+export function dockerNetworkToJSON(object: DockerNetwork): string {
+  switch (object) {
+    case DockerNetwork.DOCKER_NETWORK_UNSPECIFIED:
+      return "DOCKER_NETWORK_UNSPECIFIED";
+    case DockerNetwork.DOCKER_NETWORK_HOST:
+      return "DOCKER_NETWORK_HOST";
+    case DockerNetwork.DOCKER_NETWORK_BRIDGE:
+      return "DOCKER_NETWORK_BRIDGE";
+    case DockerNetwork.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A host port an app's tasks need, as in Marathon's portDefinitions. */
 export interface PortDefinition {
   /** Host port to reserve; 0 means any free port from the agent's ranges. */
@@ -281,6 +360,92 @@ export interface HealthCheck {
     | undefined;
   /** HTTP(S): treat 1xx answers as neither passing nor failing. */
   ignoreHttp1xx: boolean;
+}
+
+/** A container port published on a host port (BRIDGE networking). */
+export interface PortMapping {
+  /** Port inside the container. */
+  containerPort: number;
+  /** Host port; 0 means any free port from the agent's ranges. */
+  hostPort: number;
+  /** "tcp" (default), "udp" or "udp,tcp". */
+  protocol: string;
+  /** Optional name (PORT_<NAME> in the task's environment). */
+  name: string;
+  /** Free-form labels. */
+  labels: { [key: string]: string };
+  /** Marathon's service port, kept for load balancers; Drover does not bind it. */
+  servicePort: number;
+}
+
+export interface PortMapping_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+/** An extra `docker run` flag, e.g. {key: "label", value: "team=web"}. */
+export interface DockerParameter {
+  key: string;
+  value: string;
+}
+
+/** How to run a Docker container. */
+export interface DockerContainer {
+  /** Image reference, e.g. "nginx:1.27". */
+  image: string;
+  /** HOST or BRIDGE. */
+  network: DockerNetwork;
+  /** Run privileged; refused unless the agent allows it (--allow-privileged). */
+  privileged: boolean;
+  /** Pull the image before every launch, even if present. */
+  forcePullImage: boolean;
+  /** Extra docker run flags. */
+  parameters: DockerParameter[];
+  /** Published ports (BRIDGE). */
+  portMappings: PortMapping[];
+}
+
+/** A volume mounted into the container. */
+export interface Volume {
+  /** Path inside the container. */
+  containerPath: string;
+  /**
+   * Host path to bind; refused unless the agent allows host volumes
+   * (--allow-host-volumes). A relative path is inside the task's sandbox.
+   */
+  hostPath: string;
+  /** "RO" or "RW" (default). */
+  mode: string;
+}
+
+/** What a task runs in. */
+export interface Container {
+  /** DOCKER (or unset for a plain process). */
+  type: ContainerType;
+  /** Docker settings, for DOCKER. */
+  docker?:
+    | DockerContainer
+    | undefined;
+  /** Volumes. */
+  volumes: Volume[];
+}
+
+/** A file the agent downloads into the sandbox before the task starts. */
+export interface FetchUri {
+  /** http://, https:// or file:// URI. */
+  uri: string;
+  /** Set the executable bit on the downloaded file. */
+  executable: boolean;
+  /** Unpack .tar.gz / .tgz / .zip into the sandbox (default true for those). */
+  extract?:
+    | boolean
+    | undefined;
+  /** Keep a copy in the agent's cache, keyed by uri and sha256. */
+  cache: boolean;
+  /** Where in the sandbox to put it (relative); default the URI's file name. */
+  destPath: string;
+  /** Expected SHA-256 (hex) of the download; a mismatch fails the task. */
+  sha256: string;
 }
 
 /** How a deployment replaces an app's tasks. */
@@ -370,7 +535,17 @@ export interface AppSpec {
   /** Health checks run by agents; a task is healthy when all pass. */
   healthChecks: HealthCheck[];
   /** How deployments replace tasks. */
-  upgradeStrategy?: UpgradeStrategy | undefined;
+  upgradeStrategy?:
+    | UpgradeStrategy
+    | undefined;
+  /** Run in a container instead of as a plain process. */
+  container?:
+    | Container
+    | undefined;
+  /** Files to download into the sandbox before the task starts. */
+  fetch: FetchUri[];
+  /** OS user to run the task as (the agent refuses if it cannot). */
+  user: string;
 }
 
 export interface AppSpec_EnvEntry {
@@ -1096,6 +1271,891 @@ export const HealthCheck: MessageFns<HealthCheck> = {
   },
 };
 
+function createBasePortMapping(): PortMapping {
+  return { containerPort: 0, hostPort: 0, protocol: "", name: "", labels: {}, servicePort: 0 };
+}
+
+export const PortMapping: MessageFns<PortMapping> = {
+  encode(message: PortMapping, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerPort !== 0) {
+      writer.uint32(8).uint32(message.containerPort);
+    }
+    if (message.hostPort !== 0) {
+      writer.uint32(16).uint32(message.hostPort);
+    }
+    if (message.protocol !== "") {
+      writer.uint32(26).string(message.protocol);
+    }
+    if (message.name !== "") {
+      writer.uint32(34).string(message.name);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      PortMapping_LabelsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
+    });
+    if (message.servicePort !== 0) {
+      writer.uint32(48).uint32(message.servicePort);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortMapping {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortMapping();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.containerPort = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hostPort = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.protocol = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            const entry5 = PortMapping_LabelsEntry.decode(reader, reader.uint32());
+            if (entry5.value !== undefined) {
+              message.labels[entry5.key] = entry5.value;
+            }
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.servicePort = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortMapping {
+    return {
+      containerPort: isSet(object.containerPort)
+        ? globalThis.Number(object.containerPort)
+        : isSet(object.container_port)
+        ? globalThis.Number(object.container_port)
+        : 0,
+      hostPort: isSet(object.hostPort)
+        ? globalThis.Number(object.hostPort)
+        : isSet(object.host_port)
+        ? globalThis.Number(object.host_port)
+        : 0,
+      protocol: isSet(object.protocol) ? globalThis.String(object.protocol) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      servicePort: isSet(object.servicePort)
+        ? globalThis.Number(object.servicePort)
+        : isSet(object.service_port)
+        ? globalThis.Number(object.service_port)
+        : 0,
+    };
+  },
+
+  toJSON(message: PortMapping): unknown {
+    const obj: any = {};
+    if (message.containerPort !== 0) {
+      obj.containerPort = Math.round(message.containerPort);
+    }
+    if (message.hostPort !== 0) {
+      obj.hostPort = Math.round(message.hostPort);
+    }
+    if (message.protocol !== "") {
+      obj.protocol = message.protocol;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.servicePort !== 0) {
+      obj.servicePort = Math.round(message.servicePort);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PortMapping>): PortMapping {
+    return PortMapping.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PortMapping>): PortMapping {
+    const message = createBasePortMapping();
+    message.containerPort = object.containerPort ?? 0;
+    message.hostPort = object.hostPort ?? 0;
+    message.protocol = object.protocol ?? "";
+    message.name = object.name ?? "";
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.servicePort = object.servicePort ?? 0;
+    return message;
+  },
+};
+
+function createBasePortMapping_LabelsEntry(): PortMapping_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const PortMapping_LabelsEntry: MessageFns<PortMapping_LabelsEntry> = {
+  encode(message: PortMapping_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PortMapping_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePortMapping_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PortMapping_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: PortMapping_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PortMapping_LabelsEntry>): PortMapping_LabelsEntry {
+    return PortMapping_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PortMapping_LabelsEntry>): PortMapping_LabelsEntry {
+    const message = createBasePortMapping_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDockerParameter(): DockerParameter {
+  return { key: "", value: "" };
+}
+
+export const DockerParameter: MessageFns<DockerParameter> = {
+  encode(message: DockerParameter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DockerParameter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDockerParameter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DockerParameter {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: DockerParameter): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DockerParameter>): DockerParameter {
+    return DockerParameter.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DockerParameter>): DockerParameter {
+    const message = createBaseDockerParameter();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseDockerContainer(): DockerContainer {
+  return { image: "", network: 0, privileged: false, forcePullImage: false, parameters: [], portMappings: [] };
+}
+
+export const DockerContainer: MessageFns<DockerContainer> = {
+  encode(message: DockerContainer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    if (message.network !== 0) {
+      writer.uint32(16).int32(message.network);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(24).bool(message.privileged);
+    }
+    if (message.forcePullImage !== false) {
+      writer.uint32(32).bool(message.forcePullImage);
+    }
+    for (const v of message.parameters) {
+      DockerParameter.encode(v!, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.portMappings) {
+      PortMapping.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DockerContainer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDockerContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.network = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.forcePullImage = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.parameters.push(DockerParameter.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.portMappings.push(PortMapping.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DockerContainer {
+    return {
+      image: isSet(object.image) ? globalThis.String(object.image) : "",
+      network: isSet(object.network) ? dockerNetworkFromJSON(object.network) : 0,
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      forcePullImage: isSet(object.forcePullImage)
+        ? globalThis.Boolean(object.forcePullImage)
+        : isSet(object.force_pull_image)
+        ? globalThis.Boolean(object.force_pull_image)
+        : false,
+      parameters: globalThis.Array.isArray(object?.parameters)
+        ? object.parameters.map((e: any) => DockerParameter.fromJSON(e))
+        : [],
+      portMappings: globalThis.Array.isArray(object?.portMappings)
+        ? object.portMappings.map((e: any) => PortMapping.fromJSON(e))
+        : globalThis.Array.isArray(object?.port_mappings)
+        ? object.port_mappings.map((e: any) => PortMapping.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DockerContainer): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    if (message.network !== 0) {
+      obj.network = dockerNetworkToJSON(message.network);
+    }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
+    if (message.forcePullImage !== false) {
+      obj.forcePullImage = message.forcePullImage;
+    }
+    if (message.parameters?.length) {
+      obj.parameters = message.parameters.map((e) => DockerParameter.toJSON(e));
+    }
+    if (message.portMappings?.length) {
+      obj.portMappings = message.portMappings.map((e) => PortMapping.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DockerContainer>): DockerContainer {
+    return DockerContainer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DockerContainer>): DockerContainer {
+    const message = createBaseDockerContainer();
+    message.image = object.image ?? "";
+    message.network = object.network ?? 0;
+    message.privileged = object.privileged ?? false;
+    message.forcePullImage = object.forcePullImage ?? false;
+    message.parameters = object.parameters?.map((e) => DockerParameter.fromPartial(e)) || [];
+    message.portMappings = object.portMappings?.map((e) => PortMapping.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseVolume(): Volume {
+  return { containerPath: "", hostPath: "", mode: "" };
+}
+
+export const Volume: MessageFns<Volume> = {
+  encode(message: Volume, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerPath !== "") {
+      writer.uint32(10).string(message.containerPath);
+    }
+    if (message.hostPath !== "") {
+      writer.uint32(18).string(message.hostPath);
+    }
+    if (message.mode !== "") {
+      writer.uint32(26).string(message.mode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Volume {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVolume();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerPath = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostPath = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Volume {
+    return {
+      containerPath: isSet(object.containerPath)
+        ? globalThis.String(object.containerPath)
+        : isSet(object.container_path)
+        ? globalThis.String(object.container_path)
+        : "",
+      hostPath: isSet(object.hostPath)
+        ? globalThis.String(object.hostPath)
+        : isSet(object.host_path)
+        ? globalThis.String(object.host_path)
+        : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+    };
+  },
+
+  toJSON(message: Volume): unknown {
+    const obj: any = {};
+    if (message.containerPath !== "") {
+      obj.containerPath = message.containerPath;
+    }
+    if (message.hostPath !== "") {
+      obj.hostPath = message.hostPath;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Volume>): Volume {
+    return Volume.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Volume>): Volume {
+    const message = createBaseVolume();
+    message.containerPath = object.containerPath ?? "";
+    message.hostPath = object.hostPath ?? "";
+    message.mode = object.mode ?? "";
+    return message;
+  },
+};
+
+function createBaseContainer(): Container {
+  return { type: 0, docker: undefined, volumes: [] };
+}
+
+export const Container: MessageFns<Container> = {
+  encode(message: Container, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== 0) {
+      writer.uint32(8).int32(message.type);
+    }
+    if (message.docker !== undefined) {
+      DockerContainer.encode(message.docker, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.volumes) {
+      Volume.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Container {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.docker = DockerContainer.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.volumes.push(Volume.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Container {
+    return {
+      type: isSet(object.type) ? containerTypeFromJSON(object.type) : 0,
+      docker: isSet(object.docker) ? DockerContainer.fromJSON(object.docker) : undefined,
+      volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => Volume.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: Container): unknown {
+    const obj: any = {};
+    if (message.type !== 0) {
+      obj.type = containerTypeToJSON(message.type);
+    }
+    if (message.docker !== undefined) {
+      obj.docker = DockerContainer.toJSON(message.docker);
+    }
+    if (message.volumes?.length) {
+      obj.volumes = message.volumes.map((e) => Volume.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Container>): Container {
+    return Container.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Container>): Container {
+    const message = createBaseContainer();
+    message.type = object.type ?? 0;
+    message.docker = (object.docker !== undefined && object.docker !== null)
+      ? DockerContainer.fromPartial(object.docker)
+      : undefined;
+    message.volumes = object.volumes?.map((e) => Volume.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFetchUri(): FetchUri {
+  return { uri: "", executable: false, extract: undefined, cache: false, destPath: "", sha256: "" };
+}
+
+export const FetchUri: MessageFns<FetchUri> = {
+  encode(message: FetchUri, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uri !== "") {
+      writer.uint32(10).string(message.uri);
+    }
+    if (message.executable !== false) {
+      writer.uint32(16).bool(message.executable);
+    }
+    if (message.extract !== undefined) {
+      writer.uint32(24).bool(message.extract);
+    }
+    if (message.cache !== false) {
+      writer.uint32(32).bool(message.cache);
+    }
+    if (message.destPath !== "") {
+      writer.uint32(42).string(message.destPath);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(50).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FetchUri {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFetchUri();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uri = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.executable = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.extract = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cache = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.destPath = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FetchUri {
+    return {
+      uri: isSet(object.uri) ? globalThis.String(object.uri) : "",
+      executable: isSet(object.executable) ? globalThis.Boolean(object.executable) : false,
+      extract: isSet(object.extract) ? globalThis.Boolean(object.extract) : undefined,
+      cache: isSet(object.cache) ? globalThis.Boolean(object.cache) : false,
+      destPath: isSet(object.destPath)
+        ? globalThis.String(object.destPath)
+        : isSet(object.dest_path)
+        ? globalThis.String(object.dest_path)
+        : "",
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: FetchUri): unknown {
+    const obj: any = {};
+    if (message.uri !== "") {
+      obj.uri = message.uri;
+    }
+    if (message.executable !== false) {
+      obj.executable = message.executable;
+    }
+    if (message.extract !== undefined) {
+      obj.extract = message.extract;
+    }
+    if (message.cache !== false) {
+      obj.cache = message.cache;
+    }
+    if (message.destPath !== "") {
+      obj.destPath = message.destPath;
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FetchUri>): FetchUri {
+    return FetchUri.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FetchUri>): FetchUri {
+    const message = createBaseFetchUri();
+    message.uri = object.uri ?? "";
+    message.executable = object.executable ?? false;
+    message.extract = object.extract ?? undefined;
+    message.cache = object.cache ?? false;
+    message.destPath = object.destPath ?? "";
+    message.sha256 = object.sha256 ?? "";
+    return message;
+  },
+};
+
 function createBaseUpgradeStrategy(): UpgradeStrategy {
   return { minimumHealthCapacity: undefined, maximumOverCapacity: undefined, progressDeadlineSeconds: undefined };
 }
@@ -1230,6 +2290,9 @@ function createBaseAppSpec(): AppSpec {
     placementStrategy: 0,
     healthChecks: [],
     upgradeStrategy: undefined,
+    container: undefined,
+    fetch: [],
+    user: "",
   };
 }
 
@@ -1291,6 +2354,15 @@ export const AppSpec: MessageFns<AppSpec> = {
     }
     if (message.upgradeStrategy !== undefined) {
       UpgradeStrategy.encode(message.upgradeStrategy, writer.uint32(154).fork()).join();
+    }
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(162).fork()).join();
+    }
+    for (const v of message.fetch) {
+      FetchUri.encode(v!, writer.uint32(170).fork()).join();
+    }
+    if (message.user !== "") {
+      writer.uint32(178).string(message.user);
     }
     return writer;
   },
@@ -1466,6 +2538,30 @@ export const AppSpec: MessageFns<AppSpec> = {
             message.upgradeStrategy = UpgradeStrategy.decode(reader, reader.uint32());
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.fetch.push(FetchUri.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1559,6 +2655,11 @@ export const AppSpec: MessageFns<AppSpec> = {
         : isSet(object.upgrade_strategy)
         ? UpgradeStrategy.fromJSON(object.upgrade_strategy)
         : undefined,
+      container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
+      fetch: globalThis.Array.isArray(object?.fetch)
+        ? object.fetch.map((e: any) => FetchUri.fromJSON(e))
+        : [],
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
     };
   },
 
@@ -1633,6 +2734,15 @@ export const AppSpec: MessageFns<AppSpec> = {
     if (message.upgradeStrategy !== undefined) {
       obj.upgradeStrategy = UpgradeStrategy.toJSON(message.upgradeStrategy);
     }
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    if (message.fetch?.length) {
+      obj.fetch = message.fetch.map((e) => FetchUri.toJSON(e));
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
     return obj;
   },
 
@@ -1678,6 +2788,11 @@ export const AppSpec: MessageFns<AppSpec> = {
     message.upgradeStrategy = (object.upgradeStrategy !== undefined && object.upgradeStrategy !== null)
       ? UpgradeStrategy.fromPartial(object.upgradeStrategy)
       : undefined;
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    message.fetch = object.fetch?.map((e) => FetchUri.fromPartial(e)) || [];
+    message.user = object.user ?? "";
     return message;
   },
 };

@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { HealthCheck, PlacementExplanation } from "./app.js";
+import { Container, FetchUri, HealthCheck, PlacementExplanation } from "./app.js";
 import { Resources } from "./resources.js";
 
 /**
@@ -154,6 +154,12 @@ export enum TaskReason {
   TASK_REASON_ORPHANED = 8,
   /** TASK_REASON_REFUSED - The agent refused the launch (for example a stale master epoch). */
   TASK_REASON_REFUSED = 9,
+  /** TASK_REASON_MEMORY_LIMIT - The task went over its memory limit and was killed by the kernel. */
+  TASK_REASON_MEMORY_LIMIT = 10,
+  /** TASK_REASON_FETCH_FAILED - Downloading or checking an artifact (fetch) failed. */
+  TASK_REASON_FETCH_FAILED = 11,
+  /** TASK_REASON_CONTAINER_ERROR - The container runtime failed (image pull, create, start). */
+  TASK_REASON_CONTAINER_ERROR = 12,
   UNRECOGNIZED = -1,
 }
 
@@ -189,6 +195,15 @@ export function taskReasonFromJSON(object: any): TaskReason {
     case 9:
     case "TASK_REASON_REFUSED":
       return TaskReason.TASK_REASON_REFUSED;
+    case 10:
+    case "TASK_REASON_MEMORY_LIMIT":
+      return TaskReason.TASK_REASON_MEMORY_LIMIT;
+    case 11:
+    case "TASK_REASON_FETCH_FAILED":
+      return TaskReason.TASK_REASON_FETCH_FAILED;
+    case 12:
+    case "TASK_REASON_CONTAINER_ERROR":
+      return TaskReason.TASK_REASON_CONTAINER_ERROR;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -218,6 +233,12 @@ export function taskReasonToJSON(object: TaskReason): string {
       return "TASK_REASON_ORPHANED";
     case TaskReason.TASK_REASON_REFUSED:
       return "TASK_REASON_REFUSED";
+    case TaskReason.TASK_REASON_MEMORY_LIMIT:
+      return "TASK_REASON_MEMORY_LIMIT";
+    case TaskReason.TASK_REASON_FETCH_FAILED:
+      return "TASK_REASON_FETCH_FAILED";
+    case TaskReason.TASK_REASON_CONTAINER_ERROR:
+      return "TASK_REASON_CONTAINER_ERROR";
     case TaskReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -316,6 +337,14 @@ export interface TaskSpec {
   labels: { [key: string]: string };
   /** Health checks the agent runs against the task. */
   healthChecks: HealthCheck[];
+  /** Container to run in (absent: a plain process). */
+  container?:
+    | Container
+    | undefined;
+  /** Artifacts to download into the sandbox first. */
+  fetch: FetchUri[];
+  /** OS user to run as ("" for the agent's own). */
+  user: string;
 }
 
 export interface TaskSpec_EnvEntry {
@@ -547,6 +576,9 @@ function createBaseTaskSpec(): TaskSpec {
     killGracePeriodSeconds: 0,
     labels: {},
     healthChecks: [],
+    container: undefined,
+    fetch: [],
+    user: "",
   };
 }
 
@@ -584,6 +616,15 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     });
     for (const v of message.healthChecks) {
       HealthCheck.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(98).fork()).join();
+    }
+    for (const v of message.fetch) {
+      FetchUri.encode(v!, writer.uint32(106).fork()).join();
+    }
+    if (message.user !== "") {
+      writer.uint32(114).string(message.user);
     }
     return writer;
   },
@@ -695,6 +736,30 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.healthChecks.push(HealthCheck.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.fetch.push(FetchUri.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -768,6 +833,11 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         : globalThis.Array.isArray(object?.health_checks)
         ? object.health_checks.map((e: any) => HealthCheck.fromJSON(e))
         : [],
+      container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
+      fetch: globalThis.Array.isArray(object?.fetch)
+        ? object.fetch.map((e: any) => FetchUri.fromJSON(e))
+        : [],
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
     };
   },
 
@@ -818,6 +888,15 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     if (message.healthChecks?.length) {
       obj.healthChecks = message.healthChecks.map((e) => HealthCheck.toJSON(e));
     }
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
+    if (message.fetch?.length) {
+      obj.fetch = message.fetch.map((e) => FetchUri.toJSON(e));
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
     return obj;
   },
 
@@ -855,6 +934,11 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       {},
     );
     message.healthChecks = object.healthChecks?.map((e) => HealthCheck.fromPartial(e)) || [];
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
+    message.fetch = object.fetch?.map((e) => FetchUri.fromPartial(e)) || [];
+    message.user = object.user ?? "";
     return message;
   },
 };

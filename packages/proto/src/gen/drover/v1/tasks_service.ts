@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { FileEntry } from "./agent_service.js";
 import { Constraint, PlacementExplanation, PortDefinition } from "./app.js";
 import { Task } from "./task.js";
 
@@ -123,6 +124,58 @@ export interface RunTaskRequest_EnvEntry {
 export interface RunTaskResponse {
   /** The task. */
   task?: Task | undefined;
+}
+
+/** Ask for a task's log. */
+export interface TaskLogsRequest {
+  /** The task. */
+  taskId: string;
+  /** stderr instead of stdout. */
+  stderr: boolean;
+  /** Keep streaming what is appended until the task ends or the call is cancelled. */
+  follow: boolean;
+  /** Start with the last this-many lines (0: the whole current file). */
+  tailLines: number;
+}
+
+/** The next bytes of the log. */
+export interface TaskLogsResponse {
+  /** Raw bytes as the task wrote them. */
+  data: Buffer;
+}
+
+/** Ask for a sandbox directory. */
+export interface ListTaskFilesRequest {
+  /** The task. */
+  taskId: string;
+  /** Path inside the sandbox ("" for the sandbox). */
+  path: string;
+}
+
+/** The directory's entries. */
+export interface ListTaskFilesResponse {
+  /** The entries, sorted by path. */
+  entries: FileEntry[];
+}
+
+/** Ask for a sandbox file. */
+export interface ReadTaskFileRequest {
+  /** The task. */
+  taskId: string;
+  /** Path inside the sandbox. */
+  path: string;
+  /** Start at this byte. */
+  offset: number;
+  /** At most this many bytes (0: to the end). */
+  length: number;
+}
+
+/** The next bytes of the file. */
+export interface ReadTaskFileResponse {
+  /** Bytes starting at `offset`. */
+  data: Buffer;
+  /** Where `data` starts in the file. */
+  offset: number;
 }
 
 function createBaseListTasksRequest(): ListTasksRequest {
@@ -1130,6 +1183,562 @@ export const RunTaskResponse: MessageFns<RunTaskResponse> = {
   },
 };
 
+function createBaseTaskLogsRequest(): TaskLogsRequest {
+  return { taskId: "", stderr: false, follow: false, tailLines: 0 };
+}
+
+export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
+  encode(message: TaskLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.stderr !== false) {
+      writer.uint32(16).bool(message.stderr);
+    }
+    if (message.follow !== false) {
+      writer.uint32(24).bool(message.follow);
+    }
+    if (message.tailLines !== 0) {
+      writer.uint32(32).uint32(message.tailLines);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stderr = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tailLines = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskLogsRequest {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      stderr: isSet(object.stderr) ? globalThis.Boolean(object.stderr) : false,
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      tailLines: isSet(object.tailLines)
+        ? globalThis.Number(object.tailLines)
+        : isSet(object.tail_lines)
+        ? globalThis.Number(object.tail_lines)
+        : 0,
+    };
+  },
+
+  toJSON(message: TaskLogsRequest): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.stderr !== false) {
+      obj.stderr = message.stderr;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    if (message.tailLines !== 0) {
+      obj.tailLines = Math.round(message.tailLines);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TaskLogsRequest>): TaskLogsRequest {
+    return TaskLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TaskLogsRequest>): TaskLogsRequest {
+    const message = createBaseTaskLogsRequest();
+    message.taskId = object.taskId ?? "";
+    message.stderr = object.stderr ?? false;
+    message.follow = object.follow ?? false;
+    message.tailLines = object.tailLines ?? 0;
+    return message;
+  },
+};
+
+function createBaseTaskLogsResponse(): TaskLogsResponse {
+  return { data: Buffer.alloc(0) };
+}
+
+export const TaskLogsResponse: MessageFns<TaskLogsResponse> = {
+  encode(message: TaskLogsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskLogsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskLogsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TaskLogsResponse {
+    return { data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: TaskLogsResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TaskLogsResponse>): TaskLogsResponse {
+    return TaskLogsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TaskLogsResponse>): TaskLogsResponse {
+    const message = createBaseTaskLogsResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseListTaskFilesRequest(): ListTaskFilesRequest {
+  return { taskId: "", path: "" };
+}
+
+export const ListTaskFilesRequest: MessageFns<ListTaskFilesRequest> = {
+  encode(message: ListTaskFilesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTaskFilesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTaskFilesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTaskFilesRequest {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: ListTaskFilesRequest): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTaskFilesRequest>): ListTaskFilesRequest {
+    return ListTaskFilesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTaskFilesRequest>): ListTaskFilesRequest {
+    const message = createBaseListTaskFilesRequest();
+    message.taskId = object.taskId ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBaseListTaskFilesResponse(): ListTaskFilesResponse {
+  return { entries: [] };
+}
+
+export const ListTaskFilesResponse: MessageFns<ListTaskFilesResponse> = {
+  encode(message: ListTaskFilesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.entries) {
+      FileEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTaskFilesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTaskFilesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.entries.push(FileEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTaskFilesResponse {
+    return {
+      entries: globalThis.Array.isArray(object?.entries) ? object.entries.map((e: any) => FileEntry.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListTaskFilesResponse): unknown {
+    const obj: any = {};
+    if (message.entries?.length) {
+      obj.entries = message.entries.map((e) => FileEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTaskFilesResponse>): ListTaskFilesResponse {
+    return ListTaskFilesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTaskFilesResponse>): ListTaskFilesResponse {
+    const message = createBaseListTaskFilesResponse();
+    message.entries = object.entries?.map((e) => FileEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseReadTaskFileRequest(): ReadTaskFileRequest {
+  return { taskId: "", path: "", offset: 0, length: 0 };
+}
+
+export const ReadTaskFileRequest: MessageFns<ReadTaskFileRequest> = {
+  encode(message: ReadTaskFileRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).uint64(message.offset);
+    }
+    if (message.length !== 0) {
+      writer.uint32(32).uint64(message.length);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadTaskFileRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadTaskFileRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.length = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadTaskFileRequest {
+    return {
+      taskId: isSet(object.taskId)
+        ? globalThis.String(object.taskId)
+        : isSet(object.task_id)
+        ? globalThis.String(object.task_id)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+      length: isSet(object.length) ? globalThis.Number(object.length) : 0,
+    };
+  },
+
+  toJSON(message: ReadTaskFileRequest): unknown {
+    const obj: any = {};
+    if (message.taskId !== "") {
+      obj.taskId = message.taskId;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    if (message.length !== 0) {
+      obj.length = Math.round(message.length);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadTaskFileRequest>): ReadTaskFileRequest {
+    return ReadTaskFileRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadTaskFileRequest>): ReadTaskFileRequest {
+    const message = createBaseReadTaskFileRequest();
+    message.taskId = object.taskId ?? "";
+    message.path = object.path ?? "";
+    message.offset = object.offset ?? 0;
+    message.length = object.length ?? 0;
+    return message;
+  },
+};
+
+function createBaseReadTaskFileResponse(): ReadTaskFileResponse {
+  return { data: Buffer.alloc(0), offset: 0 };
+}
+
+export const ReadTaskFileResponse: MessageFns<ReadTaskFileResponse> = {
+  encode(message: ReadTaskFileResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.data.length !== 0) {
+      writer.uint32(10).bytes(message.data);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadTaskFileResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadTaskFileResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReadTaskFileResponse {
+    return {
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+    };
+  },
+
+  toJSON(message: ReadTaskFileResponse): unknown {
+    const obj: any = {};
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReadTaskFileResponse>): ReadTaskFileResponse {
+    return ReadTaskFileResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReadTaskFileResponse>): ReadTaskFileResponse {
+    const message = createBaseReadTaskFileResponse();
+    message.data = object.data ?? Buffer.alloc(0);
+    message.offset = object.offset ?? 0;
+    return message;
+  },
+};
+
 /** Inspect and kill tasks. */
 export type TasksService = typeof TasksService;
 export const TasksService = {
@@ -1176,6 +1785,41 @@ export const TasksService = {
     responseSerialize: (value: RunTaskResponse): Buffer => Buffer.from(RunTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RunTaskResponse => RunTaskResponse.decode(value),
   },
+  /**
+   * A task's stdout or stderr, relayed from its agent (clients only need to
+   * reach the master); with follow, keeps streaming across log rotation.
+   */
+  logs: {
+    path: "/drover.v1.Tasks/Logs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: TaskLogsRequest): Buffer => Buffer.from(TaskLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TaskLogsRequest => TaskLogsRequest.decode(value),
+    responseSerialize: (value: TaskLogsResponse): Buffer => Buffer.from(TaskLogsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TaskLogsResponse => TaskLogsResponse.decode(value),
+  },
+  /** Lists a directory of a task's sandbox. */
+  listFiles: {
+    path: "/drover.v1.Tasks/ListFiles" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTaskFilesRequest): Buffer => Buffer.from(ListTaskFilesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTaskFilesRequest => ListTaskFilesRequest.decode(value),
+    responseSerialize: (value: ListTaskFilesResponse): Buffer =>
+      Buffer.from(ListTaskFilesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTaskFilesResponse => ListTaskFilesResponse.decode(value),
+  },
+  /** Reads a file of a task's sandbox. */
+  readFile: {
+    path: "/drover.v1.Tasks/ReadFile" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ReadTaskFileRequest): Buffer => Buffer.from(ReadTaskFileRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReadTaskFileRequest => ReadTaskFileRequest.decode(value),
+    responseSerialize: (value: ReadTaskFileResponse): Buffer =>
+      Buffer.from(ReadTaskFileResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReadTaskFileResponse => ReadTaskFileResponse.decode(value),
+  },
 } as const;
 
 export interface TasksServer extends UntypedServiceImplementation {
@@ -1190,6 +1834,15 @@ export interface TasksServer extends UntypedServiceImplementation {
    * with wait, an answer follows every change until the task ends.
    */
   run: handleServerStreamingCall<RunTaskRequest, RunTaskResponse>;
+  /**
+   * A task's stdout or stderr, relayed from its agent (clients only need to
+   * reach the master); with follow, keeps streaming across log rotation.
+   */
+  logs: handleServerStreamingCall<TaskLogsRequest, TaskLogsResponse>;
+  /** Lists a directory of a task's sandbox. */
+  listFiles: handleUnaryCall<ListTaskFilesRequest, ListTaskFilesResponse>;
+  /** Reads a file of a task's sandbox. */
+  readFile: handleServerStreamingCall<ReadTaskFileRequest, ReadTaskFileResponse>;
 }
 
 export interface TasksClient extends Client {
@@ -1251,6 +1904,39 @@ export interface TasksClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<RunTaskResponse>;
+  /**
+   * A task's stdout or stderr, relayed from its agent (clients only need to
+   * reach the master); with follow, keeps streaming across log rotation.
+   */
+  logs(request: TaskLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<TaskLogsResponse>;
+  logs(
+    request: TaskLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<TaskLogsResponse>;
+  /** Lists a directory of a task's sandbox. */
+  listFiles(
+    request: ListTaskFilesRequest,
+    callback: (error: ServiceError | null, response: ListTaskFilesResponse) => void,
+  ): ClientUnaryCall;
+  listFiles(
+    request: ListTaskFilesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTaskFilesResponse) => void,
+  ): ClientUnaryCall;
+  listFiles(
+    request: ListTaskFilesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTaskFilesResponse) => void,
+  ): ClientUnaryCall;
+  /** Reads a file of a task's sandbox. */
+  readFile(request: ReadTaskFileRequest, options?: Partial<CallOptions>): ClientReadableStream<ReadTaskFileResponse>;
+  readFile(
+    request: ReadTaskFileRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ReadTaskFileResponse>;
 }
 
 export const TasksClient = makeGenericClientConstructor(TasksService, "drover.v1.Tasks") as unknown as {
@@ -1258,6 +1944,14 @@ export const TasksClient = makeGenericClientConstructor(TasksService, "drover.v1
   service: typeof TasksService;
   serviceName: string;
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 function floatToJson(value: number | null | undefined): number | string | null | undefined {
   return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
@@ -1271,6 +1965,17 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;
