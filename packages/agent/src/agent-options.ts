@@ -35,10 +35,40 @@ export interface AgentOptions {
   reconnectDelayMs?: number;
   /** Cap of the reconnect delay; default 5000 ms. */
   maxReconnectDelayMs?: number;
+  /** Rotate a task's stdout/stderr once it is larger than this; default 10 MiB. */
+  logMaxBytes?: number;
+  /** Files kept per stream, the live one included (stdout, stdout.1, stdout.2); default 3. */
+  logFiles?: number;
+  /** How often log sizes are checked (one stat per file); default 2000 ms. */
+  logCheckIntervalMs?: number;
+  /** Remove a finished task's sandbox once nothing in it changed for this long; default 7 days. */
+  sandboxMaxAgeMs?: number;
+  /** Keep all sandboxes under this many bytes by removing the oldest finished ones; default 10 GiB. */
+  sandboxMaxTotalBytes?: number;
+  /** How often finished sandboxes are collected; default 5 minutes. */
+  sandboxGcIntervalMs?: number;
+  /** How often a followed file is looked at for new bytes; default 250 ms. */
+  followPollMs?: number;
   /** gRPC channel credentials; default insecure (loopback / dev). */
   credentials?: ChannelCredentials;
   /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
   logger?: Logger;
+  /** The Docker daemon's unix socket, for container tasks; default /var/run/docker.sock. */
+  dockerSocket?: string;
+  /** Run containers that ask for `privileged` (or cap-add, device, security-opt); default false. */
+  allowPrivileged?: boolean;
+  /** Mount absolute volume host paths into containers; default false (sandbox-relative ones only). */
+  allowHostVolumes?: boolean;
+  /** A task's artifact download fails when no data arrived for this long; default 60000 ms. */
+  fetchIdleTimeoutMs?: number;
+  /**
+   * Cap on the processes and threads of each task (cgroup pids.max); default
+   * 4096. Generous on purpose: a runtime at the cap tends to hang rather than
+   * fail (Node alone starts about 11 threads).
+   */
+  pidsLimit?: number;
+  /** Where cgroup hierarchies are mounted; default /sys/fs/cgroup (tests point it elsewhere). */
+  cgroupRoot?: string;
 }
 
 /** An agent that is up (it may still be connecting to its master). */

@@ -40,6 +40,7 @@ describe('agent session', () => {
       tasks: [],
       version: DROVER_VERSION,
       epoch: 0,
+      capabilities: expect.arrayContaining([expect.stringMatching(/^isolation:(cgroups-v1|cgroups-v2|none)$/)]),
     });
     expect(JSON.parse(await fs.readFile(path.join(workDir, 'agent-id.json'), 'utf8'))).toEqual({ agentId: id });
 

@@ -11,9 +11,18 @@ import { Code, createLogger, DROVER_VERSION, DroverError } from '@drover/common'
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
 import { loadAgentId, saveAgentId } from './checkpoint/agent-id-file.js';
+import { collectCapabilities } from './agent-capabilities.js';
+import { DockerDaemon, dockerCapability } from './executor/docker/docker-daemon.js';
+import { DockerExecutor } from './executor/docker/docker-executor.js';
+import { ExecutorRegistry } from './executor/executor-registry.js';
 import { ProcessExecutor } from './executor/process-executor.js';
+import { Fetcher } from './fetch/fetcher.js';
+import { SandboxFileServer } from './files/sandbox-file-server.js';
+import { agentCgroupParent, detectIsolation } from './isolation/cgroup-detect.js';
 import { probeResources } from './probe/resource-probe.js';
 import { UsageSampler } from './probe/usage-sampler.js';
+import { LogRotator } from './sandbox/log-rotator.js';
+import { SandboxCollector } from './sandbox/sandbox-collector.js';
 import { Backoff } from './session/backoff.js';
 import { EpochFence } from './session/epoch-fence.js';
 import { type MasterCommand, MasterSession } from './session/master-session.js';
@@ -32,21 +41,67 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const address = options.address ?? hostname;
   const attributes = { ...options.attributes };
   const resources = await probeResources(layout.root, options.resources);
+  // Once per start: which cgroups tasks get (warns once when there are none).
+  const isolation = await detectIsolation({
+    root: options.cgroupRoot,
+    parent: agentCgroupParent(layout.root),
+    pidsLimit: options.pidsLimit,
+    logger: root,
+  });
   let agentId = await loadAgentId(layout.agentIdFile);
+  // Container tasks go to Docker, the rest to the process executor. The
+  // Docker executor is always there: without a daemon its tasks fail with
+  // CONTAINER_ERROR, and the agent does not report the "docker" capability.
+  const docker = new DockerDaemon(options.dockerSocket);
+  const capabilitySources = [() => [isolation.capability], dockerCapability(docker, log)];
+  await collectCapabilities(capabilitySources, log);
+  const dockerExecutor = new DockerExecutor({
+    logger: root,
+    daemon: docker,
+    policy: { allowPrivileged: options.allowPrivileged === true, allowHostVolumes: options.allowHostVolumes === true },
+    agentId: () => agentId,
+  });
   const fence = await EpochFence.load(layout.epochFile, root);
   const journal = await StatusJournal.open(layout.statusDir, root);
 
   // The session is created after recovery; until then updates only go to the journal.
   let session: MasterSession | undefined;
   const tasks = new TaskManager({
-    executor: new ProcessExecutor({ logger: root }),
+    executor: new ExecutorRegistry([new ProcessExecutor({ logger: root, isolator: isolation }), dockerExecutor], root),
     journal,
     tasksDir: layout.tasksDir,
     host: address,
     logger: root,
     send: (status) => session?.send({ message: { $case: 'status', value: status } }),
+    fetcher: new Fetcher({ logger: root, cacheDir: layout.cacheDir, idleTimeoutMs: options.fetchIdleTimeoutMs }),
   });
   await tasks.recover();
+
+  // Sandbox hygiene and file access: logs rotate by size, finished sandboxes
+  // go by age and total size, and the master reads files through the session.
+  const rotator = new LogRotator({
+    tasksDir: layout.tasksDir,
+    liveTasks: () => tasks.liveTaskIds(),
+    maxBytes: options.logMaxBytes,
+    files: options.logFiles,
+    intervalMs: options.logCheckIntervalMs,
+    logger: root,
+  });
+  const collector = new SandboxCollector({
+    tasksDir: layout.tasksDir,
+    isTracked: (taskId) => tasks.liveness(taskId) !== undefined,
+    maxAgeMs: options.sandboxMaxAgeMs,
+    maxTotalBytes: options.sandboxMaxTotalBytes,
+    intervalMs: options.sandboxGcIntervalMs,
+    logger: root,
+  });
+  const files = new SandboxFileServer({
+    tasksDir: layout.tasksDir,
+    liveness: (taskId) => tasks.liveness(taskId),
+    rotations: rotator,
+    followPollMs: options.followPollMs,
+    logger: root,
+  });
 
   let resolveRegistered!: (id: string) => void;
   let rejectRegistered!: (e: unknown) => void;
@@ -78,7 +133,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     backoff: new Backoff(options.reconnectDelayMs ?? 200, options.maxReconnectDelayMs ?? 5000),
     logger: root,
     handler: {
-      register: () => ({
+      register: async () => ({
+        capabilities: await collectCapabilities(capabilitySources, log),
         agentId: agentId ?? '',
         hostname,
         address,
@@ -87,7 +143,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         tasks: tasks.latestStatuses(),
         version: DROVER_VERSION,
         epoch: fence.highest,
-        capabilities: [],
       }),
       registered: async (id) => {
         if (id !== '' && id !== agentId) {
@@ -102,6 +157,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         resolveRegistered(agentId ?? '');
       },
       command: onCommand,
+      files: (message, reply) => files.handle(message, reply),
     },
   });
   session = activeSession;
@@ -115,13 +171,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   activeSession.start();
   usage.start();
+  rotator.start();
+  collector.start();
   log.info({ workDir: layout.root, master: options.master, hostname, address, resources }, 'agent started');
 
   let stopping: Promise<void> | undefined;
   const stop = async (stopOptions: { killTasks?: boolean } = {}): Promise<void> => {
     usage.stop();
+    await Promise.all([rotator.stop(), collector.stop(), files.close()]);
     if (stopOptions.killTasks === true) await tasks.killAll('the agent is stopping');
     await tasks.close();
+    await isolation.close();
     await activeSession.stop();
     rejectRegistered(new DroverError('the agent stopped before it registered', Code.Canceled));
     log.info({ killedTasks: stopOptions.killTasks === true }, 'agent stopped');

@@ -7,6 +7,7 @@
  *   <workDir>/status/<seq>.json    status updates not yet acked by the master
  *   <workDir>/tasks/<taskId>/      a task's sandbox (its cwd, stdout, stderr)
  *   <workDir>/tasks/<taskId>/.drover-task.json   the task's checkpoint
+ *   <workDir>/cache/               fetched artifacts with `cache: true` (fetch/artifact-cache.ts)
  */
 import path from 'node:path';
 
@@ -22,6 +23,8 @@ export interface WorkDirLayout {
   readonly statusDir: string;
   /** Parent of every task sandbox. */
   readonly tasksDir: string;
+  /** The artifact cache (created on first use). */
+  readonly cacheDir: string;
 }
 
 /** The layout of the work dir at `root` (made absolute). */
@@ -33,5 +36,6 @@ export function workDirLayout(root: string): WorkDirLayout {
     epochFile: path.join(abs, 'epoch.json'),
     statusDir: path.join(abs, 'status'),
     tasksDir: path.join(abs, 'tasks'),
+    cacheDir: path.join(abs, 'cache'),
   };
 }

@@ -19,6 +19,8 @@ export const DEFAULT_MASTER = '127.0.0.1:5053';
 export interface CliIo {
   /** Writes text to standard output as is (callers end lines with "\n"). */
   stdout(text: string): void;
+  /** Writes bytes to standard output untouched (task logs and files are not necessarily text). */
+  stdoutBytes(data: Uint8Array): void;
   /** Writes text to standard error as is. */
   stderr(text: string): void;
   /** Environment variables (DROVER_MASTER, DROVER_LOG_LEVEL). */

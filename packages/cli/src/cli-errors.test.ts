@@ -9,6 +9,7 @@ function captureIo(env: Record<string, string> = {}): CliIo & { err: string; out
     out: '',
     err: '',
     stdout: (t: string) => void (io.out += t),
+    stdoutBytes: (d: Uint8Array) => void (io.out += Buffer.from(d).toString()),
     stderr: (t: string) => void (io.err += t),
     env,
     cwd: '/',

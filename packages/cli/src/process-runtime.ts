@@ -15,6 +15,7 @@ export function processContext(): CliContext {
   return {
     io: {
       stdout: (text) => void process.stdout.write(text),
+      stdoutBytes: (data) => void process.stdout.write(data),
       stderr: (text) => void process.stderr.write(text),
       env: process.env,
       cwd: process.cwd(),

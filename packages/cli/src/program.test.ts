@@ -29,7 +29,7 @@ describe('drover (program)', () => {
       name: '--help names the deployment and events commands and the waiting exit codes',
       argv: ['--help'],
       code: 0,
-      stdout: expect.stringMatching(/deployment +inspect and cancel deployments.*events \[options\] +follow the cluster's events.*Ctrl-C while waiting exits 130 \(drover events: 0\)/s),
+      stdout: expect.stringMatching(/deployment +inspect and cancel deployments.*events \[options\] +follow the cluster's events.*Ctrl-C while waiting exits 130 \(drover events, task logs -f: 0\)/s),
       stderr: '',
     },
     {

@@ -46,7 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
         '',
         'list and get commands take --json. Exit codes: 0 ok, 1 failure, 2 bad input (flags, arguments, app definition);',
         "app deploy/scale/restart/rollback wait for their deployment and exit 1 if it fails or is canceled (--detach does",
-        "not wait); drover run --wait exits with its task's exit code; Ctrl-C while waiting exits 130 (drover events: 0).",
+        "not wait); drover run --wait exits with its task's exit code; Ctrl-C while waiting exits 130 (drover events, task logs -f: 0).",
       ].join('\n'),
     );
   registerDevCommand(program, ctx);

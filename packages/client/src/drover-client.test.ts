@@ -13,7 +13,9 @@ import {
   DeploymentState,
   Event,
   EventsService,
+  type ReadTaskFileRequest,
   type RunTaskRequest,
+  type TaskLogsRequest,
   Task,
   TasksService,
   TaskState,
@@ -491,5 +493,94 @@ describe('DroverClient streams', () => {
     expect((err as DroverError).code).toBe(Code.Canceled);
     expect((err as DroverError).rawMessage).toBe('stopped following task web.1');
     await master.canceled('tasks.run');
+  });
+});
+
+describe('DroverClient task logs and files', () => {
+  let server: Server;
+  let client: DroverClient;
+  const requests: Array<[string, unknown]> = [];
+  let canceled: () => void = () => undefined;
+  const logsCanceled = new Promise<void>((resolve) => (canceled = resolve));
+  const entry = { path: 'logs/app.log', size: 3, isDirectory: false, modifiedAt: new Date('2025-06-01T12:00:00.000Z'), mode: 0o644 };
+
+  beforeAll(async () => {
+    server = new Server();
+    server.addService(TasksService, {
+      logs: (call: ServerWritableStream<TaskLogsRequest, { data: Buffer }>) => {
+        requests.push(['logs', call.request]);
+        if (call.request.taskId === 'gone.1') {
+          call.emit('error', toGrpcError(new NotFoundError('task', 'gone.1')));
+          return;
+        }
+        if (call.request.taskId === 'away.1') {
+          call.emit('error', toGrpcError(new DroverError('agent node-9 is not connected', Code.Unavailable)));
+          return;
+        }
+        call.write({ data: Buffer.from('line 1\n') });
+        call.write({ data: Buffer.from([0xff, 0x00, 0x0a]) });
+        // A follow stays open until the client goes away.
+        if (call.request.follow) call.on('cancelled', () => canceled());
+        else call.end();
+      },
+      listFiles: (call: ServerUnaryCall<{ taskId: string; path: string }, unknown>, callback: sendUnaryData<unknown>) => {
+        requests.push(['listFiles', call.request]);
+        callback(null, { entries: [entry] });
+      },
+      readFile: (call: ServerWritableStream<ReadTaskFileRequest, { data: Buffer; offset: number }>) => {
+        requests.push(['readFile', call.request]);
+        call.write({ data: Buffer.from('abc'), offset: 10 });
+        call.write({ data: Buffer.from('def'), offset: 13 });
+        call.end();
+      },
+    } as UntypedServiceImplementation);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
+    client = new DroverClient(`127.0.0.1:${port}`, { deadlineMs: 200 });
+  });
+
+  afterAll(() => {
+    client.close();
+    server.forceShutdown();
+  });
+
+  it('taskLogs hands over the raw bytes in order, sends the options, and resolves when the log ends', async () => {
+    const seen: Buffer[] = [];
+    await client.taskLogs('web.1', { stderr: true, tailLines: 5 }, (d) => seen.push(Buffer.from(d)));
+    expect(Buffer.concat(seen)).toEqual(Buffer.from('line 1\n\xff\x00\n', 'latin1'));
+    expect(requests.at(-1)).toEqual(['logs', { taskId: 'web.1', stderr: true, follow: false, tailLines: 5 }]);
+  });
+
+  it('taskLogs with follow has no deadline and resolves at once when aborted, canceling the call', async () => {
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const following = client.taskLogs('web.1', { follow: true }, (d) => seen.push(Buffer.from(d).toString('latin1')));
+    await new Promise((r) => setTimeout(r, 400)); // past the 200 ms deadline of unary calls
+    expect(seen).toEqual(['line 1\n', '\xff\x00\n']);
+    const aborted = client.taskLogs('web.1', { follow: true }, () => stop.abort(), stop.signal);
+    await expect(aborted).resolves.toBeUndefined();
+    await logsCanceled;
+    void following.catch(() => undefined);
+  });
+
+  it.each([
+    { name: 'an unknown task', taskId: 'gone.1', code: Code.NotFound, message: 'task gone.1 not found' },
+    // The master answered: this is not "cannot reach the master".
+    { name: 'a disconnected agent', taskId: 'away.1', code: Code.Unavailable, message: 'agent node-9 is not connected' },
+  ])('taskLogs rejects with the master error for $name', async ({ taskId, code, message }) => {
+    const err = await client.taskLogs(taskId, {}, () => undefined).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DroverError);
+    expect((err as DroverError).code).toBe(code);
+    expect((err as DroverError).rawMessage).toBe(message);
+  });
+
+  it('listTaskFiles returns the entries; readTaskFile hands over bytes with their offsets', async () => {
+    expect(await client.listTaskFiles('web.1', 'logs')).toEqual([entry]);
+    expect(requests.at(-1)).toEqual(['listFiles', { taskId: 'web.1', path: 'logs' }]);
+    const parts: Array<[string, number]> = [];
+    await client.readTaskFile('web.1', 'data.txt', { offset: 10 }, (d, offset) => parts.push([Buffer.from(d).toString(), offset]));
+    expect(parts).toEqual([['abc', 10], ['def', 13]]);
+    expect(requests.at(-1)).toEqual(['readFile', { taskId: 'web.1', path: 'data.txt', offset: 10, length: 0 }]);
   });
 });

@@ -7,9 +7,9 @@
  * master's field paths; Code.FailedPrecondition when a change met an app
  * whose deployment is still running and was not forced).
  *
- * The two streams (runTask with wait, watchEvents) have no deadline: they
- * last as long as the task or the watcher. Each takes an AbortSignal that
- * cancels the call at once.
+ * The streams (runTask with wait, watchEvents, taskLogs, readTaskFile) have
+ * no deadline: they last as long as the task, the watcher or the file. Each
+ * takes an AbortSignal that cancels the call at once.
  */
 import { Code, DroverError, normalizeAppId } from '@drover/common';
 import {
@@ -24,10 +24,13 @@ import {
   DeploymentsClient,
   type Event,
   EventsClient,
+  type FileEntry,
   type InfoResponse,
   RunTaskRequest,
   type RunTaskResponse,
+  ReadTaskFileRequest,
   type Task,
+  TaskLogsRequest,
   TasksClient,
   type WaitingInstances,
   WatchEventsRequest,
@@ -118,6 +121,24 @@ export interface ListTasksOptions {
   appId?: string;
   /** Include tasks that have ended (kept by the master for a while). */
   includeEnded?: boolean;
+}
+
+/** Which log of a task to read, and how. */
+export interface TaskLogsOptions {
+  /** stderr instead of stdout. */
+  stderr?: boolean;
+  /** Keep streaming what the task writes (across log rotation) until it ends or the signal aborts. */
+  follow?: boolean;
+  /** Start with the last this-many lines; default the whole current file. */
+  tailLines?: number;
+}
+
+/** Which part of a sandbox file to read. */
+export interface ReadTaskFileOptions {
+  /** First byte; default 0. */
+  offset?: number;
+  /** At most this many bytes; default to the end. */
+  length?: number;
 }
 
 /** Facts about the cluster, as the answering master reports them. */
@@ -275,6 +296,55 @@ export class DroverClient {
   async getTask(id: string): Promise<Task> {
     const res = await this.call(this.tasks, this.tasks.get, { id });
     return present(res.task, 'task');
+  }
+
+  /**
+   * A task's stdout (or stderr), relayed by the master from the task's
+   * agent, as raw bytes in order. Resolves when the log was sent (with
+   * follow: when the task ended, or at once when `signal` aborts); rejects
+   * with NotFound for an unknown task and Unavailable when its agent is not
+   * connected.
+   */
+  async taskLogs(taskId: string, options: TaskLogsOptions, onData: (data: Uint8Array) => void, signal?: AbortSignal): Promise<void> {
+    const request = TaskLogsRequest.fromPartial({
+      taskId,
+      stderr: options.stderr ?? false,
+      follow: options.follow ?? false,
+      tailLines: options.tailLines ?? 0,
+    });
+    await followStream(
+      () => this.tasks.logs(request, new Metadata(), {}),
+      (res) => {
+        if (res.data.length > 0) onData(res.data);
+      },
+      this.address,
+      signal,
+    );
+  }
+
+  /** The entries of a directory of a task's sandbox ("" for the sandbox), sorted by path; a file gives its one entry. */
+  async listTaskFiles(taskId: string, path = ''): Promise<FileEntry[]> {
+    const res = await this.call(this.tasks, this.tasks.listFiles, { taskId, path });
+    return res.entries;
+  }
+
+  /** Reads a file of a task's sandbox, handing over its bytes in order with the offset each piece starts at. */
+  async readTaskFile(
+    taskId: string,
+    path: string,
+    options: ReadTaskFileOptions,
+    onData: (data: Uint8Array, offset: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const request = ReadTaskFileRequest.fromPartial({ taskId, path, offset: options.offset ?? 0, length: options.length ?? 0 });
+    await followStream(
+      () => this.tasks.readFile(request, new Metadata(), {}),
+      (res) => {
+        if (res.data.length > 0) onData(res.data, res.offset);
+      },
+      this.address,
+      signal,
+    );
   }
 
   /** Asks for one task to be killed; returns it as it is right after the request. */

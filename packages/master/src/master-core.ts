@@ -14,6 +14,8 @@ import { DeploymentManager } from './deployments/deployment-manager.js';
 import { DeploymentService } from './deployments/deployment-service.js';
 import { publishClusterEvents } from './events/cluster-events.js';
 import { EventBus } from './events/event-bus.js';
+import { FileRelay } from './files/file-relay.js';
+import { TaskFiles } from './files/task-files.js';
 import { LaunchBackoff } from './orchestrator/launch-backoff.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { PlanApplier } from './orchestrator/plan-applier.js';
@@ -54,6 +56,10 @@ export interface MasterCore {
   readonly agents: AgentAdmin;
   readonly deployments: DeploymentService;
   readonly events: EventBus;
+  /** Relays file requests to agents and their answers back (the gateway delivers answers to it). */
+  readonly fileRelay: FileRelay;
+  /** Task logs and sandbox files, through the relay. */
+  readonly files: TaskFiles;
   /** Starts the timers (orchestrator, monitor, history). */
   start(): void;
   /** Stops the timers; a reconcile pass in flight completes. */
@@ -89,6 +95,7 @@ export function buildCore(state: ClusterState, options: CoreOptions, clock: Cloc
   );
   const monitor = new AgentMonitor(state, sessions, options.lostTimeoutMs, clock, log.child({ component: 'monitor' }));
   const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
+  const fileRelay = new FileRelay(state, sessions, log.child({ component: 'file-relay' }));
   return {
     state,
     sessions,
@@ -105,6 +112,8 @@ export function buildCore(state: ClusterState, options: CoreOptions, clock: Cloc
     agents: new AgentAdmin(state, sessions, clock),
     deployments,
     events,
+    fileRelay,
+    files: new TaskFiles(fileRelay),
     start() {
       orchestrator.start();
       monitor.start();

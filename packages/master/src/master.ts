@@ -58,9 +58,9 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const facts = { grpcAddress: '', epoch, startedAt, storeKind: store.kind };
   const grpc = await startGrpcServer(
     {
-      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs }),
+      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs, files: core.fileRelay }),
       apps: appsServer(core.apps),
-      tasks: tasksServer(core.tasks),
+      tasks: tasksServer(core.tasks, core.files),
       agents: agentsServer(core.agents),
       cluster: clusterServer(state, facts, clock),
       deployments: deploymentsServer(core.deployments),

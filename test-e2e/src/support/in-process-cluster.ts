@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type RunningAgent, startAgent } from '@drover/agent';
+import { type AgentOptions, type RunningAgent, startAgent } from '@drover/agent';
 import { DroverClient } from '@drover/client';
 import { type PortRange, silentLogger } from '@drover/common';
 import { type RunningMaster, startMaster } from '@drover/master';
@@ -17,6 +17,8 @@ export interface AgentPlan {
   readonly cpus?: number;
   readonly mem?: number;
   readonly attributes?: Record<string, string>;
+  /** Any other agent option (log rotation, sandbox limits, ...). */
+  readonly options?: Partial<AgentOptions>;
 }
 
 /** A running in-process cluster. */
@@ -49,6 +51,7 @@ export async function startInProcessCluster(name: string, plans: readonly AgentP
       attributes: plan.attributes,
       resources: { cpus: plan.cpus ?? 2, mem: plan.mem ?? 2048, disk: 1024, ports: [plan.ports] },
       logger: silentLogger(),
+      ...plan.options,
     });
     await agent.registered();
     agents.push(agent);

@@ -1,5 +1,5 @@
 /**
- * The verbs every executor (process today, Docker next, a fake one in tests)
+ * The verbs every executor (process, Docker, and a fake one for tests)
  * offers the task manager, after Mesos' containerizer (recover, launch, wait,
  * destroy) and Nomad's driver plugins. The task manager owns the task state
  * machine, checkpoints and status updates; an executor only starts, watches
@@ -18,19 +18,27 @@
  * - kill is idempotent: the first call sends the polite signal and starts the
  *   grace period; later calls never restart it but may shorten it. It resolves
  *   like wait. Killing an ended task resolves at once.
- * - When a task ends, the executor removes whatever the task left behind
- *   (the rest of its process group, its container) before wait resolves.
+ * - When a task ends, the executor removes whatever the task left running
+ *   (the rest of its process group) before wait resolves. What it keeps as
+ *   the record of the end (a stopped container, with its exit code) stays
+ *   until remove is called, once the task manager recorded the end.
+ * - remove forgets an ended task and deletes that record. It is idempotent,
+ *   also takes handles the executor never saw (a checkpoint of a task that
+ *   ended before a restart: whatever is left of it goes), and rejects with a
+ *   FailedPrecondition DroverError for a known task that has not ended.
  * - Handles are plain JSON: the task manager checkpoints them and passes them
  *   to recover after an agent restart, possibly in another process.
  * - recover re-adopts what still runs (wait and kill work on it afterwards)
  *   and says which handles are gone. It must not confuse a new process that
- *   reused an old pid with the task.
+ *   reused an old pid with the task. An executor whose capabilities say
+ *   exitStatusAfterRecover also re-adopts a task that ended while the agent
+ *   was down but whose exit status it can still read: wait resolves with it.
  * - close stops watching (timers, pollers) without touching any task: tasks
  *   outlive the agent. wait promises still pending stay pending.
  * - Unknown task ids make wait and kill reject with NotFoundError.
  */
 import { Code, DroverError } from '@drover/common';
-import type { TaskSpec } from '@drover/proto';
+import type { TaskReasonName, TaskSpec } from '@drover/proto';
 import type { Sandbox } from '../sandbox/sandbox.js';
 
 /** Everything an executor needs to start one task. */
@@ -57,10 +65,17 @@ export interface TaskHandle {
 
 /** How a task ended, as far as its executor could see. */
 export type TaskExit =
-  /** The main process exited on its own with this code. */
-  | { readonly kind: 'exited'; readonly exitCode: number }
-  /** The main process died of this signal (for example "SIGKILL"). */
-  | { readonly kind: 'signaled'; readonly signal: string }
+  /**
+   * The main process exited on its own with this code. `oom` is true when the
+   * kernel's OOM killer killed a process of the task for going over its memory
+   * limit (a shell that survives its child's OOM kill still exits on its own).
+   */
+  | { readonly kind: 'exited'; readonly exitCode: number; readonly oom?: boolean }
+  /**
+   * The main process died of this signal (for example "SIGKILL"). `oom` is true
+   * when the signal came from the kernel's OOM killer (memory limit reached).
+   */
+  | { readonly kind: 'signaled'; readonly signal: string; readonly oom?: boolean }
   /** The task ended but its exit status cannot be known (re-adopted process). */
   | { readonly kind: 'unknown' };
 
@@ -84,13 +99,18 @@ export interface Executor {
   wait(taskId: string): Promise<TaskExit>;
   /** Polite stop, then forced after gracePeriodMs; resolves once the task ended. */
   kill(taskId: string, gracePeriodMs: number): Promise<TaskExit>;
-  /** Re-adopts checkpointed tasks; returns the ids of those still running. */
+  /** Re-adopts checkpointed tasks; returns the ids of those re-adopted. */
   recover(handles: readonly TaskHandle[]): Promise<Set<string>>;
+  /** Forgets an ended task and removes what was kept of it (see the rules above). */
+  remove(handle: TaskHandle): Promise<void>;
   /** Stops watching without touching any task. */
   close(): void;
 }
 
-/** A task could not be started (bad command, missing program, sandbox error). */
+/** Why a launch failed, as the task's FAILED status says it. */
+export type LaunchFailureReason = Extract<TaskReasonName, 'LAUNCH_FAILED' | 'CONTAINER_ERROR'>;
+
+/** A task could not be started (bad command, missing program, sandbox error, container runtime error). */
 export class LaunchError extends DroverError {
   override name = 'LaunchError';
   constructor(
@@ -99,6 +119,8 @@ export class LaunchError extends DroverError {
     /** One line for people, for example "spawn /nope ENOENT". */
     message: string,
     cause?: unknown,
+    /** CONTAINER_ERROR when the container runtime failed (pull, create, start); else LAUNCH_FAILED. */
+    readonly reason: LaunchFailureReason = 'LAUNCH_FAILED',
   ) {
     super(message, Code.FailedPrecondition, { cause });
   }

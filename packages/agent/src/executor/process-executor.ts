@@ -13,11 +13,22 @@
  *   execa. A task re-adopted after an agent restart is not (it was reparented
  *   to init), so its end is noticed by polling /proc for its pid and start
  *   time, and its exit status is lost.
+ * - With an isolator (see isolation/isolation.ts) each task runs in a cgroup
+ *   of its own that it joins before its first instruction (a /bin/sh wrapper
+ *   joins, then execs the task), with the task's memory, CPU and process
+ *   limits. The cgroup's path is kept in the handle, so a re-adopted task is
+ *   cleaned up the same way. When the task ends, the cgroup says whether the
+ *   kernel OOM-killed it, then everything left in it is killed and it goes.
+ * - A task whose spec names a `user` runs as that user (the wrapper drops to
+ *   it last, after joining the cgroup) in a sandbox handed to that user.
  */
 import { promises as fs } from 'node:fs';
-import { DroverError, NotFoundError, type Logger } from '@drover/common';
+import { Code, DroverError, NotFoundError, type Logger } from '@drover/common';
 import type { TaskSpec } from '@drover/proto';
 import { execa } from 'execa';
+import { type Isolator, NoIsolation, type TaskCgroup } from '../isolation/isolation.js';
+import { programProblem, wrappedCommand, type SwitchUser } from '../isolation/join-wrapper.js';
+import { type AgentIdentity, agentIdentity, chownSandbox, type TaskUser, taskUser } from '../isolation/task-user.js';
 import {
   type Executor,
   type ExecutorCapabilities,
@@ -30,6 +41,9 @@ import { isProcessAlive, readProcStatSync } from './proc-stat.js';
 import { killGroupLeftovers, signalGroup } from './process-group.js';
 import { taskEnvironment } from './task-environment.js';
 
+/** How long a launch waits for the wrapper to join the task's cgroup. */
+const JOIN_WAIT_MS = 5000;
+
 /** How a ProcessExecutor behaves. */
 export interface ProcessExecutorOptions {
   /** Logger (a child named "process-executor" is taken). */
@@ -40,6 +54,10 @@ export interface ProcessExecutorOptions {
   killPollIntervalMs?: number;
   /** Environment to inherit PATH, LANG, ... from; default process.env. */
   agentEnv?: NodeJS.ProcessEnv;
+  /** Puts tasks in cgroups with their limits; default none (tasks run unlimited). */
+  isolator?: Isolator;
+  /** Who the agent runs as, deciding which task users it may switch to; default this process's user. */
+  identity?: AgentIdentity;
 }
 
 /** The program and arguments a spec runs: `cmd` through /bin/sh -c, else `args` directly. */
@@ -58,6 +76,8 @@ interface Watched {
   readonly exit: Promise<TaskExit>;
   /** Set for a launched task; undefined for a re-adopted one. */
   readonly child: Child | undefined;
+  /** The task's cgroup; undefined without isolation. */
+  readonly cgroup: TaskCgroup | undefined;
   ended: boolean;
   killDeadline?: number;
   killTimer?: NodeJS.Timeout;
@@ -78,6 +98,8 @@ export class ProcessExecutor implements Executor {
   private readonly pollIntervalMs: number;
   private readonly killPollIntervalMs: number;
   private readonly agentEnv: NodeJS.ProcessEnv;
+  private readonly isolator: Isolator;
+  private readonly identity: AgentIdentity;
   private readonly tasks = new Map<string, Watched>();
   private readonly launching = new Map<string, Promise<TaskHandle>>();
   private closed = false;
@@ -87,6 +109,8 @@ export class ProcessExecutor implements Executor {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.killPollIntervalMs = options.killPollIntervalMs ?? 100;
     this.agentEnv = options.agentEnv ?? process.env;
+    this.isolator = options.isolator ?? new NoIsolation();
+    this.identity = options.identity ?? agentIdentity();
   }
 
   launch(request: LaunchRequest): Promise<TaskHandle> {
@@ -133,14 +157,27 @@ export class ProcessExecutor implements Executor {
         continue;
       }
       const startTime = typeof handle.details.startTime === 'number' ? handle.details.startTime : undefined;
+      const cgroup = this.recordedCgroup(handle);
       if (await isProcessAlive(handle.pid, startTime)) {
-        this.adopt(handle, startTime);
+        this.adopt(handle, startTime, cgroup);
         alive.add(handle.taskId);
       } else {
         await killGroupLeftovers(handle.pid, startTime);
+        await this.removeCgroup(handle.taskId, cgroup);
       }
     }
     return alive;
+  }
+
+  remove(handle: TaskHandle): Promise<void> {
+    const w = this.tasks.get(handle.taskId);
+    if (w === undefined || handle.executor !== this.name) return Promise.resolve();
+    if (!w.ended) {
+      return Promise.reject(new DroverError(`task ${handle.taskId} has not ended: kill it first`, Code.FailedPrecondition));
+    }
+    // Nothing is kept of an ended process: the group's leftovers went when it ended.
+    this.tasks.delete(handle.taskId);
+    return Promise.resolve();
   }
 
   close(): void {
@@ -157,54 +194,174 @@ export class ProcessExecutor implements Executor {
     const { spec, sandbox } = request;
     const [program, ...args] = commandLine(spec);
     const env = taskEnvironment(spec, { host: request.host, sandboxDir: sandbox.dir, agentEnv: this.agentEnv });
+    const user = await this.userOf(spec);
+    if (user !== undefined) Object.assign(env, userEnvironment(user, spec.env));
+    const cgroup = await this.cgroupOf(spec);
     let child: Child;
     let startTime: number | undefined;
-    const stdout = await openLog(spec.taskId, sandbox.stdoutPath);
     try {
-      const stderr = await openLog(spec.taskId, sandbox.stderrPath);
+      const argv = await this.argvOf(spec.taskId, [program, ...args], { env, cwd: sandbox.dir, user, cgroup });
+      const stdout = await openLog(spec.taskId, sandbox.stdoutPath);
       try {
-        child = startProcess(program, args, { cwd: sandbox.dir, env, stdoutFd: stdout.fd, stderrFd: stderr.fd });
-        // Before any await: the child cannot have been reaped yet, even if it already exited.
-        if (child.pid !== undefined) startTime = readProcStatSync(child.pid)?.startTime;
-      } catch (e) {
-        throw new LaunchError(spec.taskId, DroverError.from(e).rawMessage, e);
+        const stderr = await openLog(spec.taskId, sandbox.stderrPath);
+        try {
+          // After the log files exist, so they are the user's too.
+          if (user !== undefined) await this.handOver(spec.taskId, sandbox.dir, user);
+          child = startProcess(argv[0], argv.slice(1), { cwd: sandbox.dir, env, stdoutFd: stdout.fd, stderrFd: stderr.fd });
+          // Before any await: the child cannot have been reaped yet, even if it already exited.
+          if (child.pid !== undefined) startTime = readProcStatSync(child.pid)?.startTime;
+        } catch (e) {
+          if (e instanceof LaunchError) throw e;
+          throw new LaunchError(spec.taskId, DroverError.from(e).rawMessage, e);
+        } finally {
+          // The child holds its own copies from here on.
+          await stderr.close();
+        }
       } finally {
-        // The child holds its own copies from here on.
-        await stderr.close();
+        await stdout.close();
       }
-    } finally {
-      await stdout.close();
+      if (child.pid === undefined) {
+        const result = await child;
+        throw new LaunchError(spec.taskId, spawnFailure(result), result.cause);
+      }
+      if (cgroup !== undefined) await this.untilJoined(spec.taskId, child, child.pid, cgroup);
+    } catch (e) {
+      await this.removeCgroup(spec.taskId, cgroup);
+      throw e;
     }
 
     const pid = child.pid;
-    if (pid === undefined) {
-      const result = await child;
-      throw new LaunchError(spec.taskId, spawnFailure(result), result.cause);
-    }
-    const handle: TaskHandle = {
-      taskId: spec.taskId,
-      executor: this.name,
-      pid,
-      details: startTime === undefined ? {} : { startTime },
-    };
+    const details: Record<string, string | number> = {};
+    if (startTime !== undefined) details.startTime = startTime;
+    if (cgroup !== undefined) details.cgroup = cgroup.path;
+    if (user !== undefined) details.user = user.name;
+    const handle: TaskHandle = { taskId: spec.taskId, executor: this.name, pid, details };
     const exit = child
       .then(exitOf, () => ({ kind: 'unknown' }) as const)
       .then(async (e) => {
+        // Closed: the agent no longer watches, and wait stays pending (interface rule).
+        if (this.closed) return new Promise<TaskExit>(() => undefined);
+        const final = await this.withOom(watched, e);
         await this.ended(watched);
-        return e;
+        return final;
       });
-    const watched: Watched = { handle, startTime, exit, child, ended: false };
+    const watched: Watched = { handle, startTime, exit, child, cgroup, ended: false };
     this.tasks.set(spec.taskId, watched);
-    this.log.info({ taskId: spec.taskId, pid, program }, 'task started');
+    this.log.info({ taskId: spec.taskId, pid, program, cgroup: cgroup?.path, user: user?.name }, 'task started');
     return handle;
   }
 
-  private adopt(handle: TaskHandle, startTime: number | undefined): void {
+  /** The user the task runs as (undefined: the agent's); LaunchError when it cannot. */
+  private async userOf(spec: TaskSpec): Promise<TaskUser | undefined> {
+    try {
+      return await taskUser(spec.user, this.identity);
+    } catch (e) {
+      throw new LaunchError(spec.taskId, DroverError.from(e).rawMessage, e);
+    }
+  }
+
+  /** Creates the task's cgroup with its limits (undefined without isolation); LaunchError when it cannot. */
+  private async cgroupOf(spec: TaskSpec): Promise<TaskCgroup | undefined> {
+    try {
+      return await this.isolator.create(spec.taskId, this.isolator.limitsOf(spec.resources));
+    } catch (e) {
+      throw new LaunchError(spec.taskId, `cannot isolate the task: ${DroverError.from(e).rawMessage}`, e);
+    }
+  }
+
+  /** What to spawn: the task itself, or the wrapper that joins its cgroup and drops to its user first. */
+  private async argvOf(
+    taskId: string,
+    [program, ...args]: [string, ...string[]],
+    o: { env: Record<string, string>; cwd: string; user: TaskUser | undefined; cgroup: TaskCgroup | undefined },
+  ): Promise<[string, ...string[]]> {
+    if (o.cgroup === undefined && o.user === undefined) return [program, ...args];
+    const problem = await programProblem(program, o.env.PATH ?? '', o.cwd);
+    if (problem !== undefined) throw new LaunchError(taskId, `spawn ${program} ${problem}`);
+    let drop: SwitchUser | undefined;
+    if (o.user !== undefined) {
+      const agentPath = this.agentEnv.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+      const setpriv = agentPath.split(':').map((dir) => `${dir}/setpriv`);
+      const found = await firstRunnable(setpriv);
+      if (found === undefined) {
+        throw new LaunchError(taskId, `cannot run the task as ${o.user.name}: setpriv (util-linux) is not on the agent's PATH`);
+      }
+      drop = { setpriv: found, uid: o.user.uid, gid: o.user.gid };
+    }
+    return wrappedCommand(o.cgroup?.procsFiles ?? [], drop, program, args);
+  }
+
+  /**
+   * Waits until the wrapper has moved the task into its cgroup (it execs the
+   * program right after), so RUNNING means the program runs, limited. A task
+   * that ends first is not waited for: wait says how it ended (a failed join
+   * exits JOIN_FAILED_EXIT_CODE and says why on stderr).
+   */
+  private async untilJoined(taskId: string, child: Child, pid: number, cgroup: TaskCgroup): Promise<void> {
+    let settled = false;
+    void child.finally(() => {
+      settled = true;
+    });
+    const deadline = Date.now() + JOIN_WAIT_MS;
+    while (!settled) {
+      // One line per hierarchy, "<id>:<controllers>:/<path>"; joined when every one we use names the task's.
+      const text = await fs.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+      const joined = text.split('\n').filter((line) => line.endsWith(`:/${cgroup.path}`)).length;
+      if (joined >= cgroup.procsFiles.length) return;
+      if (Date.now() > deadline) {
+        this.log.warn({ taskId, pid, cgroup: cgroup.path }, 'the task has not joined its cgroup yet; reporting it running anyway');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /** Gives the sandbox to the task's user; LaunchError when it cannot. */
+  private async handOver(taskId: string, dir: string, user: TaskUser): Promise<void> {
+    try {
+      await chownSandbox(dir, user);
+    } catch (e) {
+      throw new LaunchError(taskId, `cannot give the sandbox to ${user.name}: ${DroverError.from(e).rawMessage}`, e);
+    }
+  }
+
+  /** `exit`, marked as an OOM kill when the kernel OOM-killed in the task's cgroup and the task did not end well. */
+  private async withOom(w: Watched, exit: TaskExit): Promise<TaskExit> {
+    if (w.cgroup === undefined || exit.kind === 'unknown') return exit;
+    if (exit.kind === 'exited' && exit.exitCode === 0) return exit;
+    const kills = await w.cgroup.oomKills().catch(() => 0);
+    if (kills === 0) return exit;
+    this.log.warn({ taskId: w.handle.taskId, oomKills: kills, exit }, 'task went over its memory limit and was OOM-killed');
+    return { ...exit, oom: true };
+  }
+
+  /** The cgroup a checkpointed handle names, if this agent would have given it to the task. */
+  private recordedCgroup(handle: TaskHandle): TaskCgroup | undefined {
+    const recorded = handle.details.cgroup;
+    if (typeof recorded !== 'string') return undefined;
+    const cgroup = this.isolator.reopen(handle.taskId, recorded);
+    if (cgroup === undefined) {
+      this.log.warn({ taskId: handle.taskId, cgroup: recorded, isolation: this.isolator.kind }, 'not managing the recorded cgroup of the task');
+    }
+    return cgroup;
+  }
+
+  /** Kills what is left in a task's cgroup and removes it; logs instead of throwing. */
+  private async removeCgroup(taskId: string, cgroup: TaskCgroup | undefined): Promise<void> {
+    if (cgroup === undefined) return;
+    try {
+      await cgroup.destroy();
+    } catch (e) {
+      this.log.error({ taskId, cgroup: cgroup.path, err: e }, 'cannot remove the task cgroup');
+    }
+  }
+
+  private adopt(handle: TaskHandle, startTime: number | undefined, cgroup: TaskCgroup | undefined): void {
     let resolve!: (exit: TaskExit) => void;
     const exit = new Promise<TaskExit>((r) => {
       resolve = r;
     });
-    const watched: Watched = { handle, startTime, exit, child: undefined, ended: false };
+    const watched: Watched = { handle, startTime, exit, child: undefined, cgroup, ended: false };
     const poll = async (): Promise<void> => {
       watched.polling = true;
       const alive = await isProcessAlive(handle.pid, startTime);
@@ -265,6 +422,8 @@ export class ProcessExecutor implements Executor {
     } catch (e) {
       this.log.error({ taskId: w.handle.taskId, err: e }, 'cannot kill what is left of the task process group');
     }
+    // Also reaches what left the process group (setsid, daemonizing).
+    await this.removeCgroup(w.handle.taskId, w.cgroup);
   }
 }
 
@@ -293,6 +452,23 @@ function startProcess(program: string, args: string[], o: StartOptions) {
 }
 
 type Child = ReturnType<typeof startProcess>;
+
+/** HOME, USER and LOGNAME of the task's user, where the app's env does not set them. */
+function userEnvironment(user: TaskUser, appEnv: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (appEnv.HOME === undefined) env.HOME = user.home;
+  if (appEnv.USER === undefined) env.USER = user.name;
+  if (appEnv.LOGNAME === undefined) env.LOGNAME = user.name;
+  return env;
+}
+
+/** The first of `files` that exists and may be executed. */
+async function firstRunnable(files: readonly string[]): Promise<string | undefined> {
+  for (const file of files) {
+    if ((await programProblem(file, '', '/')) === undefined) return file;
+  }
+  return undefined;
+}
 
 async function openLog(taskId: string, file: string): Promise<fs.FileHandle> {
   try {

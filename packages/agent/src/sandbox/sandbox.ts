@@ -3,7 +3,8 @@
  * stderr files and the agent's checkpoint of the task. The directory is named
  * after the task id, so the id must be a safe single path segment; the
  * sandbox stays on disk after the task is forgotten (its logs are the
- * evidence of what happened).
+ * evidence of what happened) until the SandboxCollector removes it by age or
+ * total size; the LogRotator keeps stdout and stderr bounded meanwhile.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

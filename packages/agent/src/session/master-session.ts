@@ -30,16 +30,37 @@ import type { EpochFence } from './epoch-fence.js';
 /** A master command the session passes on once its epoch is admitted. */
 export type MasterCommand = Extract<NonNullable<MasterMessage['message']>, { $case: 'launch' | 'kill' | 'ack' }>;
 
+/** A file request (or its cancel) the session passes on once its epoch is admitted. */
+export type FileMessage = Extract<NonNullable<MasterMessage['message']>, { $case: 'fileRequest' | 'fileCancel' }>;
+
+/**
+ * The stream a master request arrived on, for answering it: answers go back
+ * on that stream only, never on a later one (request ids mean nothing to
+ * another master), and whoever answers learns when it ends.
+ */
+export interface ReplyChannel {
+  /** False once the stream ended. */
+  readonly open: boolean;
+  /** Sends on the stream; false (nothing sent) once it ended. */
+  send(message: AgentMessage): boolean;
+  /** Resolves once the stream takes more without buffering, or has ended (flow control for bulk answers). */
+  writable(): Promise<void>;
+  /** Calls `listener` once when the stream ends (at once if it already has); the result removes it. */
+  onClose(listener: () => void): () => void;
+}
+
 /** What the session asks of the rest of the agent. */
 export interface SessionHandler {
-  /** Builds the Register message that opens each connection. */
-  register(): Register;
+  /** Builds the Register message that opens each connection (it may first ask around, e.g. ping Docker). */
+  register(): Register | Promise<Register>;
   /** The master accepted the agent under `agentId`: keep it. Runs before the session counts as registered. */
   registered(agentId: string): Promise<void>;
   /** The session just became registered: send what is pending (synchronously, before anything newer). */
   ready(): void;
   /** A launch, kill or ack whose epoch was admitted. */
   command(command: MasterCommand): void;
+  /** A file request or cancel whose epoch was admitted; answer through `reply`. Must not block. */
+  files?(message: FileMessage, reply: ReplyChannel): void;
 }
 
 /** How a MasterSession connects. */
@@ -72,6 +93,7 @@ export class MasterSession {
   private client: AgentServiceClient | undefined;
   private clientTarget = '';
   private call: Stream | undefined;
+  private channel: StreamChannel | undefined;
   private generation = 0;
   private isRegistered = false;
   private redirectsInARow = 0;
@@ -125,6 +147,7 @@ export class MasterSession {
     this.log.info({ master: this.target, generation }, 'connecting to master');
     const call = this.client.connect();
     this.call = call;
+    this.channel = new StreamChannel(call);
     call.on('data', (message: MasterMessage) => {
       if (generation !== this.generation) return;
       this.lastHeard = Date.now();
@@ -136,7 +159,14 @@ export class MasterSession {
     call.on('end', () => this.lost(generation, 'master closed the stream'));
     this.lastHeard = Date.now();
     this.armWatchdog(generation, this.options.registerTimeoutMs ?? 10_000, 'no answer to Register');
-    call.write({ message: { $case: 'register', value: this.options.handler.register() } });
+    Promise.resolve()
+      .then(() => this.options.handler.register())
+      .then(
+        (register) => {
+          if (generation === this.generation) call.write({ message: { $case: 'register', value: register } });
+        },
+        (e: unknown) => this.lost(generation, `cannot build Register: ${e instanceof Error ? e.message : String(e)}`),
+      );
   }
 
   private async receive(generation: number, message: MasterMessage): Promise<void> {
@@ -185,6 +215,10 @@ export class MasterSession {
       case 'ack':
         handler.command(body);
         return;
+      case 'fileRequest':
+      case 'fileCancel':
+        if (this.channel !== undefined) handler.files?.(body, this.channel);
+        return;
     }
   }
 
@@ -218,6 +252,8 @@ export class MasterSession {
     clearTimeout(this.watchdog);
     const call = this.call;
     this.call = undefined;
+    this.channel?.close();
+    this.channel = undefined;
     if (call !== undefined) {
       call.end();
       call.cancel();
@@ -236,5 +272,53 @@ export class MasterSession {
       this.watchdog = setTimeout(check, Math.max(10, silenceMs / 3));
     };
     this.watchdog = setTimeout(check, Math.max(10, silenceMs / 3));
+  }
+}
+
+/** The ReplyChannel of one stream generation; closed when the generation is torn down. */
+class StreamChannel implements ReplyChannel {
+  private closed = false;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly call: Stream) {}
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  send(message: AgentMessage): boolean {
+    if (this.closed) return false;
+    this.call.write(message);
+    return true;
+  }
+
+  writable(): Promise<void> {
+    if (this.closed || !this.call.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.call.off('drain', done);
+        forget();
+        resolve();
+      };
+      this.call.once('drain', done);
+      const forget = this.onClose(done);
+    });
+  }
+
+  onClose(listener: () => void): () => void {
+    if (this.closed) {
+      listener();
+      return () => undefined;
+    }
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) listener();
   }
 }

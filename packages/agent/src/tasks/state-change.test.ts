@@ -6,7 +6,7 @@ const kill: KillRequest = { reason: 'KILL_REQUESTED', message: '', gracePeriodMs
 const scaleDown: KillRequest = { reason: 'ORPHANED', message: 'app deleted', gracePeriodMs: 1000 };
 
 describe('task end', () => {
-  it.each<{ name: string; exit: TaskExit; kill?: KillRequest; out: object }>([
+  it.each<{ name: string; exit: TaskExit; kill?: KillRequest; mem?: number; out: object }>([
     {
       name: 'exit 0',
       exit: { kind: 'exited', exitCode: 0 },
@@ -21,6 +21,30 @@ describe('task end', () => {
       name: 'unrequested signal',
       exit: { kind: 'signaled', signal: 'SIGSEGV' },
       out: { state: 'FAILED', reason: 'SIGNALED', signal: 'SIGSEGV', message: 'killed by SIGSEGV' },
+    },
+    {
+      name: 'OOM-killed',
+      exit: { kind: 'signaled', signal: 'SIGKILL', oom: true },
+      mem: 64,
+      out: { state: 'FAILED', reason: 'MEMORY_LIMIT', signal: 'SIGKILL', message: 'killed: over its 64 MiB memory limit' },
+    },
+    {
+      name: 'a child OOM-killed, the shell exited on its own',
+      exit: { kind: 'exited', exitCode: 137, oom: true },
+      mem: 128,
+      out: { state: 'FAILED', reason: 'MEMORY_LIMIT', exitCode: 137, message: 'killed: over its 128 MiB memory limit' },
+    },
+    {
+      name: 'OOM-killed, limit not known',
+      exit: { kind: 'signaled', signal: 'SIGKILL', oom: true },
+      out: { state: 'FAILED', reason: 'MEMORY_LIMIT', signal: 'SIGKILL', message: 'killed: over its memory limit' },
+    },
+    {
+      name: 'OOM-killed during a requested kill',
+      exit: { kind: 'signaled', signal: 'SIGKILL', oom: true },
+      kill: scaleDown,
+      mem: 64,
+      out: { state: 'KILLED', reason: 'ORPHANED', signal: 'SIGKILL', message: 'app deleted (killed: over its 64 MiB memory limit)' },
     },
     {
       name: 'adopted task ended on its own',
@@ -51,8 +75,8 @@ describe('task end', () => {
       kill,
       out: { state: 'KILLED', reason: 'KILL_REQUESTED', message: 'killed; exit status unknown (re-adopted task)' },
     },
-  ])('$name', ({ exit, kill: request, out }) => {
-    expect(endOf(exit, request)).toEqual(out);
+  ])('$name', ({ exit, kill: request, mem, out }) => {
+    expect(endOf(exit, request, mem)).toEqual(out);
   });
 
   it.each([

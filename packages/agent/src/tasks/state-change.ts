@@ -30,10 +30,26 @@ export interface KillRequest {
   readonly gracePeriodMs: number;
 }
 
-/** The terminal state change for a task whose process ended with `exit`. */
-export function endOf(exit: TaskExit, kill: KillRequest | undefined): StateChange {
+/** The one line for a task the kernel OOM-killed, naming its limit when known. */
+function overMemoryLimit(memMiB: number | undefined): string {
+  const limit = memMiB !== undefined && memMiB > 0 ? `its ${memMiB} MiB memory limit` : 'its memory limit';
+  return `killed: over ${limit}`;
+}
+
+/**
+ * The terminal state change for a task whose process ended with `exit`.
+ * `memMiB` is the task's memory limit, named in the message of an OOM kill.
+ * A kill the master asked for wins over an OOM kill that happened during the
+ * grace period (the task was going away anyway), but the message says so.
+ */
+export function endOf(exit: TaskExit, kill: KillRequest | undefined, memMiB?: number): StateChange {
+  const oom = exit.kind !== 'unknown' && exit.oom === true;
   if (kill !== undefined) {
     const because = (what: string) => (kill.message === '' ? what : `${kill.message} (${what})`);
+    if (oom) {
+      const how = exit.kind === 'signaled' ? { signal: exit.signal } : { exitCode: exit.exitCode };
+      return { state: 'KILLED', reason: kill.reason, ...how, message: because(overMemoryLimit(memMiB)) };
+    }
     switch (exit.kind) {
       case 'signaled':
         return { state: 'KILLED', reason: kill.reason, signal: exit.signal, message: because(`killed by ${exit.signal}`) };
@@ -47,6 +63,10 @@ export function endOf(exit: TaskExit, kill: KillRequest | undefined): StateChang
       case 'unknown':
         return { state: 'KILLED', reason: kill.reason, message: because('killed; exit status unknown (re-adopted task)') };
     }
+  }
+  if (oom) {
+    const how = exit.kind === 'signaled' ? { signal: exit.signal } : { exitCode: exit.exitCode };
+    return { state: 'FAILED', reason: 'MEMORY_LIMIT', ...how, message: overMemoryLimit(memMiB) };
   }
   switch (exit.kind) {
     case 'exited':

@@ -51,8 +51,9 @@ import {
   taskStateCodec,
 } from '@drover/proto';
 import { loadTaskCheckpoints, removeTaskCheckpoint, saveTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
-import type { Executor, TaskHandle } from '../executor/executor.js';
+import { type Executor, LaunchError, type TaskHandle } from '../executor/executor.js';
 import { taskEnvironment } from '../executor/task-environment.js';
+import { Fetcher } from '../fetch/fetcher.js';
 import { healthCheckSettings, runHealthCheck } from '../health/health-check.js';
 import { HealthMonitor, type TaskHealth, UNKNOWN_HEALTH } from '../health/health-monitor.js';
 import { healthFields, healthOfStatus, healthStatusMessage } from '../health/health-status.js';
@@ -78,6 +79,8 @@ export interface TaskManagerOptions {
   logger: Logger;
   /** Receives each update once it is on disk; sends it when the session is up. */
   send: (status: TaskStatus) => void;
+  /** Puts TaskSpec.fetch artifacts into sandboxes; default one without a cache. */
+  fetcher?: Fetcher;
 }
 
 interface TaskRecord {
@@ -96,6 +99,8 @@ interface TaskRecord {
   health?: TaskHealth;
   /** Runs the health checks while the task is RUNNING. */
   monitor?: HealthMonitor;
+  /** Aborts the artifact fetch in progress (set only while fetching). */
+  fetching?: AbortController;
   queue: Promise<void>;
   readonly ended: Promise<void>;
   markEnded: () => void;
@@ -106,9 +111,11 @@ export class TaskManager {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly log: Logger;
   private closed = false;
+  private readonly fetcher: Fetcher;
 
   constructor(private readonly options: TaskManagerOptions) {
     this.log = options.logger.child({ component: 'task-manager' });
+    this.fetcher = options.fetcher ?? new Fetcher({ logger: options.logger });
   }
 
   /** Takes back the tasks checkpointed by an earlier agent; call once, before the first launch. */
@@ -142,6 +149,8 @@ export class TaskManager {
       if (isTerminal(record.state)) {
         record.markEnded();
         if (!journal.has(latest.uuid)) await journal.append(latest);
+        // The previous agent may have stopped before removing what was kept of it.
+        this.removeRemains(record);
       } else if (record.handle !== undefined) {
         toAdopt.push(record);
       } else {
@@ -210,6 +219,7 @@ export class TaskManager {
     };
     // Recorded at once, so a launch still queued ahead of this kill starts nothing.
     record.kill ??= request;
+    record.fetching?.abort();
     await this.enqueue(record, async () => {
       if (isTerminal(record.state)) return;
       const active = record.kill ?? request;
@@ -256,6 +266,18 @@ export class TaskManager {
     return [...this.tasks.values()].filter((r) => !isTerminal(r.state)).length;
   }
 
+  /** Ids of the tracked tasks that have not ended (their logs still grow). */
+  liveTaskIds(): string[] {
+    return [...this.tasks.values()].filter((r) => !isTerminal(r.state)).map((r) => r.spec.taskId);
+  }
+
+  /** 'live' until the task ended, 'ended' while it is still tracked after that, undefined when not tracked. */
+  liveness(taskId: string): 'live' | 'ended' | undefined {
+    const record = this.tasks.get(taskId);
+    if (record === undefined) return undefined;
+    return isTerminal(record.state) ? 'ended' : 'live';
+  }
+
   /** Kills every live task (grace periods honoured) and waits until their final statuses are written. */
   async killAll(message: string): Promise<void> {
     const live = [...this.tasks.values()].filter((r) => !isTerminal(r.state));
@@ -272,6 +294,7 @@ export class TaskManager {
     this.closed = true;
     for (const record of this.tasks.values()) this.stopHealth(record);
     this.options.executor.close();
+    this.fetcher.close();
     await Promise.all([...this.tasks.values()].map((r) => r.queue));
   }
 
@@ -311,14 +334,49 @@ export class TaskManager {
       return;
     }
     await this.change(record, { state: 'STARTING', message: 'launching' });
+    if (spec.fetch.length > 0 && !(await this.fetchArtifacts(record))) return;
     try {
       record.handle = await this.options.executor.launch({ spec, sandbox, host: this.options.host });
     } catch (e) {
-      await this.change(record, { state: 'FAILED', reason: 'LAUNCH_FAILED', message: DroverError.from(e).rawMessage });
+      const reason = e instanceof LaunchError ? e.reason : 'LAUNCH_FAILED';
+      await this.change(record, { state: 'FAILED', reason, message: DroverError.from(e).rawMessage });
       return;
     }
     this.watch(record);
     await this.change(record, { state: 'RUNNING', message: `running as pid ${record.handle.pid}` });
+  }
+
+  /**
+   * Puts the task's artifacts into its sandbox while it is STARTING. False
+   * when the task must not start: the fetch failed (FAILED / FETCH_FAILED,
+   * with the FetchError's one line), it was killed meanwhile (KILLED), or the
+   * agent is stopping (no status: recovery reports the task as never started).
+   */
+  private async fetchArtifacts(record: TaskRecord): Promise<boolean> {
+    const controller = new AbortController();
+    record.fetching = controller;
+    let failure: string | undefined;
+    try {
+      await this.fetcher.fetchAll(record.spec.fetch, {
+        taskId: record.spec.taskId,
+        sandboxDir: record.sandbox.dir,
+        signal: controller.signal,
+      });
+    } catch (e) {
+      failure = DroverError.from(e).rawMessage;
+    } finally {
+      record.fetching = undefined;
+    }
+    if (this.closed) return false;
+    if (record.kill !== undefined) {
+      await this.change(record, { state: 'KILLED', reason: record.kill.reason, message: 'killed while fetching its artifacts' });
+      return false;
+    }
+    if (failure !== undefined) {
+      await this.change(record, { state: 'FAILED', reason: 'FETCH_FAILED', message: failure });
+      return false;
+    }
+    return true;
   }
 
   private watch(record: TaskRecord): void {
@@ -326,10 +384,21 @@ export class TaskManager {
     this.options.executor.wait(taskId).then(
       (exit) =>
         this.enqueue(record, async () => {
-          if (!isTerminal(record.state)) await this.change(record, endOf(exit, record.kill));
+          if (!isTerminal(record.state)) await this.change(record, endOf(exit, record.kill, record.spec.resources?.mem));
+          // The end is on disk: what the executor kept of the task (a stopped container) can go.
+          if (isTerminal(record.state)) this.removeRemains(record);
         }),
       (e: unknown) => this.log.error({ taskId, err: e }, 'cannot wait for task'),
     );
+  }
+
+  /** Lets the executor remove what it kept of an ended task (a stopped container); failures are only logged. */
+  private removeRemains(record: TaskRecord): void {
+    const handle = record.handle;
+    if (handle === undefined) return;
+    this.options.executor.remove(handle).catch((e: unknown) => {
+      this.log.warn({ taskId: record.spec.taskId, err: e }, 'cannot remove what is left of the ended task');
+    });
   }
 
   private signalKill(record: TaskRecord, gracePeriodMs: number): void {

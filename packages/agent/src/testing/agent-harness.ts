@@ -19,6 +19,7 @@ import {
 import { startAgent } from '../agent.js';
 import type { AgentOptions, RunningAgent } from '../agent-options.js';
 import { signalGroup } from '../executor/process-group.js';
+import { sweepAgentCgroups } from './cgroup-sweep.js';
 import { eventually, FakeMaster, type FakeMasterOptions } from './fake-master.js';
 
 /** A status with short names, for readable assertions. */
@@ -124,6 +125,7 @@ export class AgentHarness {
     for (const pid of this.pids) signalGroup(pid, 'SIGKILL');
     await Promise.all(this.agents.splice(0).map((a) => a.stop()));
     for (const m of this.masters.splice(0)) m.stop();
+    for (const d of this.dirs) await sweepAgentCgroups(d);
     await Promise.all(this.dirs.splice(0).map((d) => fs.rm(d, { recursive: true, force: true })));
     this.pids.clear();
   }

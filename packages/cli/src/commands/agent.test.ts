@@ -180,9 +180,25 @@ describe('drover agent (run)', () => {
         address: '10.0.0.7',
         attributes: { rack: 'r1', zone: 'a' },
         resources: { cpus: 2, mem: 1024, ports: [{ begin: 31000, end: 31999 }, { begin: 33000, end: 33000 }] },
+        dockerSocket: undefined,
+        allowPrivileged: false,
+        allowHostVolumes: false,
       }),
     ]);
     expect(fake.events).toEqual(['agent.start', 'agent.registered', 'agent.stop']);
+  });
+
+  it('passes the Docker flags: socket (resolved), privileged containers and host volumes', async () => {
+    const fake = fakeRuntime();
+    await run(
+      ['agent', '--work-dir', '/w', '--docker-socket', 'run/docker.sock', '--allow-privileged', '--allow-host-volumes'],
+      { cwd: '/srv', env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime },
+    );
+    expect(fake.agentOptions[0]).toMatchObject({
+      dockerSocket: '/srv/run/docker.sock',
+      allowPrivileged: true,
+      allowHostVolumes: true,
+    });
   });
 
   it('dials DROVER_MASTER when --master is not given', async () => {

@@ -22,6 +22,9 @@ interface AgentFlags {
   address?: string;
   attributes?: Record<string, string>;
   resources?: ResourceFlags;
+  dockerSocket?: string;
+  allowPrivileged?: boolean;
+  allowHostVolumes?: boolean;
 }
 
 /** Adds the `agent` command (run an agent) and its `list`, `get`, `drain` and `undrain` subcommands. */
@@ -34,6 +37,9 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
     .option('--address <address>', 'address tasks are reachable at, exported to them as HOST (default: the hostname)')
     .option('--attributes <k=v,...>', 'attributes constraints can match, for example rack=r1,zone=a', commanderParser(parseAttributes))
     .option('--resources <list>', `what to offer instead of the probed totals: ${RESOURCES_SYNTAX}`, commanderParser(parseResources))
+    .option('--docker-socket <path>', 'the Docker daemon to run container tasks with (default: /var/run/docker.sock)')
+    .option('--allow-privileged', 'run containers that ask for privileged mode (or cap-add, device, security-opt)')
+    .option('--allow-host-volumes', 'let containers mount absolute host paths (sandbox-relative volumes are always allowed)')
     .addHelpText(
       'after',
       [
@@ -118,6 +124,9 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
     address: opts.address,
     attributes: opts.attributes,
     resources: opts.resources,
+    dockerSocket: opts.dockerSocket === undefined ? undefined : path.resolve(io.cwd, opts.dockerSocket),
+    allowPrivileged: opts.allowPrivileged === true,
+    allowHostVolumes: opts.allowHostVolumes === true,
     credentials,
     logger: createLogger({ level: logLevel(ctx, 'info') }),
   });

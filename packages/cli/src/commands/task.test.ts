@@ -1,6 +1,6 @@
 import { NotFoundError } from '@drover/common';
 import { TaskState } from '@drover/proto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
 import { bigWaiting, failedTask, healthyTask, pendingTask, runningTask, unhealthyTask, unknownHealthTask } from '../testing/fixtures.js';
 import { run } from '../testing/run-cli.js';
@@ -190,5 +190,116 @@ describe('drover task', () => {
 
   it('list --waiting without --json prints the tables as usual', async () => {
     expect(await cli('task', 'list', '--waiting')).toEqual(await cli('task', 'list'));
+  });
+});
+
+describe('drover task logs and files', () => {
+  let master: FakeMaster;
+  const cli = (argv: string[], options: Parameters<typeof run>[1] = {}) => run(['--master', master.address, ...argv], options);
+  /** Resolves once the follow stream below sent its lines. */
+  let sentAll: () => void = () => undefined;
+  const followSent = new Promise<void>((resolve) => (sentAll = resolve));
+  const entries = [
+    { path: 'logs', size: 4096, isDirectory: true, modifiedAt: new Date('2025-06-01T11:59:00.000Z'), mode: 0o755 },
+    { path: 'stdout', size: 1536, isDirectory: false, modifiedAt: new Date('2025-06-01T11:58:30.000Z'), mode: 0o644 },
+    { path: 'stdout.1', size: 10_485_760, isDirectory: false, modifiedAt: new Date('2025-06-01T10:00:00.000Z'), mode: 0o600 },
+  ];
+  const utf8 = Buffer.from('héllo\n');
+
+  beforeAll(async () => {
+    master = await startFakeMaster({
+      'tasks.logs': (req: { taskId: string; follow: boolean }) => {
+        if (req.taskId === 'gone.1') throw new NotFoundError('task', 'gone.1');
+        if (!req.follow) return [{ data: Buffer.from('line 1\n') }, { data: utf8.subarray(0, 2) }, { data: utf8.subarray(2) }];
+        return (async function* follow() {
+          yield { data: Buffer.from('a\n') };
+          await new Promise((r) => setTimeout(r, 20));
+          yield { data: Buffer.from('b\n') };
+          sentAll();
+          if (req.taskId === 'ends.1') return; // the task ended: the master ends the stream
+          await new Promise(() => undefined); // a live task: until the client goes away
+        })();
+      },
+      'tasks.listFiles': (req: { taskId: string; path: string }) => {
+        if (req.path === '' || req.path === '.') return { entries };
+        if (req.path === 'empty') return { entries: [] };
+        if (req.path === 'logs/app.log' || req.path === './logs/app.log') return { entries: [{ ...entries[1], path: 'logs/app.log' }] };
+        throw new NotFoundError('file', req.path);
+      },
+      'tasks.readFile': () => [{ data: Buffer.from('app '), offset: 0 }, { data: Buffer.from('log\n'), offset: 4 }],
+    });
+  });
+
+  afterAll(() => master.stop());
+
+  it('logs prints the raw bytes in order (a character split across messages stays whole)', async () => {
+    expect(await cli(['task', 'logs', 'web.1'])).toEqual({ code: 0, stdout: 'line 1\nhéllo\n', stderr: '' });
+    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: false, follow: false, tailLines: 0 }]);
+  });
+
+  it('logs passes --stderr and --tail', async () => {
+    await cli(['task', 'logs', 'web.1', '--stderr', '--tail', '20']);
+    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: true, follow: false, tailLines: 20 }]);
+  });
+
+  it('logs -f prints lines as they come and exits 0 on Ctrl-C, canceling the stream', async () => {
+    const waitForStop = () => followSent.then(() => new Promise<string>((r) => setTimeout(() => r('SIGINT'), 30)));
+    const result = await cli(['task', 'logs', 'web.1', '-f'], { runtime: { waitForStop } });
+    expect(result).toEqual({ code: 0, stdout: 'a\nb\n', stderr: '' });
+    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: false, follow: true, tailLines: 0 }]);
+    await vi.waitFor(() => expect(master.canceled).toContain('tasks.logs'));
+  });
+
+  it('logs --follow ends with exit 0 when the task ends', async () => {
+    expect(await cli(['task', 'logs', 'ends.1', '--follow'], { runtime: { waitForStop: () => new Promise(() => undefined) } })).toEqual({
+      code: 0,
+      stdout: 'a\nb\n',
+      stderr: '',
+    });
+  });
+
+  it.each([
+    { name: 'logs of an unknown task', argv: ['task', 'logs', 'gone.1'], code: 1, stderr: 'error: task gone.1 not found\n' },
+    { name: 'logs with a bad --tail', argv: ['task', 'logs', 'web.1', '--tail', 'ten'], code: 2, stderr: expect.stringContaining("option '--tail <n>' argument 'ten' is invalid") },
+    { name: 'files of a missing path', argv: ['task', 'files', 'web.1', 'nope'], code: 1, stderr: 'error: file nope not found\n' },
+  ])('$name fails', async ({ argv, code, stderr }) => {
+    expect(await cli(argv)).toEqual({ code, stdout: '', stderr });
+  });
+
+  it('files lists the sandbox as a table', async () => {
+    expect(await cli(['task', 'files', 'web.1'])).toEqual({
+      code: 0,
+      stdout: [
+        'MODE         SIZE   MODIFIED               PATH',
+        'drwxr-xr-x   4.0K   2025-06-01T11:59:00Z   logs/',
+        '-rw-r--r--   1.5K   2025-06-01T11:58:30Z   stdout',
+        '-rw-------   10M    2025-06-01T10:00:00Z   stdout.1',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+    expect(master.calls.at(-1)).toEqual(['tasks.listFiles', { taskId: 'web.1', path: '' }]);
+  });
+
+  it('files --json prints the entries as proto JSON', async () => {
+    const result = await cli(['task', 'files', 'web.1', '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([
+      { path: 'logs', size: 4096, isDirectory: true, modifiedAt: '2025-06-01T11:59:00.000Z', mode: 0o755 },
+      { path: 'stdout', size: 1536, modifiedAt: '2025-06-01T11:58:30.000Z', mode: 0o644 },
+      { path: 'stdout.1', size: 10_485_760, modifiedAt: '2025-06-01T10:00:00.000Z', mode: 0o600 },
+    ]);
+  });
+
+  it('files of a file prints its content', async () => {
+    expect(await cli(['task', 'files', 'web.1', './logs/app.log'])).toEqual({ code: 0, stdout: 'app log\n', stderr: '' });
+    expect(master.calls.slice(-2)).toEqual([
+      ['tasks.listFiles', { taskId: 'web.1', path: './logs/app.log' }],
+      ['tasks.readFile', { taskId: 'web.1', path: 'logs/app.log', offset: 0, length: 0 }],
+    ]);
+  });
+
+  it('files of an empty directory says so', async () => {
+    expect(await cli(['task', 'files', 'web.1', 'empty'])).toEqual({ code: 0, stdout: '', stderr: 'no files\n' });
   });
 });

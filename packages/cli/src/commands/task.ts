@@ -1,12 +1,15 @@
-/** `drover task ...`: list, inspect and kill tasks. */
-import { Task, WaitingInstances } from '@drover/proto';
+/** `drover task ...`: list, inspect and kill tasks; read their logs and sandbox files. */
+import { FileEntry, Task, WaitingInstances } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, printJson, withClient } from '../cli-context.js';
+import { type CliContext, printJson, stopSignal, withClient } from '../cli-context.js';
+import { commanderParser } from '../options/commander-parser.js';
+import { parseCount } from '../options/numbers.js';
+import { formatFileTable } from '../output/files.js';
 import { formatTaskDetails, formatTaskTable, formatWaitingTable, hasEnded } from '../output/tasks.js';
 
 /** Adds the `task` command group to the program. */
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
-  const task = program.command('task').description('inspect and kill tasks');
+  const task = program.command('task').description('inspect and kill tasks, read their logs and sandbox files');
 
   task
     .command('list')
@@ -58,4 +61,56 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       if (opts.json) return printJson(ctx, Task.toJSON(killed));
       ctx.io.stdout(`killing task ${killed.id}\n`);
     });
+
+  task
+    .command('logs')
+    .description("print a task's stdout (or stderr), relayed from its agent; with -f keep following until the task ends or Ctrl-C")
+    .argument('<id>', 'task id')
+    .option('--stderr', 'stderr instead of stdout')
+    .option('-f, --follow', 'keep printing what the task writes (across log rotation) until it ends; Ctrl-C stops and exits 0')
+    .option('--tail <n>', 'start with the last N lines (default: the whole current log file)', commanderParser(parseCount))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Bytes are printed exactly as the task wrote them. Logs rotate by size on the agent (stdout, stdout.1, ...);',
+        'this prints the current file; read older ones with drover task files ID stdout.1.',
+      ].join('\n'),
+    )
+    .action(async (id: string, opts: { stderr?: boolean; follow?: boolean; tail?: number }, cmd: Command) => {
+      // Ctrl-C is how a follow normally ends: it cancels the stream and the command exits 0.
+      const signal = opts.follow ? stopSignal(ctx) : undefined;
+      await withClient(ctx, cmd, (c) =>
+        c.taskLogs(id, { stderr: opts.stderr ?? false, follow: opts.follow ?? false, tailLines: opts.tail ?? 0 }, (data) => ctx.io.stdoutBytes(data), signal),
+      );
+    });
+
+  task
+    .command('files')
+    .description("list a directory of a task's sandbox (default its top), or print a file of it")
+    .argument('<id>', 'task id')
+    .argument('[path]', 'path inside the sandbox', '')
+    .option('--json', 'print the listing as a JSON array (for a file: its one entry) instead of a table or the content')
+    .action(async (id: string, path: string, opts: { json?: boolean }, cmd: Command) => {
+      await withClient(ctx, cmd, async (c) => {
+        const entries = await c.listTaskFiles(id, path);
+        if (opts.json) return printJson(ctx, entries.map((e) => FileEntry.toJSON(e)));
+        const [only] = entries;
+        // Listing a file answers that one entry, under the path asked for: print the file instead.
+        if (entries.length === 1 && only !== undefined && !only.isDirectory && only.path === normalizePath(path) && only.path !== '') {
+          await c.readTaskFile(id, only.path, {}, (data) => ctx.io.stdoutBytes(data));
+          return;
+        }
+        if (entries.length === 0) ctx.io.stderr('no files\n');
+        else ctx.io.stdout(formatFileTable(entries));
+      });
+    });
+}
+
+/** A sandbox path as the agent spells it back: no empty or "." components. */
+function normalizePath(path: string): string {
+  return path
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
 }

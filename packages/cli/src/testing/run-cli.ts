@@ -7,7 +7,7 @@ import { NOW } from './fixtures.js';
 export interface CliRun {
   /** The exit code runCli returned. */
   code: number;
-  /** Everything written to standard output. */
+  /** Everything written to standard output (text and bytes, in order), decoded as UTF-8 at the end. */
   stdout: string;
   /** Everything written to standard error. */
   stderr: string;
@@ -36,10 +36,11 @@ const unexpected: CliRuntime = {
 
 /** Runs one command line and returns its exit code and output. */
 export async function run(argv: readonly string[], options: RunOptions = {}): Promise<CliRun> {
-  let stdout = '';
+  const out: Buffer[] = [];
   let stderr = '';
   const io: CliIo = {
-    stdout: (t) => void (stdout += t),
+    stdout: (t) => void out.push(Buffer.from(t)),
+    stdoutBytes: (d) => void out.push(Buffer.from(d)),
     stderr: (t) => void (stderr += t),
     env: options.env ?? {},
     cwd: options.cwd ?? process.cwd(),
@@ -48,5 +49,5 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     tty: options.ttyColumns === undefined ? undefined : { columns: options.ttyColumns },
   };
   const code = await runCli(argv, { io, runtime: { ...unexpected, ...options.runtime } });
-  return { code, stdout, stderr };
+  return { code, stdout: Buffer.concat(out).toString(), stderr };
 }

@@ -13,6 +13,12 @@ import { DroverError } from './drover-error.js';
 import { type FieldViolation, ValidationError } from './validation-error.js';
 
 const DETAILS_KEY = 'grpc-status-details-bin';
+/**
+ * Set on every status a Drover server sends, so a client can tell a server
+ * that answered UNAVAILABLE (e.g. "agent x is not connected") from a master
+ * it could not reach at all.
+ */
+const FROM_SERVER_KEY = 'drover-status-from-server';
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
 
 /** What a grpc-js handler passes to its callback (or stream.destroy) to fail a call. */
@@ -26,6 +32,7 @@ export interface GrpcErrorPayload {
 export function toGrpcError(reason: unknown): GrpcErrorPayload {
   const err = reason instanceof DroverError ? reason : DroverError.from(reason, Code.Internal);
   const metadata = new Metadata();
+  metadata.set(FROM_SERVER_KEY, '1');
   if (err instanceof ValidationError) {
     const badRequest = BadRequest.encode({
       fieldViolations: err.violations.map((v) => ({ field: v.path, description: v.message })),
@@ -58,7 +65,7 @@ export function fromGrpcError(error: unknown, target?: string): DroverError {
       // A malformed trailer is not worth hiding the status for: fall through.
     }
   }
-  if (code === Code.Unavailable && target !== undefined) {
+  if (code === Code.Unavailable && target !== undefined && (error.metadata?.get(FROM_SERVER_KEY).length ?? 0) === 0) {
     // grpc-js appends an empty "Resolution note:" and repeats the address; keep the cause only.
     const why = /Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s.exec(error.details)?.[1] ?? error.details;
     return new DroverError(`cannot reach the master at ${target}: ${why.trim()}`, code, { cause: error });

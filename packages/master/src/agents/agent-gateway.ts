@@ -9,6 +9,7 @@ import { Code, DroverError, type Logger, toGrpcError } from '@drover/common';
 import type { AgentMessage, AgentServiceServer, MasterMessage } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Clock } from '../clock.js';
+import type { FileRelay } from '../files/file-relay.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { StatusHandler } from '../tasks/status-handler.js';
 import { AgentSession } from './agent-session.js';
@@ -25,6 +26,8 @@ export interface AgentGatewayDeps {
   readonly log: Logger;
   readonly epoch: number;
   readonly heartbeatIntervalMs: number;
+  /** Where agents' answers to file requests go. */
+  readonly files?: FileRelay;
 }
 
 /** The AgentService implementation. */
@@ -44,6 +47,7 @@ export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
       });
       const onEnd = () => {
         session.ended();
+        deps.files?.sessionEnded(session);
         void queue.then(() => disconnected(deps, session));
       };
       stream.on('end', () => {
@@ -93,6 +97,9 @@ async function handle(deps: AgentGatewayDeps, session: AgentSession, msg: AgentM
       deps.sessions.recordUsage(agentId, body.value);
       return;
     case 'pong':
+      return;
+    case 'fileResponse':
+      deps.files?.deliver(agentId, body.value);
       return;
   }
 }

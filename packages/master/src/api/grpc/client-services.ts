@@ -12,8 +12,12 @@ import {
   type Event,
   type EventsServer,
   type InfoResponse,
+  type ReadTaskFileRequest,
+  type ReadTaskFileResponse,
   type RunTaskRequest,
   type RunTaskResponse,
+  type TaskLogsRequest,
+  type TaskLogsResponse,
   type TasksServer,
   type WatchEventsRequest,
 } from '@drover/proto';
@@ -23,6 +27,7 @@ import type { EventBus } from '../../events/event-bus.js';
 import type { AgentAdmin } from '../../agents/agent-admin.js';
 import type { AppService } from '../../apps/app-service.js';
 import type { Clock } from '../../clock.js';
+import type { ByteSink, TaskFiles } from '../../files/task-files.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import type { TaskService } from '../../tasks/task-service.js';
 import { unary } from './unary.js';
@@ -73,14 +78,60 @@ export function eventsServer(events: EventBus): EventsServer {
   };
 }
 
-/** Tasks service. */
-export function tasksServer(tasks: TaskService): TasksServer {
+/** Tasks service; logs and files are relayed from the task's agent. */
+export function tasksServer(tasks: TaskService, files: TaskFiles): TasksServer {
   return {
     list: unary((req) => tasks.list({ appId: req.appId || undefined, includeEnded: req.includeEnded })),
     get: unary((req) => ({ task: tasks.get(req.id) })),
     kill: unary(async (req) => ({ task: await tasks.kill(req.id) })),
     run: (call: ServerWritableStream<RunTaskRequest, RunTaskResponse>) => void runTask(tasks, call),
+    logs: (call: ServerWritableStream<TaskLogsRequest, TaskLogsResponse>) => {
+      const { taskId, stderr, follow, tailLines } = call.request;
+      void relayBytes(call, (sink, signal) => files.logs(taskId, { stderr, follow, tailLines }, sink, signal), (data) => ({ data }));
+    },
+    listFiles: unary(async (req) => ({ entries: await files.list(req.taskId, req.path) })),
+    readFile: (call: ServerWritableStream<ReadTaskFileRequest, ReadTaskFileResponse>) => {
+      const { taskId, path, offset, length } = call.request;
+      void relayBytes(call, (sink, signal) => files.read(taskId, path, { offset, length }, sink, signal), (data, at) => ({ data, offset: at }));
+    },
   };
+}
+
+/**
+ * Runs a relayed byte stream on a server-streaming call: its bytes become
+ * messages, the call ends when the stream does and fails with its error;
+ * the client going away aborts it (which cancels the agent's side).
+ */
+async function relayBytes<Req, Res>(
+  call: ServerWritableStream<Req, Res>,
+  run: (sink: ByteSink, signal: AbortSignal) => Promise<unknown>,
+  message: (data: Buffer, offset: number) => Res,
+): Promise<void> {
+  const stop = new AbortController();
+  call.on('cancelled', () => stop.abort());
+  const sink: ByteSink = {
+    write: (data, offset) => call.write(message(data, offset)),
+    drained: () =>
+      new Promise<void>((resolve) => {
+        if (!call.writableNeedDrain || stop.signal.aborted) return resolve();
+        const done = () => {
+          call.off('drain', done);
+          stop.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        call.once('drain', done);
+        stop.signal.addEventListener('abort', done, { once: true });
+      }),
+    get backlog() {
+      return call.writableLength;
+    },
+  };
+  try {
+    await run(sink, stop.signal);
+    if (!stop.signal.aborted) call.end();
+  } catch (error) {
+    if (!stop.signal.aborted) call.emit('error', toGrpcError(error));
+  }
 }
 
 /** Tasks.Run: the new task, then (with wait) every change until it ends. */
