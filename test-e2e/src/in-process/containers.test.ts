@@ -10,6 +10,7 @@ import { AppSpec, ConstraintOperator, ContainerType, DockerNetwork, type Task, t
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ArtifactServer } from '../../../packages/agent/src/testing/artifact-server.js';
 import { describeDocker, removeTestContainers, TEST_IMAGE, TEST_RUN, TEST_RUN_LABEL } from '../../../packages/agent/src/testing/docker-test-env.js';
+import { drover, requireBuiltCli } from '../support/drover-process.js';
 import { type InProcessCluster, startInProcessCluster } from '../support/in-process-cluster.js';
 import { waitFor } from '../support/wait.js';
 
@@ -38,6 +39,7 @@ function containerApp(id: string, cmd: string, docker: Partial<NonNullable<NonNu
 
 describeDocker('containers through the master', () => {
   beforeAll(async () => {
+    requireBuiltCli();
     artifacts = await ArtifactServer.start();
     cluster = await startInProcessCluster('containers', [
       { hostname: 'docker-node', ports: { begin: 32800, end: 32819 } },
@@ -81,6 +83,8 @@ describeDocker('containers through the master', () => {
       );
       expect(body).toBe(`served by ${task.id}\n`);
     }
+    const shown = await drover(['app', 'get', 'web'], { DROVER_MASTER: cluster.master.grpcAddress });
+    expect(shown.stdout).toContain(`Container:    docker ${TEST_IMAGE} (network bridge)\n              port 8080/tcp <- host assigned (http)\n`);
     await client.deleteApp('web');
   });
 

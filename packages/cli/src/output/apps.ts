@@ -14,6 +14,7 @@ import {
   placementStrategyCodec,
   type TaskFailure,
 } from '@drover/proto';
+import { formatContainer, formatFetch } from './app-runtime.js';
 import { kindOf, progressCell, stateOf } from './deployments.js';
 import { type DetailRow, formatDetails } from './details.js';
 import { plural } from './plural.js';
@@ -95,6 +96,9 @@ export function formatAppDetails(app: App, now: Date, deployments: readonly Depl
     ['Memory', `${formatNumber(spec?.mem)} MiB`],
     ['Disk', `${formatNumber(spec?.disk)} MiB`],
     ['GPUs', String(spec?.gpus ?? 0)],
+    ['Container', formatContainer(spec?.container)],
+    ['Fetch', formatFetch(spec?.fetch ?? [])],
+    ['User', spec?.user || undefined],
     ['Ports', spec && spec.portDefinitions.length > 0 ? spec.portDefinitions.map(formatPortDefinition).join(', ') : '-'],
     ['Env', formatMap(spec?.env)],
     ['Labels', formatMap(spec?.labels)],
