@@ -201,6 +201,21 @@ describe('drover agent (run)', () => {
     });
   });
 
+  it('passes the sandbox limits: log rotation, sandbox collection and the pids cap', async () => {
+    const fake = fakeRuntime();
+    await run(
+      ['agent', '--work-dir', '/w', '--log-max-size', '5MiB', '--log-files', '2', '--sandbox-max-age', '72h', '--sandbox-max-size', '20GiB', '--pids-limit', '512'],
+      { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime },
+    );
+    expect(fake.agentOptions[0]).toMatchObject({
+      logMaxBytes: 5 * 1024 ** 2,
+      logFiles: 2,
+      sandboxMaxAgeMs: 72 * 3_600_000,
+      sandboxMaxTotalBytes: 20 * 1024 ** 3,
+      pidsLimit: 512,
+    });
+  });
+
   it('dials DROVER_MASTER when --master is not given', async () => {
     const fake = fakeRuntime();
     await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime });
@@ -232,6 +247,18 @@ describe('drover agent (run)', () => {
       name: 'bad --attributes',
       argv: ['agent', '--work-dir', '/w', '--attributes', 'rack'],
       stderr: "error: option '--attributes <k=v,...>' argument 'rack' is invalid. bad attributes: \"rack\" has no value: expected key=value\n",
+    },
+    {
+      name: 'a --log-max-size without a unit',
+      argv: ['agent', '--work-dir', '/w', '--log-max-size', '10'],
+      stderr:
+        "error: option '--log-max-size <size>' argument '10' is invalid. " +
+        'bad size "10": expected a number with a unit (B, KiB, MiB, GiB, TiB), for example 10MiB or 20GiB\n',
+    },
+    {
+      name: 'a --pids-limit of 0',
+      argv: ['agent', '--work-dir', '/w', '--pids-limit', '0'],
+      stderr: "error: option '--pids-limit <n>' argument '0' is invalid. bad count \"0\": expected a whole number, 1 or more\n",
     },
   ])('refuses $name with exit code 2', async ({ argv, stderr }) => {
     const fake = fakeRuntime();

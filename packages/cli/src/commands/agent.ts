@@ -12,7 +12,9 @@ import { type CliContext, dialCredentials, masterAddress, printJson, withClient 
 import { parseAttributes } from '../options/attributes.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
+import { parsePositiveCount } from '../options/numbers.js';
 import { parseResources, RESOURCES_SYNTAX, type ResourceFlags } from '../options/resources.js';
+import { parseSize } from '../options/size.js';
 import { formatAgentDetails, formatAgentTable, formatDrainStarted } from '../output/agents.js';
 import { logLevel, registeredOrStopped } from '../serving.js';
 
@@ -25,6 +27,11 @@ interface AgentFlags {
   dockerSocket?: string;
   allowPrivileged?: boolean;
   allowHostVolumes?: boolean;
+  logMaxSize?: number;
+  logFiles?: number;
+  sandboxMaxAge?: number;
+  sandboxMaxSize?: number;
+  pidsLimit?: number;
 }
 
 /** Adds the `agent` command (run an agent) and its `list`, `get`, `drain` and `undrain` subcommands. */
@@ -40,6 +47,11 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
     .option('--docker-socket <path>', 'the Docker daemon to run container tasks with (default: /var/run/docker.sock)')
     .option('--allow-privileged', 'run containers that ask for privileged mode (or cap-add, device, security-opt)')
     .option('--allow-host-volumes', 'let containers mount absolute host paths (sandbox-relative volumes are always allowed)')
+    .option('--log-max-size <size>', "rotate a task's stdout or stderr past this size, e.g. 10MiB (default: 10MiB)", commanderParser(parseSize))
+    .option('--log-files <n>', 'files kept per stream, the live one included (default: 3)', commanderParser(parsePositiveCount))
+    .option('--sandbox-max-age <duration>', "remove a finished task's sandbox once untouched this long, e.g. 72h (default: 168h)", commanderParser(parseDuration))
+    .option('--sandbox-max-size <size>', 'remove the oldest finished sandboxes beyond this total, e.g. 20GiB (default: 10GiB)', commanderParser(parseSize))
+    .option('--pids-limit <n>', 'most processes and threads one task may have, enforced by its cgroup (default: 4096)', commanderParser(parsePositiveCount))
     .addHelpText(
       'after',
       [
@@ -127,6 +139,11 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
     dockerSocket: opts.dockerSocket === undefined ? undefined : path.resolve(io.cwd, opts.dockerSocket),
     allowPrivileged: opts.allowPrivileged === true,
     allowHostVolumes: opts.allowHostVolumes === true,
+    logMaxBytes: opts.logMaxSize,
+    logFiles: opts.logFiles,
+    sandboxMaxAgeMs: opts.sandboxMaxAge,
+    sandboxMaxTotalBytes: opts.sandboxMaxSize,
+    pidsLimit: opts.pidsLimit,
     credentials,
     logger: createLogger({ level: logLevel(ctx, 'info') }),
   });

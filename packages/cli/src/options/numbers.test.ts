@@ -1,6 +1,6 @@
 import { Code } from '@drover/common';
 import { describe, expect, it } from 'vitest';
-import { parseAmount, parseCount, parsePortNumber } from './numbers.js';
+import { parseAmount, parseCount, parsePortNumber, parsePositiveCount } from './numbers.js';
 
 describe('parsePortNumber', () => {
   it.each([
@@ -62,5 +62,19 @@ describe('parseAmount', () => {
     expect(() => parseAmount(text)).toThrow(
       expect.objectContaining({ code: Code.InvalidArgument, rawMessage: `bad amount "${text}": expected a number, 0 or more` }),
     );
+  });
+});
+
+describe('parsePositiveCount', () => {
+  it('parses 1 and more', () => {
+    expect(parsePositiveCount('1')).toBe(1);
+    expect(parsePositiveCount('4096')).toBe(4096);
+  });
+
+  it.each([
+    { text: '0', rawMessage: 'bad count "0": expected a whole number, 1 or more' },
+    { text: '-1', rawMessage: 'bad count "-1": expected a whole number, 0 or more' },
+  ])('rejects $text', ({ text, rawMessage }) => {
+    expect(() => parsePositiveCount(text)).toThrow(expect.objectContaining({ code: Code.InvalidArgument, rawMessage }));
   });
 });

@@ -18,6 +18,13 @@ export function parseCount(text: string): number {
   return n;
 }
 
+/** Parses a count that must be at least 1, such as a limit. */
+export function parsePositiveCount(text: string): number {
+  const n = parseCount(text);
+  if (n === 0) throw new DroverError(`bad count "${text}": expected a whole number, 1 or more`, Code.InvalidArgument);
+  return n;
+}
+
 /** Parses a resource amount such as cpus or MiB: a decimal number, 0 or more. */
 export function parseAmount(text: string): number {
   const n = /^(\d+(\.\d+)?|\.\d+)$/.test(text.trim()) ? Number(text) : NaN;
