@@ -37,6 +37,8 @@ export function formatAgentDetails(a: Agent, now: Date): string {
     ['Draining', a.draining ? (a.drainDeadline ? `until ${formatMoment(a.drainDeadline, now)}` : 'yes') : undefined],
     ['Version', a.version || '-'],
     ['Attributes', Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
+    // "docker" and "isolation:cgroups-v1|v2|none": what apps can ask of this agent, and whether limits hold.
+    ['Capabilities', a.capabilities.join(', ') || '-'],
     ['Total', formatResources(a.total)],
     ['Reserved', formatResources(a.used)],
     [

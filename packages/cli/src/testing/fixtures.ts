@@ -317,7 +317,7 @@ export const agent1: Agent = {
   total: { cpus: 4, mem: 7936, disk: 10000, gpus: 0, ports: [{ begin: 31000, end: 32000 }] },
   used: { cpus: 0.2, mem: 128, disk: 0, gpus: 0, ports: [] },
   draining: false,
-  capabilities: [],
+  capabilities: ['isolation:cgroups-v1', 'docker'],
   usage: { cpusUsed: 0.5, memUsed: 2048, memTotal: 7936, tasksRunning: 2 },
   attributes: { rack: 'r1' },
   registeredAt: ago(86_400 * 3),
