@@ -23,6 +23,7 @@ import {
   type TaskExit,
   type TaskHandle,
 } from './executor.js';
+import { killWithDeadline } from './kill-deadline.js';
 
 /** One scripted task on a FakeHost. */
 interface FakeProcess {
@@ -166,17 +167,11 @@ export class FakeExecutor implements Executor {
   kill(taskId: string, gracePeriodMs: number): Promise<TaskExit> {
     const w = this.tasks.get(taskId);
     if (w === undefined) return Promise.reject(new NotFoundError('task', taskId));
-    if (w.ended) return w.exit;
-    const deadline = Date.now() + Math.max(0, gracePeriodMs);
-    if (w.killDeadline === undefined) {
-      w.killDeadline = deadline;
-      this.host.signal(w.handle.pid, 'SIGTERM');
-      this.armKillTimer(w);
-    } else if (deadline < w.killDeadline) {
-      w.killDeadline = deadline;
-      this.armKillTimer(w);
-    }
-    return w.exit;
+    return killWithDeadline(w, gracePeriodMs, {
+      terminate: () => this.host.signal(w.handle.pid, 'SIGTERM'),
+      force: () => this.host.signal(w.handle.pid, 'SIGKILL'),
+      watching: !this.closed,
+    });
   }
 
   async recover(handles: readonly TaskHandle[]): Promise<Set<string>> {
@@ -230,11 +225,5 @@ export class FakeExecutor implements Executor {
       w.unsubscribe = () => p.listeners.delete(listener);
     }
     this.tasks.set(handle.taskId, w);
-  }
-
-  private armKillTimer(w: Watched): void {
-    clearTimeout(w.killTimer);
-    if (this.closed) return;
-    w.killTimer = setTimeout(() => this.host.signal(w.handle.pid, 'SIGKILL'), Math.max(0, (w.killDeadline ?? 0) - Date.now()));
   }
 }

@@ -37,8 +37,10 @@ import {
   type TaskExit,
   type TaskHandle,
 } from './executor.js';
+import { killWithDeadline } from './kill-deadline.js';
 import { isProcessAlive, readProcStatSync } from './proc-stat.js';
 import { killGroupLeftovers, signalGroup } from './process-group.js';
+import { SingleFlight } from './single-flight.js';
 import { taskEnvironment } from './task-environment.js';
 
 /** How long a launch waits for the wrapper to join the task's cgroup. */
@@ -101,7 +103,7 @@ export class ProcessExecutor implements Executor {
   private readonly isolator: Isolator;
   private readonly identity: AgentIdentity;
   private readonly tasks = new Map<string, Watched>();
-  private readonly launching = new Map<string, Promise<TaskHandle>>();
+  private readonly launching = new SingleFlight<TaskHandle>();
   private closed = false;
 
   constructor(options: ProcessExecutorOptions) {
@@ -117,12 +119,7 @@ export class ProcessExecutor implements Executor {
     const id = request.spec.taskId;
     const known = this.tasks.get(id);
     if (known !== undefined) return Promise.resolve(known.handle);
-    let pending = this.launching.get(id);
-    if (pending === undefined) {
-      pending = this.spawn(request).finally(() => this.launching.delete(id));
-      this.launching.set(id, pending);
-    }
-    return pending;
+    return this.launching.run(id, () => this.spawn(request));
   }
 
   wait(taskId: string): Promise<TaskExit> {
@@ -134,18 +131,15 @@ export class ProcessExecutor implements Executor {
   kill(taskId: string, gracePeriodMs: number): Promise<TaskExit> {
     const w = this.tasks.get(taskId);
     if (w === undefined) return Promise.reject(new NotFoundError('task', taskId));
-    if (w.ended) return w.exit;
-    const deadline = Date.now() + Math.max(0, gracePeriodMs);
-    if (w.killDeadline === undefined) {
-      w.killDeadline = deadline;
-      this.signal(w, 'SIGTERM');
-      this.armKillTimer(w);
-      if (w.child === undefined) this.pollSoon(w);
-    } else if (deadline < w.killDeadline) {
-      w.killDeadline = deadline;
-      this.armKillTimer(w);
-    }
-    return w.exit;
+    return killWithDeadline(w, gracePeriodMs, {
+      terminate: () => {
+        this.signal(w, 'SIGTERM');
+        // An adopted task has no child to report its end: look sooner than usual.
+        if (w.child === undefined) this.pollSoon(w);
+      },
+      force: () => this.signal(w, 'SIGKILL'),
+      watching: !this.closed,
+    });
   }
 
   async recover(handles: readonly TaskHandle[]): Promise<Set<string>> {
@@ -386,15 +380,6 @@ export class ProcessExecutor implements Executor {
     clearTimeout(w.poller);
     const poll = w.poll;
     w.poller = setTimeout(() => void poll(), this.killPollIntervalMs);
-  }
-
-  private armKillTimer(w: Watched): void {
-    clearTimeout(w.killTimer);
-    if (this.closed) return;
-    const delay = Math.max(0, (w.killDeadline ?? Date.now()) - Date.now());
-    w.killTimer = setTimeout(() => {
-      if (!w.ended) this.signal(w, 'SIGKILL');
-    }, delay);
   }
 
   private signal(w: Watched, signal: NodeJS.Signals): void {

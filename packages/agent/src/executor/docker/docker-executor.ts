@@ -43,6 +43,8 @@ import {
   type TaskExit,
   type TaskHandle,
 } from '../executor.js';
+import { killWithDeadline } from '../kill-deadline.js';
+import { SingleFlight } from '../single-flight.js';
 import { ContainerConfigProblems, type ContainerPolicy, containerConfig, LABELS } from './container-config.js';
 import { ContainerLogCopier } from './container-log-copier.js';
 import { daemonMessage, DockerDaemon, isUnreachable, statusCodeOf } from './docker-daemon.js';
@@ -91,7 +93,7 @@ export class DockerExecutor implements Executor {
   private readonly retryDelayMs: number;
   private readonly logDrainTimeoutMs: number;
   private readonly tasks = new Map<string, Watched>();
-  private readonly launching = new Map<string, Promise<TaskHandle>>();
+  private readonly launching = new SingleFlight<TaskHandle>();
   private closed = false;
 
   constructor(options: DockerExecutorOptions) {
@@ -107,12 +109,7 @@ export class DockerExecutor implements Executor {
     const id = request.spec.taskId;
     const known = this.tasks.get(id);
     if (known !== undefined) return Promise.resolve(known.handle);
-    let pending = this.launching.get(id);
-    if (pending === undefined) {
-      pending = this.start(request).finally(() => this.launching.delete(id));
-      this.launching.set(id, pending);
-    }
-    return pending;
+    return this.launching.run(id, () => this.start(request));
   }
 
   wait(taskId: string): Promise<TaskExit> {
@@ -124,19 +121,16 @@ export class DockerExecutor implements Executor {
   kill(taskId: string, gracePeriodMs: number): Promise<TaskExit> {
     const w = this.tasks.get(taskId);
     if (w === undefined) return Promise.reject(new NotFoundError('task', taskId));
-    if (w.ended) return w.exit;
-    const grace = Math.max(0, gracePeriodMs);
-    const deadline = Date.now() + grace;
-    if (w.killDeadline === undefined) {
-      w.killDeadline = deadline;
-      this.log.info({ taskId, container: w.container.id, gracePeriodMs: grace }, 'stopping container');
-      w.container.stop({ t: Math.ceil(grace / 1000), abortSignal: w.abort.signal }).catch((e: unknown) => this.ignoreEnded(w, e, 'stop'));
-      this.armKillTimer(w);
-    } else if (deadline < w.killDeadline) {
-      w.killDeadline = deadline;
-      this.armKillTimer(w);
-    }
-    return w.exit;
+    return killWithDeadline(w, gracePeriodMs, {
+      terminate: (grace) => {
+        this.log.info({ taskId, container: w.container.id, gracePeriodMs: grace }, 'stopping container');
+        w.container.stop({ t: Math.ceil(grace / 1000), abortSignal: w.abort.signal }).catch((e: unknown) => this.ignoreEnded(w, e, 'stop'));
+      },
+      force: () => {
+        w.container.kill({ signal: 'SIGKILL', abortSignal: w.abort.signal }).catch((e: unknown) => this.ignoreEnded(w, e, 'SIGKILL'));
+      },
+      watching: !this.closed,
+    });
   }
 
   async recover(handles: readonly TaskHandle[]): Promise<Set<string>> {
@@ -329,16 +323,6 @@ export class DockerExecutor implements Executor {
     clearTimeout(w.killTimer);
     this.log.info({ taskId, container: w.container.id, exit }, 'container ended');
     w.resolve(exit);
-  }
-
-  private armKillTimer(w: Watched): void {
-    clearTimeout(w.killTimer);
-    if (this.closed) return;
-    const delay = Math.max(0, (w.killDeadline ?? Date.now()) - Date.now());
-    w.killTimer = setTimeout(() => {
-      if (w.ended) return;
-      w.container.kill({ signal: 'SIGKILL', abortSignal: w.abort.signal }).catch((e: unknown) => this.ignoreEnded(w, e, 'SIGKILL'));
-    }, delay);
   }
 
   /** A stop or kill that failed because the container already stopped is fine; anything else is logged. */
