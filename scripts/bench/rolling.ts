@@ -37,7 +37,7 @@ function spec(version: string): AppSpec {
     id: '/bench/rolling',
     cmd: SERVER,
     cpus: 0.01,
-    mem: 32,
+    mem: 128, // node itself needs ~45 MiB, and the agent enforces the limit (cgroups)
     instances,
     env: { V: version },
     portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }],

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { TaskSpec } from '@drover/proto';
+import { HealthCheckProtocol, type TaskSpec } from '@drover/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTAINER_SANDBOX } from './executor/docker/container-config.js';
 import { containersOf, containerTask, describeDocker, removeTestContainers } from './testing/docker-test-env.js';
@@ -45,6 +45,33 @@ describeDocker('agent with a Docker daemon', () => {
       exitCode: 137,
       message: 'killed: over its 16 MiB memory limit',
     });
+  });
+
+  it('runs COMMAND health checks inside the container: HEALTHY once a file in the container exists', async () => {
+    const master = await h.master();
+    await (await h.agent(master, await h.workDir())).registered();
+    // /tmp/up exists only in the container's file system, 300 ms after start.
+    const spec = containerTask('sleep 0.3; touch /tmp/up; exec sleep 600', {
+      healthChecks: [
+        {
+          protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND,
+          command: 'test -f /tmp/up || { echo "not up yet"; exit 1; }',
+          path: '',
+          gracePeriodSeconds: 10,
+          intervalSeconds: 0.1,
+          timeoutSeconds: 2,
+          maxConsecutiveFailures: 3,
+          delaySeconds: 0,
+          ignoreHttp1xx: false,
+        },
+      ],
+    });
+    launch(master, spec);
+    await eventually(
+      () => h.statuses(master, spec.taskId).find((s) => s.state === 'RUNNING' && s.health === 'HEALTHY'),
+      'a HEALTHY update',
+      15_000,
+    );
   });
 
   it('refuses a privileged container unless started with --allow-privileged', async () => {

@@ -13,6 +13,7 @@ import {
   type ExecutorCapabilities,
   type LaunchRequest,
   LaunchError,
+  type TaskCommandRunner,
   type TaskExit,
   type TaskHandle,
 } from './executor.js';
@@ -105,5 +106,9 @@ export class ExecutorRegistry implements Executor {
 
   close(): void {
     for (const executor of this.byName.values()) executor.close();
+  }
+
+  commandRunner(taskId: string): TaskCommandRunner | undefined {
+    return this.byTask.get(taskId)?.commandRunner?.(taskId);
   }
 }

@@ -36,6 +36,12 @@
  * - close stops watching (timers, pollers) without touching any task: tasks
  *   outlive the agent. wait promises still pending stay pending.
  * - Unknown task ids make wait and kill reject with NotFoundError.
+ * - commandRunner is optional: an executor whose tasks live somewhere the
+ *   host's shell cannot see (a container) returns a runner that executes a
+ *   COMMAND health check there, as Marathon does; without one the agent runs
+ *   the check on the host, in the task's sandbox with its environment. The
+ *   runner settles once the command ended; when its signal aborts it gives
+ *   up and settles at once.
  */
 import { Code, DroverError } from '@drover/common';
 import type { TaskReasonName, TaskSpec } from '@drover/proto';
@@ -105,7 +111,23 @@ export interface Executor {
   remove(handle: TaskHandle): Promise<void>;
   /** Stops watching without touching any task. */
   close(): void;
+  /** Where a COMMAND health check of this task runs, if not on the host (see the rules above). */
+  commandRunner?(taskId: string): TaskCommandRunner | undefined;
 }
+
+/** How a command run where a task runs ended. */
+export interface TaskCommandResult {
+  /** Its exit code; undefined when the runtime could not tell. */
+  readonly exitCode: number | undefined;
+  /** The start of what it wrote, stdout and stderr together in the order written. */
+  readonly output: string;
+}
+
+/** How much of a command's output a runner keeps: enough for the first line, which becomes a failing check's message. */
+export const TASK_COMMAND_OUTPUT_BYTES = 4096;
+
+/** Runs a shell command line where one task runs; aborting `signal` gives up on it. */
+export type TaskCommandRunner = (command: string, signal: AbortSignal) => Promise<TaskCommandResult>;
 
 /** Why a launch failed, as the task's FAILED status says it. */
 export type LaunchFailureReason = Extract<TaskReasonName, 'LAUNCH_FAILED' | 'CONTAINER_ERROR'>;

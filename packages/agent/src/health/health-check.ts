@@ -21,6 +21,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { DROVER_VERSION } from '@drover/common';
 import { type AssignedPort, type HealthCheck, HealthCheckProtocol } from '@drover/proto';
+import { TASK_COMMAND_OUTPUT_BYTES, type TaskCommandRunner } from '../executor/executor.js';
 import { readProcStatSync } from '../executor/proc-stat.js';
 import { killGroupLeftovers, signalGroup } from '../executor/process-group.js';
 
@@ -74,10 +75,12 @@ export interface ProbeResult {
 
 /** What a COMMAND check needs of its task: it runs where the task runs, as the task would. */
 export interface ProbeTarget {
-  /** The task's sandbox (the command's working directory). */
+  /** The task's sandbox (the command's working directory on the host). */
   readonly cwd: string;
   /** The task's complete environment. */
   readonly env: Readonly<Record<string, string>>;
+  /** Runs the command where the task runs (inside its container); unset: on the host, in cwd with env. */
+  readonly run?: TaskCommandRunner;
 }
 
 /** The settings of `check` for a task holding `ports`, defaults applied. */
@@ -106,7 +109,7 @@ export function healthCheckSettings(check: HealthCheck, ports: readonly Assigned
 export function runHealthCheck(check: HealthCheckSettings, target: ProbeTarget, signal?: AbortSignal): Promise<ProbeResult> {
   if (check.protocol === 'COMMAND') {
     if (check.command.trim() === '') return Promise.resolve({ outcome: 'fail', message: 'COMMAND check without a command' });
-    return probeCommand(check, target, signal);
+    return target.run === undefined ? probeCommand(check, target, signal) : probeInTask(check, target.run, signal);
   }
   if (check.port === undefined) {
     const message = `the task has no port at index ${check.portIndex ?? 0} to check`;
@@ -207,6 +210,30 @@ function withDeadline(
   });
 }
 
+/**
+ * A COMMAND check run by the task's executor where the task runs (inside
+ * its container). At the timeout or stop the runner is told to give up.
+ */
+function probeInTask(check: HealthCheckSettings, run: TaskCommandRunner, signal?: AbortSignal): Promise<ProbeResult> {
+  return withDeadline(check.timeoutMs, signal, (finish) => {
+    const giveUp = new AbortController();
+    run(check.command, giveUp.signal).then(
+      (r) => finish(commandVerdict(r.exitCode, undefined, r.output)),
+      (e: unknown) => finish({ outcome: 'fail', message: oneLine(e instanceof Error ? e.message : String(e)) }),
+    );
+    return { cleanup: () => giveUp.abort() };
+  });
+}
+
+/** Exit 0 passes; anything else fails, saying how it ended and the first line it wrote. */
+function commandVerdict(code: number | undefined, signalName: string | undefined, output: string): ProbeResult {
+  if (code === 0) return { outcome: 'pass', message: 'command exited with code 0' };
+  const line = firstLine(output);
+  const what =
+    code !== undefined ? `command exited with code ${code}` : signalName !== undefined ? `command killed by ${signalName}` : 'command ended without an exit code';
+  return { outcome: 'fail', message: line === '' ? what : `${what}: ${line}` };
+}
+
 /** The verdict on an HTTP status: 200-399 pass, 1xx per ignoreHttp1xx, anything else fails. */
 function httpVerdict(status: number, check: HealthCheckSettings): ProbeResult {
   const message = `HTTP ${status} from ${check.path}`;
@@ -267,8 +294,6 @@ function probeTcp(check: HealthCheckSettings, port: number, signal?: AbortSignal
   });
 }
 
-/** How much command output is kept to find its first line. */
-const COMMAND_OUTPUT_BYTES = 4096;
 
 /**
  * `/bin/sh -c <command>` in the task's sandbox with the task's environment;
@@ -296,7 +321,7 @@ function probeCommand(check: HealthCheckSettings, target: ProbeTarget, signal?: 
     const output: Buffer[] = [];
     let kept = 0;
     const keep = (chunk: Buffer): void => {
-      if (kept >= COMMAND_OUTPUT_BYTES) return;
+      if (kept >= TASK_COMMAND_OUTPUT_BYTES) return;
       output.push(chunk);
       kept += chunk.length;
     };
@@ -306,15 +331,7 @@ function probeCommand(check: HealthCheckSettings, target: ProbeTarget, signal?: 
       exited = true;
       if (pid !== undefined) void killGroupLeftovers(pid, startTime).catch(() => undefined);
     });
-    child.once('close', (code, signalName) => {
-      if (code === 0) {
-        finish({ outcome: 'pass', message: 'command exited with code 0' });
-        return;
-      }
-      const line = firstLine(Buffer.concat(output).toString('utf8'));
-      const what = code === null ? `command killed by ${signalName ?? 'a signal'}` : `command exited with code ${code}`;
-      finish({ outcome: 'fail', message: line === '' ? what : `${what}: ${line}` });
-    });
+    child.once('close', (code, signalName) => finish(commandVerdict(code ?? undefined, signalName ?? undefined, Buffer.concat(output).toString('utf8'))));
     return {
       cleanup: () => {
         if (!exited && pid !== undefined) {

@@ -484,10 +484,12 @@ export class TaskManager {
   private startHealth(record: TaskRecord): void {
     const { spec, sandbox } = record;
     if (spec.healthChecks.length === 0 || record.monitor !== undefined || this.closed) return;
-    // Checks run where and as the task runs: its sandbox, its environment.
+    // Checks run where and as the task runs: its sandbox, its environment,
+    // or inside its container when its executor has a runner for that.
     const target = {
       cwd: sandbox.dir,
       env: taskEnvironment(spec, { host: this.options.host, sandboxDir: sandbox.dir }),
+      run: this.options.executor.commandRunner?.(spec.taskId),
     };
     const previous = record.health?.health;
     const monitor: HealthMonitor = new HealthMonitor({

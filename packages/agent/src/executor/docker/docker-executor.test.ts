@@ -215,6 +215,30 @@ describeDocker('docker executor', () => {
     expect(await fs.readFile(s.stdoutPath, 'utf8')).toBe('ready\ngot TERM\n');
   });
 
+  it('runs commands inside the running container for COMMAND health checks, with exit code and merged output', async () => {
+    const e = executor();
+    const spec = containerTask('echo ready > /tmp/inside-only; exec sleep 600');
+    await launch(e, spec);
+    const run = e.commandRunner(spec.taskId);
+    expect(run).toBeDefined();
+    const never = new AbortController().signal;
+    // The file is in the container's own /tmp: a command run on the host would not find it.
+    await eventually(async () => (await run!('test -f /tmp/inside-only', never)).exitCode === 0, 'the marker file', 10_000);
+    expect(await run!('cat /tmp/inside-only; echo "$DROVER_TASK_ID"', never)).toEqual({ exitCode: 0, output: `ready\n${spec.taskId}\n` });
+    expect(await run!('echo out; echo err >&2; exit 3', never)).toEqual({ exitCode: 3, output: 'out\nerr\n' });
+
+    const giveUp = new AbortController();
+    const started = Date.now();
+    const hanging = run!('sleep 30', giveUp.signal);
+    setTimeout(() => giveUp.abort(), 200);
+    await expect(hanging).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(5000);
+
+    expect(e.commandRunner('no-such-task')).toBeUndefined();
+    await e.kill(spec.taskId, 0);
+    await expect(run!('true', never)).rejects.toThrow(`task ${spec.taskId} is not running`);
+  });
+
   it('reports an OOM kill', async () => {
     const e = executor();
     const spec = containerTask(`x=$(head -c 64000000 /dev/zero | tr "\\0" a); echo survived`, {

@@ -40,12 +40,15 @@ import {
   type ExecutorCapabilities,
   type LaunchRequest,
   LaunchError,
+  TASK_COMMAND_OUTPUT_BYTES,
+  type TaskCommandRunner,
   type TaskExit,
   type TaskHandle,
 } from '../executor.js';
 import { killWithDeadline } from '../kill-deadline.js';
 import { SingleFlight } from '../single-flight.js';
 import { ContainerConfigProblems, type ContainerPolicy, containerConfig, LABELS } from './container-config.js';
+import { execInContainer } from './container-exec.js';
 import { ContainerLogCopier } from './container-log-copier.js';
 import { daemonMessage, DockerDaemon, isUnreachable, statusCodeOf } from './docker-daemon.js';
 
@@ -179,6 +182,18 @@ export class DockerExecutor implements Executor {
         throw new DroverError(`cannot remove container ${id}: ${daemonMessage(e)}`, Code.Unavailable, { cause: e });
       }
     }
+  }
+
+  commandRunner(taskId: string): TaskCommandRunner | undefined {
+    if (!this.tasks.has(taskId)) return undefined;
+    return (command, signal) => {
+      const w = this.tasks.get(taskId);
+      if (w === undefined || w.ended) return Promise.reject(new DroverError(`task ${taskId} is not running`, Code.FailedPrecondition));
+      return execInContainer(w.container, command, signal, TASK_COMMAND_OUTPUT_BYTES).catch((e: unknown) => {
+        if (signal.aborted) throw e;
+        throw new DroverError(`docker exec: ${daemonMessage(e)}`, Code.Unavailable, { cause: e });
+      });
+    };
   }
 
   close(): void {
