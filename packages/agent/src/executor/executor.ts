@@ -76,7 +76,13 @@ export type TaskExit =
    * kernel's OOM killer killed a process of the task for going over its memory
    * limit (a shell that survives its child's OOM kill still exits on its own).
    */
-  | { readonly kind: 'exited'; readonly exitCode: number; readonly oom?: boolean }
+  | {
+      readonly kind: 'exited';
+      readonly exitCode: number;
+      readonly oom?: boolean;
+      /** Set when the task's own program never ran (its isolation could not be set up): why, for people. */
+      readonly notStarted?: string;
+    }
   /**
    * The main process died of this signal (for example "SIGKILL"). `oom` is true
    * when the signal came from the kernel's OOM killer (memory limit reached).

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { silentLogger } from '@drover/common';
 import type { TaskSpec } from '@drover/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Isolator, TaskCgroup } from '../isolation/isolation.js';
 import { createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
 import { eventually } from '../testing/fake-master.js';
 import { shellTask } from '../testing/task-specs.js';
@@ -16,8 +17,8 @@ let workDir: string;
 const executors: ProcessExecutor[] = [];
 const groups = new Set<number>();
 
-function executor(): ProcessExecutor {
-  const e = new ProcessExecutor({ logger: silentLogger(), pollIntervalMs: 50, killPollIntervalMs: 20 });
+function executor(isolator?: Isolator): ProcessExecutor {
+  const e = new ProcessExecutor({ logger: silentLogger(), pollIntervalMs: 50, killPollIntervalMs: 20, isolator });
   executors.push(e);
   return e;
 }
@@ -51,7 +52,49 @@ afterEach(async () => {
   await fs.rm(workDir, { recursive: true, force: true });
 });
 
+/**
+ * An isolator whose every task cgroup is joined by writing to `procsFile`,
+ * so the join wrapper runs without root: a plain file accepts the pid, a
+ * missing one makes the join fail.
+ */
+function joinOnly(procsFile: string): Isolator {
+  const cgroup: TaskCgroup = {
+    path: 'fake/task',
+    procsFiles: [procsFile],
+    pids: () => Promise.resolve([]),
+    oomKills: () => Promise.resolve(0),
+    cpuUsageNs: () => Promise.resolve(undefined),
+    destroy: () => Promise.resolve(),
+  };
+  return {
+    kind: 'cgroups-v2',
+    capability: 'isolation:cgroups-v2',
+    create: () => Promise.resolve(cgroup),
+    limitsOf: (r) => ({ cpus: r?.cpus ?? 0, memMiB: r?.mem ?? 0, pids: 0 }),
+    reopen: () => undefined,
+    close: () => Promise.resolve(),
+  };
+}
+
 describe('process executor', () => {
+  it('reports a task that could not join its cgroup as never started, and a program exiting 125 by itself as exited', async () => {
+    const missing = path.join(workDir, 'no-such-cgroup', 'cgroup.procs');
+    const broken = executor(joinOnly(missing));
+    const spec = shellTask('echo ran > ran.txt');
+    const { sandbox: s } = await launch(broken, spec);
+    expect(await broken.wait(spec.taskId)).toEqual({
+      kind: 'exited',
+      exitCode: 125,
+      notStarted: `cannot isolate the task: cannot move the task into ${missing}`,
+    });
+    expect(await fs.stat(path.join(s.dir, 'ran.txt')).then(() => true, () => false)).toBe(false);
+
+    const joined = executor(joinOnly(path.join(workDir, 'procs')));
+    const own = shellTask('echo "cannot reach the database" >&2; exit 125');
+    await launch(joined, own);
+    expect(await joined.wait(own.taskId)).toEqual({ kind: 'exited', exitCode: 125 });
+  });
+
   it('gives the task its environment and writes its output to sandbox files', async () => {
     const e = executor();
     const spec = shellTask('env; echo to-stderr >&2', {

@@ -27,7 +27,7 @@ import { Code, DroverError, NotFoundError, type Logger } from '@drover/common';
 import type { TaskSpec } from '@drover/proto';
 import { execa } from 'execa';
 import { type Isolator, NoIsolation, type TaskCgroup } from '../isolation/isolation.js';
-import { programProblem, wrappedCommand, type SwitchUser } from '../isolation/join-wrapper.js';
+import { JOIN_FAILED_EXIT_CODE, JOIN_FAILED_PREFIX, programProblem, wrappedCommand, type SwitchUser } from '../isolation/join-wrapper.js';
 import { type AgentIdentity, agentIdentity, chownSandbox, type TaskUser, taskUser } from '../isolation/task-user.js';
 import {
   type Executor,
@@ -42,9 +42,6 @@ import { isProcessAlive, readProcStatSync } from './proc-stat.js';
 import { killGroupLeftovers, signalGroup } from './process-group.js';
 import { SingleFlight } from './single-flight.js';
 import { taskEnvironment } from './task-environment.js';
-
-/** How long a launch waits for the wrapper to join the task's cgroup. */
-const JOIN_WAIT_MS = 5000;
 
 /** How a ProcessExecutor behaves. */
 export interface ProcessExecutorOptions {
@@ -218,7 +215,6 @@ export class ProcessExecutor implements Executor {
         const result = await child;
         throw new LaunchError(spec.taskId, spawnFailure(result), result.cause);
       }
-      if (cgroup !== undefined) await this.untilJoined(spec.taskId, child, child.pid, cgroup);
     } catch (e) {
       await this.removeCgroup(spec.taskId, cgroup);
       throw e;
@@ -235,7 +231,7 @@ export class ProcessExecutor implements Executor {
       .then(async (e) => {
         // Closed: the agent no longer watches, and wait stays pending (interface rule).
         if (this.closed) return new Promise<TaskExit>(() => undefined);
-        const final = await this.withOom(watched, e);
+        const final = await this.withOom(watched, await joinFailure(e, cgroup, sandbox.stderrPath));
         await this.ended(watched);
         return final;
       });
@@ -285,30 +281,6 @@ export class ProcessExecutor implements Executor {
     return wrappedCommand(o.cgroup?.procsFiles ?? [], drop, program, args);
   }
 
-  /**
-   * Waits until the wrapper has moved the task into its cgroup (it execs the
-   * program right after), so RUNNING means the program runs, limited. A task
-   * that ends first is not waited for: wait says how it ended (a failed join
-   * exits JOIN_FAILED_EXIT_CODE and says why on stderr).
-   */
-  private async untilJoined(taskId: string, child: Child, pid: number, cgroup: TaskCgroup): Promise<void> {
-    let settled = false;
-    void child.finally(() => {
-      settled = true;
-    });
-    const deadline = Date.now() + JOIN_WAIT_MS;
-    while (!settled) {
-      // One line per hierarchy, "<id>:<controllers>:/<path>"; joined when every one we use names the task's.
-      const text = await fs.readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
-      const joined = text.split('\n').filter((line) => line.endsWith(`:/${cgroup.path}`)).length;
-      if (joined >= cgroup.procsFiles.length) return;
-      if (Date.now() > deadline) {
-        this.log.warn({ taskId, pid, cgroup: cgroup.path }, 'the task has not joined its cgroup yet; reporting it running anyway');
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  }
 
   /** Gives the sandbox to the task's user; LaunchError when it cannot. */
   private async handOver(taskId: string, dir: string, user: TaskUser): Promise<void> {
@@ -469,6 +441,31 @@ function exitOf(result: ChildResult): TaskExit {
   if (typeof result.signal === 'string') return { kind: 'signaled', signal: result.signal };
   if (typeof result.exitCode === 'number') return { kind: 'exited', exitCode: result.exitCode };
   return { kind: 'unknown' };
+}
+
+/**
+ * `exit`, marked as a task whose program never ran when the join wrapper
+ * gave up: its exit code, and its words at the very start of stderr. A
+ * program could forge both, but would only relabel its own failure.
+ */
+async function joinFailure(exit: TaskExit, cgroup: TaskCgroup | undefined, stderrPath: string): Promise<TaskExit> {
+  if (cgroup === undefined || exit.kind !== 'exited' || exit.exitCode !== JOIN_FAILED_EXIT_CODE) return exit;
+  // The shell's own complaint about the write may come first.
+  const head = await readHead(stderrPath, 2048).catch(() => '');
+  const line = head.split('\n').slice(0, 3).find((l) => l.startsWith(JOIN_FAILED_PREFIX));
+  return line === undefined ? exit : { ...exit, notStarted: `cannot isolate the task: ${line.slice('drover: '.length)}` };
+}
+
+/** The first `bytes` of a file, as text. */
+async function readHead(file: string, bytes: number): Promise<string> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(bytes);
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** The one line a failed spawn says, for example "spawn /nope ENOENT". */

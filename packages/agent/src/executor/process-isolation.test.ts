@@ -204,8 +204,8 @@ describeAsRoot('process executor with cgroups', () => {
 
     const second = executor();
     expect(await second.recover([handle])).toEqual(new Set([spec.taskId]));
-    const cgroupOfPid = await fs.readFile(`/proc/${handle.pid}/cgroup`, 'utf8');
-    expect(cgroupOfPid).toContain(`:/${handle.details.cgroup}\n`);
+    // Launch does not wait for the wrapper's join (the program cannot start before it); it follows at once.
+    await eventually(async () => (await fs.readFile(`/proc/${handle.pid}/cgroup`, 'utf8')).includes(`:/${handle.details.cgroup}\n`), 'the task in its cgroup');
     expect(await gone(isolator, handle)).toBe(false);
     expect(await second.kill(spec.taskId, 5000)).toEqual({ kind: 'unknown' });
     expect(await gone(isolator, handle)).toBe(true);

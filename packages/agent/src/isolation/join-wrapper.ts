@@ -8,8 +8,10 @@
  * hierarchy) and only then execs the task: the task's first instruction runs
  * in the cgroup, and so does everything it forks. exec keeps the pid, the
  * session, the process group and the open stdout/stderr files, so the
- * executor sees no difference. If a join fails the wrapper exits 125 before
- * the task's program ever runs, saying why on the task's stderr.
+ * executor sees no difference, and need not wait for the joins: the program
+ * cannot run before they are done. If a join fails the wrapper exits 125
+ * before the task's program ever runs, saying why as the first line of the
+ * task's stderr; the executor reports that as a failed launch.
  *
  * Why setpriv: joining a cgroup needs root (v2 even wants write access to
  * the cgroup the process leaves), so the wrapper runs as the agent and
@@ -23,10 +25,13 @@ import path from 'node:path';
 /** Exit code of the wrapper when the task could not join its cgroup. */
 export const JOIN_FAILED_EXIT_CODE = 125;
 
+/** How the wrapper's line on stderr starts when a join fails (the rest names the cgroup.procs file). */
+export const JOIN_FAILED_PREFIX = 'drover: cannot move the task into ';
+
 const SCRIPT = [
   'n=$1; shift',
   'while [ "$n" -gt 0 ]; do',
-  `  echo $$ > "$1" || { echo "drover: cannot move the task into $1" >&2; exit ${JOIN_FAILED_EXIT_CODE}; }`,
+  `  echo $$ > "$1" || { echo "${JOIN_FAILED_PREFIX}$1" >&2; exit ${JOIN_FAILED_EXIT_CODE}; }`,
   '  shift; n=$((n - 1))',
   'done',
   'exec "$@"',

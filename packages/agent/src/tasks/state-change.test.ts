@@ -18,6 +18,11 @@ describe('task end', () => {
       out: { state: 'FAILED', reason: 'COMMAND_EXITED', exitCode: 3, message: 'exited with code 3' },
     },
     {
+      name: 'a program that never ran: its isolation could not be set up',
+      exit: { kind: 'exited', exitCode: 125, notStarted: 'cannot isolate the task: cannot move the task into /x/cgroup.procs' },
+      out: { state: 'FAILED', reason: 'LAUNCH_FAILED', exitCode: 125, message: 'cannot isolate the task: cannot move the task into /x/cgroup.procs' },
+    },
+    {
       name: 'unrequested signal',
       exit: { kind: 'signaled', signal: 'SIGSEGV' },
       out: { state: 'FAILED', reason: 'SIGNALED', signal: 'SIGSEGV', message: 'killed by SIGSEGV' },

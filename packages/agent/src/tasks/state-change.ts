@@ -70,6 +70,7 @@ export function endOf(exit: TaskExit, kill: KillRequest | undefined, memMiB?: nu
   }
   switch (exit.kind) {
     case 'exited':
+      if (exit.notStarted !== undefined) return { state: 'FAILED', reason: 'LAUNCH_FAILED', exitCode: exit.exitCode, message: exit.notStarted };
       return {
         state: exit.exitCode === 0 ? 'FINISHED' : 'FAILED',
         reason: 'COMMAND_EXITED',
