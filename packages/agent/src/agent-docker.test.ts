@@ -4,7 +4,7 @@ import { HealthCheckProtocol, type TaskSpec } from '@drover/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTAINER_SANDBOX } from './executor/docker/container-config.js';
 import { containersOf, containerTask, describeDocker, removeTestContainers } from './testing/docker-test-env.js';
-import { AgentHarness, readable } from './testing/agent-harness.js';
+import { AgentHarness, forgetHandle, readable } from './testing/agent-harness.js';
 import { eventually, type FakeMaster } from './testing/fake-master.js';
 
 const h = new AgentHarness();
@@ -72,6 +72,23 @@ describeDocker('agent with a Docker daemon', () => {
       'a HEALTHY update',
       15_000,
     );
+  });
+
+  it('removes the container of an interrupted launch whose container id was never recorded', async () => {
+    const master = await h.master();
+    const workDir = await h.workDir();
+    const first = await h.agent(master, workDir);
+    await first.registered();
+    const spec = containerTask('exec sleep 600');
+    launch(master, spec);
+    await h.reached(master, spec.taskId, 'RUNNING', 15_000);
+    await first.stop();
+    await forgetHandle(workDir, spec.taskId);
+    expect(await containersOf(spec.taskId)).toHaveLength(1);
+
+    await (await h.agent(master, workDir)).registered();
+    expect(await h.reached(master, spec.taskId, 'FAILED')).toMatchObject({ reason: 'LAUNCH_FAILED', message: 'the agent stopped before the task was started' });
+    await eventually(async () => (await containersOf(spec.taskId)).length === 0, 'the unrecorded container to be removed', 10_000);
   });
 
   it('refuses a privileged container unless started with --allow-privileged', async () => {

@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Resources } from '@drover/proto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentHarness } from './testing/agent-harness.js';
+import { isProcessAlive } from './executor/proc-stat.js';
+import { AgentHarness, forgetHandle } from './testing/agent-harness.js';
 import { captureLogger } from './testing/capture-logger.js';
 import { eventually } from './testing/fake-master.js';
 import { describeAsRoot } from './testing/root-only.js';
@@ -28,6 +29,22 @@ describeAsRoot('agent isolation with cgroups', () => {
     master.latest?.send({ $case: 'launch', value: { task: spec } });
     const failed = await h.reached(master, spec.taskId, 'FAILED', 15_000);
     expect(failed).toMatchObject({ reason: 'MEMORY_LIMIT', signal: 'SIGKILL', message: 'killed: over its 64 MiB memory limit' });
+  });
+
+  it('kills what an interrupted launch started, through the task cgroup, when the pid was never recorded', async () => {
+    const master = await h.master();
+    const workDir = await h.workDir();
+    const first = await h.agent(master, workDir);
+    await first.registered();
+    const spec = shellTask('exec sleep 60');
+    master.latest?.send({ $case: 'launch', value: { task: spec } });
+    const running = await h.reached(master, spec.taskId, 'RUNNING');
+    await first.stop();
+    await forgetHandle(workDir, spec.taskId);
+
+    await (await h.agent(master, workDir)).registered();
+    expect(await h.reached(master, spec.taskId, 'FAILED')).toMatchObject({ reason: 'LAUNCH_FAILED', message: 'the agent stopped before the task was started' });
+    await eventually(async () => !(await isProcessAlive(running.pid, undefined)), 'the unrecorded process to be killed');
   });
 
   it('fails the launch of a task whose user does not exist', async () => {

@@ -72,6 +72,7 @@ function joinOnly(procsFile: string): Isolator {
     create: () => Promise.resolve(cgroup),
     limitsOf: (r) => ({ cpus: r?.cpus ?? 0, memMiB: r?.mem ?? 0, pids: 0 }),
     reopen: () => undefined,
+    expected: () => undefined,
     close: () => Promise.resolve(),
   };
 }

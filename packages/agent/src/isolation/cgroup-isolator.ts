@@ -113,6 +113,10 @@ export class CgroupIsolator implements Isolator {
     return cgroup;
   }
 
+  expected(taskId: string): TaskCgroup | undefined {
+    return this.cgroupOf(taskId);
+  }
+
   async close(): Promise<void> {
     // rmdir only succeeds on a cgroup without children: live tasks keep it.
     for (const dir of parentDirs(this.layout)) await fs.rmdir(dir).catch(() => undefined);

@@ -89,6 +89,12 @@ export interface Isolator {
    * cgroup) or when there is no isolation.
    */
   reopen(taskId: string, path: string): TaskCgroup | undefined;
+  /**
+   * The cgroup this agent gives the task, whether or not it exists (destroy
+   * is fine either way): for a task whose launch an agent crash interrupted
+   * before its handle was checkpointed. Undefined without isolation.
+   */
+  expected(taskId: string): TaskCgroup | undefined;
   /** Removes the agent's parent cgroup if no task cgroup is left in it; never throws. */
   close(): Promise<void>;
 }
@@ -116,6 +122,10 @@ export class NoIsolation implements Isolator {
   }
 
   reopen(): undefined {
+    return undefined;
+  }
+
+  expected(): undefined {
     return undefined;
   }
 

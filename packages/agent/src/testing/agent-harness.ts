@@ -19,6 +19,7 @@ import {
 import { startAgent } from '../agent.js';
 import type { AgentOptions, RunningAgent } from '../agent-options.js';
 import { signalGroup } from '../executor/process-group.js';
+import { CHECKPOINT_FILE } from '../sandbox/sandbox.js';
 import { sweepAgentCgroups } from './cgroup-sweep.js';
 import { eventually, FakeMaster, type FakeMasterOptions } from './fake-master.js';
 
@@ -59,6 +60,18 @@ export function readable(status: TaskStatus): ReadableStatus {
     healthFailed: status.healthFailed,
     healthMessage: status.healthMessage,
   };
+}
+
+/**
+ * Makes a stopped agent's checkpoint of `taskId` look as if the agent had
+ * died in the middle of the launch: the task started, but its handle (pid,
+ * container id) was never recorded.
+ */
+export async function forgetHandle(workDir: string, taskId: string): Promise<void> {
+  const file = path.join(workDir, 'tasks', taskId, CHECKPOINT_FILE);
+  const checkpoint = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  delete checkpoint.handle;
+  await fs.writeFile(file, JSON.stringify(checkpoint));
 }
 
 /** Owns the masters, agents, work dirs and processes of one test. */
