@@ -26,16 +26,19 @@ interface Waiter {
 export class ClusterState {
   private readonly apps = new Map<string, AppRecord>();
   private readonly tasks = new Map<string, TaskRecord>();
-  private readonly tasksByApp = new Map<string, Set<string>>();
-  private readonly tasksByAgent = new Map<string, Set<string>>();
+  // The indexes hold the records themselves, not ids: reconcile reads every
+  // live task of a dirty app on every pass, and an id lookup per task was the
+  // master's hottest function at 20,000 tasks.
+  private readonly tasksByApp = new Map<string, Map<string, TaskRecord>>();
+  private readonly tasksByAgent = new Map<string, Map<string, TaskRecord>>();
   private readonly agents = new Map<string, AgentRecord>();
   /** appId -> version -> record. */
   private readonly versions = new Map<string, Map<string, VersionRecord>>();
   private readonly deployments = new Map<string, DeploymentRecord>();
   /** Live (not ended) task ids per app, so reconciling skips the history. */
-  private readonly liveByApp = new Map<string, Set<string>>();
+  private readonly liveByApp = new Map<string, Map<string, TaskRecord>>();
   /** One-off tasks not placed yet. */
-  private readonly pending = new Set<string>();
+  private readonly pending = new Map<string, TaskRecord>();
   private sortedAgents: AgentRecord[] | undefined;
   private readonly mutationListeners: Array<(m: Mutation) => void> = [];
   private queued: Mutation[] = [];
@@ -229,7 +232,7 @@ export class ClusterState {
           this.tasks.delete(m.id);
           this.tasksByApp.get(task.appId)?.delete(m.id);
           this.tasksByAgent.get(task.agentId)?.delete(m.id);
-          this.indexLiveness(task.appId, m.id, false);
+          this.indexLiveness(task, false);
           this.pending.delete(m.id);
           this.ledger.update(task, undefined);
           for (const l of this.taskListeners) l(task, undefined);
@@ -263,37 +266,31 @@ export class ClusterState {
     if (before && before.agentId !== task.agentId) this.tasksByAgent.get(before.agentId)?.delete(task.id);
     this.tasks.set(task.id, task);
     this.ledger.update(before, task);
-    this.indexLiveness(task.appId, task.id, isLive(task.state));
-    if (task.state === 'PENDING') this.pending.add(task.id);
+    this.indexLiveness(task, isLive(task.state));
+    if (task.state === 'PENDING') this.pending.set(task.id, task);
     else this.pending.delete(task.id);
     let byApp = this.tasksByApp.get(task.appId);
-    if (!byApp) this.tasksByApp.set(task.appId, (byApp = new Set()));
-    byApp.add(task.id);
+    if (!byApp) this.tasksByApp.set(task.appId, (byApp = new Map()));
+    byApp.set(task.id, task);
     let byAgent = this.tasksByAgent.get(task.agentId);
-    if (!byAgent) this.tasksByAgent.set(task.agentId, (byAgent = new Set()));
-    byAgent.add(task.id);
+    if (!byAgent) this.tasksByAgent.set(task.agentId, (byAgent = new Map()));
+    byAgent.set(task.id, task);
     for (const l of this.taskListeners) l(before, task);
   }
 
-  private indexLiveness(appId: string, taskId: string, live: boolean): void {
-    let set = this.liveByApp.get(appId);
+  private indexLiveness(task: TaskRecord, live: boolean): void {
+    let byId = this.liveByApp.get(task.appId);
     if (live) {
-      if (!set) this.liveByApp.set(appId, (set = new Set()));
-      set.add(taskId);
-    } else if (set) {
-      set.delete(taskId);
-      if (set.size === 0) this.liveByApp.delete(appId);
+      if (!byId) this.liveByApp.set(task.appId, (byId = new Map()));
+      byId.set(task.id, task);
+    } else if (byId) {
+      byId.delete(task.id);
+      if (byId.size === 0) this.liveByApp.delete(task.appId);
     }
   }
 
-  private lookup(ids: Set<string> | undefined): TaskRecord[] {
-    if (!ids) return [];
-    const out: TaskRecord[] = [];
-    for (const id of ids) {
-      const t = this.tasks.get(id);
-      if (t) out.push(t);
-    }
-    return out;
+  private lookup(records: Map<string, TaskRecord> | undefined): TaskRecord[] {
+    return records === undefined ? [] : [...records.values()];
   }
 }
 
