@@ -285,7 +285,6 @@ export class ProcessExecutor implements Executor {
     return wrappedCommand(o.cgroup?.procsFiles ?? [], drop, program, args);
   }
 
-
   /** Gives the sandbox to the task's user; LaunchError when it cannot. */
   private async handOver(taskId: string, dir: string, user: TaskUser): Promise<void> {
     try {

@@ -294,7 +294,6 @@ function probeTcp(check: HealthCheckSettings, port: number, signal?: AbortSignal
   });
 }
 
-
 /**
  * `/bin/sh -c <command>` in the task's sandbox with the task's environment;
  * exit 0 passes. The command leads its own process group, so at the timeout
