@@ -3,7 +3,7 @@ import path from 'node:path';
 import { HealthCheckProtocol, type TaskSpec } from '@drover/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTAINER_SANDBOX } from './executor/docker/container-config.js';
-import { containersOf, containerTask, describeDocker, removeTestContainers } from './testing/docker-test-env.js';
+import { containersOf, containerTask, describeDocker, removeTestContainers, TEST_IMAGE, TEST_RUN, TEST_RUN_LABEL, testDaemon } from './testing/docker-test-env.js';
 import { AgentHarness, forgetHandle, readable } from './testing/agent-harness.js';
 import { eventually, type FakeMaster } from './testing/fake-master.js';
 
@@ -89,6 +89,31 @@ describeDocker('agent with a Docker daemon', () => {
     await (await h.agent(master, workDir)).registered();
     expect(await h.reached(master, spec.taskId, 'FAILED')).toMatchObject({ reason: 'LAUNCH_FAILED', message: 'the agent stopped before the task was started' });
     await eventually(async () => (await containersOf(spec.taskId)).length === 0, 'the unrecorded container to be removed', 10_000);
+  });
+
+  it("removes containers labelled with its id that no checkpoint knows, and leaves other agents' alone", async () => {
+    const master = await h.master();
+    const workDir = await h.workDir();
+    const first = await h.agent(master, workDir);
+    const agentId = await first.registered();
+    await first.stop();
+    // As a lost work dir or an interrupted launch would leave them: ours, and another agent's.
+    const orphan = async (owner: string) => {
+      const c = await testDaemon.api.createContainer({
+        Image: TEST_IMAGE,
+        Cmd: ['sleep', '600'],
+        Labels: { 'drover.agent-id': owner, 'drover.task-id': `ghost.${owner}`, [TEST_RUN_LABEL]: TEST_RUN },
+      });
+      await c.start();
+      return c.id;
+    };
+    const ours = await orphan(agentId);
+    const theirs = await orphan('some-other-agent');
+
+    await (await h.agent(master, workDir)).registered();
+    const left = (await testDaemon.api.listContainers({ all: true, filters: { label: [`${TEST_RUN_LABEL}=${TEST_RUN}`] } })).map((c) => c.Id);
+    expect(left).not.toContain(ours);
+    expect(left).toContain(theirs);
   });
 
   it('refuses a privileged container unless started with --allow-privileged', async () => {

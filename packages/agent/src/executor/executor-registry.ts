@@ -82,8 +82,9 @@ export class ExecutorRegistry implements Executor {
   async recover(handles: readonly TaskHandle[]): Promise<Set<string>> {
     const adopted = new Set<string>();
     for (const [name, executor] of this.byName) {
+      // Every executor is asked, even with no handles: recovery is also when
+      // an executor clears what no checkpoint knows (orphaned containers).
       const mine = handles.filter((h) => h.executor === name);
-      if (mine.length === 0) continue;
       for (const id of await executor.recover(mine)) {
         adopted.add(id);
         this.byTask.set(id, executor);

@@ -2,8 +2,10 @@
  * `docker exec` for COMMAND health checks: `/bin/sh -c <command>` inside the
  * task's running container, in its namespaces, with the container's own
  * environment, user and working directory, as Marathon runs such checks for
- * Docker tasks. stdout and stderr are read from one multiplexed stream, so
- * they keep the order the daemon received them in.
+ * Docker tasks. stderr is merged into stdout inside the container, by an
+ * outer shell that then execs the real one, as for checks on the host: the
+ * daemon reads the two through separate pipes, and frames of different
+ * streams can arrive in either order.
  *
  * The Engine API cannot kill an exec: giving up (timeout, task stopping)
  * closes the stream, and a command that hangs inside the container runs on
@@ -17,7 +19,7 @@ import { FrameDecoder } from './container-log-copier.js';
 
 /** Runs `command` in `container`; rejects when the daemon refuses (container not running) or `signal` aborts. */
 export async function execInContainer(container: Dockerode.Container, command: string, signal: AbortSignal, keepBytes: number): Promise<TaskCommandResult> {
-  const exec = await container.exec({ Cmd: ['/bin/sh', '-c', command], AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: signal });
+  const exec = await container.exec({ Cmd: ['/bin/sh', '-c', 'exec 2>&1; exec /bin/sh -c "$1"', 'drover-health-check', command], AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, abortSignal: signal });
   const stream = (await exec.start({ hijack: true, stdin: false, abortSignal: signal })) as NodeJS.ReadableStream & { destroy(): void };
   const output = await new Promise<Buffer>((resolve, reject) => {
     const decoder = new FrameDecoder();

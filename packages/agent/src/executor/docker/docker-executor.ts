@@ -28,7 +28,8 @@
  *   Running ones are re-adopted; stopped ones too, since their exit code is
  *   still there (capability exitStatusAfterRecover): wait resolves with it at
  *   once. While the daemon does not answer, handles are adopted and watched
- *   until it does.
+ *   until it does. Containers labelled with this agent's id that no handle
+ *   names are removed.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -158,6 +159,7 @@ export class DockerExecutor implements Executor {
       }
       adopted.add(handle.taskId);
     }
+    await this.removeOrphans(new Set(handles.filter((h) => h.executor === this.name).map((h) => h.taskId)));
     return adopted;
   }
 
@@ -370,6 +372,37 @@ export class DockerExecutor implements Executor {
   }
 
   /** Containers labelled with this task id, running or not. */
+  /**
+   * Removes this agent's containers that no checkpoint knows (as Mesos'
+   * Docker containerizer kills unknown containers on recovery): a launch
+   * interrupted after `docker create`, or a work dir lost with its
+   * checkpoints. Only containers labelled with this agent's id are touched,
+   * so agents sharing a daemon leave each other alone; before the agent has
+   * an id (its first start) nothing can be its own.
+   */
+  private async removeOrphans(known: ReadonlySet<string>): Promise<void> {
+    const agentId = this.agentId();
+    if (agentId === undefined || agentId === '') return;
+    let mine: Dockerode.ContainerInfo[];
+    try {
+      mine = await this.daemon.api.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${agentId}`] } });
+    } catch (e) {
+      this.log.warn({ err: daemonMessage(e) }, 'cannot look for containers left by an earlier run');
+      return;
+    }
+    for (const c of mine) {
+      const taskId = c.Labels[LABELS.taskId] ?? '';
+      if (known.has(taskId) || this.tasks.has(taskId)) continue;
+      this.log.warn({ taskId, container: c.Id, state: c.State }, 'removing a container of this agent that no checkpoint knows');
+      await this.daemon.api
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch((e: unknown) => {
+          if (statusCodeOf(e) !== 404) this.log.error({ taskId, container: c.Id, err: daemonMessage(e) }, 'cannot remove an orphaned container');
+        });
+    }
+  }
+
   private async labelled(taskId: string): Promise<Dockerode.ContainerInfo[]> {
     return this.daemon.api.listContainers({ all: true, filters: { label: [`${LABELS.taskId}=${taskId}`] } });
   }
