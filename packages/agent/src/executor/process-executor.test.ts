@@ -73,6 +73,7 @@ function joinOnly(procsFile: string): Isolator {
     limitsOf: (r) => ({ cpus: r?.cpus ?? 0, memMiB: r?.mem ?? 0, pids: 0 }),
     reopen: () => undefined,
     expected: () => undefined,
+    taskIds: () => Promise.resolve([]),
     close: () => Promise.resolve(),
   };
 }

@@ -157,6 +157,7 @@ export class ProcessExecutor implements Executor {
         await this.removeCgroup(handle.taskId, cgroup);
       }
     }
+    await this.removeUnknownCgroups(new Set(handles.filter((h) => h.executor === this.name).map((h) => h.taskId)));
     return alive;
   }
 
@@ -283,6 +284,19 @@ export class ProcessExecutor implements Executor {
       drop = { setpriv: found, uid: o.user.uid, gid: o.user.gid };
     }
     return wrappedCommand(o.cgroup?.procsFiles ?? [], drop, program, args);
+  }
+
+  /**
+   * Kills and removes this agent's task cgroups that no handle names: what
+   * a task left when its checkpoint was lost, or ended with the agent before
+   * its cgroup went. The Docker executor does the same for containers.
+   */
+  private async removeUnknownCgroups(known: ReadonlySet<string>): Promise<void> {
+    for (const taskId of await this.isolator.taskIds()) {
+      if (known.has(taskId) || this.tasks.has(taskId)) continue;
+      this.log.warn({ taskId }, 'removing a task cgroup that no checkpoint knows, with whatever runs in it');
+      await this.removeCgroup(taskId, this.isolator.expected(taskId));
+    }
   }
 
   /** Gives the sandbox to the task's user; LaunchError when it cannot. */

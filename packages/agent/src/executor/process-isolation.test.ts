@@ -3,6 +3,7 @@
  * OOM kills are recognised, cgroups go when their task does, re-adopted
  * tasks keep theirs, and tasks run as the user their spec names.
  */
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { detectIsolation } from '../isolation/cgroup-detect.js';
 import { CgroupIsolator } from '../isolation/cgroup-isolator.js';
 import { type Isolator, NoIsolation } from '../isolation/isolation.js';
+import { wrappedCommand } from '../isolation/join-wrapper.js';
 import { CHECKPOINT_FILE, createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
 import { eventually } from '../testing/fake-master.js';
 import { sweepCgroups } from '../testing/cgroup-sweep.js';
@@ -221,6 +223,20 @@ describeAsRoot('process executor with cgroups', () => {
     const second = executor();
     expect(await second.recover([handle])).toEqual(new Set());
     expect(await gone(isolator, handle)).toBe(true);
+  });
+
+  it('kills and removes, on recovery, a task cgroup that no checkpoint knows', async () => {
+    const ghost = await isolator.create('ghost.1', isolator.limitsOf(undefined));
+    const [program, ...args] = wrappedCommand(ghost!.procsFiles, undefined, 'sleep', ['60']);
+    const child = spawn(program, args, { detached: true, stdio: 'ignore' });
+    const pid = child.pid ?? 0;
+    groups.add(pid);
+    await eventually(async () => (await ghost!.pids()).includes(pid), 'the orphan in its cgroup');
+
+    const e = executor();
+    expect(await e.recover([])).toEqual(new Set());
+    await eventually(async () => !(await isProcessAlive(pid, undefined)), 'the orphan to be killed');
+    expect(await isolator.taskIds()).not.toContain('ghost.1');
   });
 
   it('fails the launch of a missing program as before, leaving no cgroup', async () => {

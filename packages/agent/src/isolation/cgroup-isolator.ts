@@ -117,6 +117,15 @@ export class CgroupIsolator implements Isolator {
     return this.cgroupOf(taskId);
   }
 
+  async taskIds(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const dir of parentDirs(this.layout)) {
+      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      for (const e of entries) if (e.isDirectory() && isSafeName(e.name)) ids.add(e.name);
+    }
+    return [...ids];
+  }
+
   async close(): Promise<void> {
     // rmdir only succeeds on a cgroup without children: live tasks keep it.
     for (const dir of parentDirs(this.layout)) await fs.rmdir(dir).catch(() => undefined);

@@ -95,6 +95,8 @@ export interface Isolator {
    * before its handle was checkpointed. Undefined without isolation.
    */
   expected(taskId: string): TaskCgroup | undefined;
+  /** Ids of the task cgroups under this agent's parent now (with or without processes). */
+  taskIds(): Promise<string[]>;
   /** Removes the agent's parent cgroup if no task cgroup is left in it; never throws. */
   close(): Promise<void>;
 }
@@ -127,6 +129,10 @@ export class NoIsolation implements Isolator {
 
   expected(): undefined {
     return undefined;
+  }
+
+  taskIds(): Promise<string[]> {
+    return Promise.resolve([]);
   }
 
   close(): Promise<void> {
