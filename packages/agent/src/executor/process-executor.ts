@@ -162,12 +162,9 @@ export class ProcessExecutor implements Executor {
   }
 
   remove(handle: TaskHandle): Promise<void> {
-    if (handle.executor !== this.name) return Promise.resolve();
     const w = this.tasks.get(handle.taskId);
-    // Never watched: the checkpoint of a task that ended before a restart, or
-    // of a launch the agent died in before the pid was recorded. Whatever
-    // runs in the task's cgroup is left of it.
-    if (w === undefined) return this.removeCgroup(handle.taskId, this.recordedCgroup(handle) ?? this.isolator.expected(handle.taskId));
+    // Never watched: recovery already removed the task cgroups no live handle names.
+    if (w === undefined || handle.executor !== this.name) return Promise.resolve();
     if (!w.ended) {
       return Promise.reject(new DroverError(`task ${handle.taskId} has not ended: kill it first`, Code.FailedPrecondition));
     }

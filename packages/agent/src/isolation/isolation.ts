@@ -91,8 +91,8 @@ export interface Isolator {
   reopen(taskId: string, path: string): TaskCgroup | undefined;
   /**
    * The cgroup this agent gives the task, whether or not it exists (destroy
-   * is fine either way): for a task whose launch an agent crash interrupted
-   * before its handle was checkpointed. Undefined without isolation.
+   * is fine either way): for one found at recovery that no checkpoint names.
+   * Undefined without isolation.
    */
   expected(taskId: string): TaskCgroup | undefined;
   /** Ids of the task cgroups under this agent's parent now (with or without processes). */

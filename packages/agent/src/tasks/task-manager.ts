@@ -52,7 +52,6 @@ import {
 } from '@drover/proto';
 import { loadTaskCheckpoints, removeTaskCheckpoint, saveTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
 import { type Executor, LaunchError, type TaskHandle } from '../executor/executor.js';
-import { executorNameFor } from '../executor/executor-registry.js';
 import { taskEnvironment } from '../executor/task-environment.js';
 import { Fetcher } from '../fetch/fetcher.js';
 import { healthCheckSettings, runHealthCheck } from '../health/health-check.js';
@@ -155,11 +154,9 @@ export class TaskManager {
       } else if (record.handle !== undefined) {
         toAdopt.push(record);
       } else {
-        // The agent stopped in the middle of the launch: whatever it had
-        // started (a container, a process in the task's cgroup) must not run
-        // on unmanaged while the master starts a replacement.
-        record.handle = { taskId: cp.spec.taskId, executor: executorNameFor(cp.spec), pid: 0, details: {} };
-        this.removeRemains(record);
+        // The agent stopped in the middle of the launch. Whatever it had
+        // started (a container, a process in the task's cgroup) is named by
+        // no handle, so the executors' recovery removes it below.
         void this.enqueue(record, () =>
           this.change(record, {
             state: 'FAILED',

@@ -371,7 +371,6 @@ export class DockerExecutor implements Executor {
     }
   }
 
-  /** Containers labelled with this task id, running or not. */
   /**
    * Removes this agent's containers that no checkpoint knows (as Mesos'
    * Docker containerizer kills unknown containers on recovery): a launch
@@ -394,15 +393,13 @@ export class DockerExecutor implements Executor {
       const taskId = c.Labels[LABELS.taskId] ?? '';
       if (known.has(taskId) || this.tasks.has(taskId)) continue;
       this.log.warn({ taskId, container: c.Id, state: c.State }, 'removing a container of this agent that no checkpoint knows');
-      await this.daemon.api
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch((e: unknown) => {
-          if (statusCodeOf(e) !== 404) this.log.error({ taskId, container: c.Id, err: daemonMessage(e) }, 'cannot remove an orphaned container');
-        });
+      await this.remove({ taskId, executor: this.name, pid: 0, details: { containerId: c.Id } }).catch((e: unknown) => {
+        this.log.error({ taskId, container: c.Id, err: e }, 'cannot remove an orphaned container');
+      });
     }
   }
 
+  /** Containers labelled with this task id, running or not. */
   private async labelled(taskId: string): Promise<Dockerode.ContainerInfo[]> {
     return this.daemon.api.listContainers({ all: true, filters: { label: [`${LABELS.taskId}=${taskId}`] } });
   }
