@@ -14,7 +14,9 @@
  *   2. shift the older copies (`.1` -> `.2`, ..., the oldest is deleted);
  *   3. rename `.rotating` to `.1`;
  *   4. copy any last growth (again a few rounds at most) and truncate the
- *      live file to zero through the descriptor the copy used.
+ *      live file to zero through the descriptor the copy used; the very
+ *      last size check, copy and truncate run synchronously, so a busy
+ *      event loop cannot widen the gap between them.
  *
  * Because the task's descriptor has O_APPEND, its next write lands at the
  * new end (offset 0), not at its old offset (which would leave a hole of
@@ -26,7 +28,7 @@
  * a task that writes at a normal pace that is the gap between one fstat and
  * one ftruncate (microseconds, usually nothing); a task writing flat out,
  * faster than the agent copies, also loses what it wrote during the last
- * copy round. Nothing else is lost: what was there before is in `.1`, what
+ * copy round, and whatever of its tail exceeds SYNC_TAIL_BYTES. Nothing else is lost: what was there before is in `.1`, what
  * comes after is in the live file.
  *
  * `files` counts the live file too: 3 keeps stdout, stdout.1 and stdout.2,
@@ -47,7 +49,7 @@
  * and renames and unlinks never follow links, so rotation never writes to
  * or truncates anything outside the sandbox.
  */
-import { constants, promises as fs } from 'node:fs';
+import { constants, fstatSync, ftruncateSync, promises as fs, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError, type Logger } from '@drover/common';
 import { isMissing, openInSandbox, sandboxRoot, type SandboxRoot } from '../files/sandbox-paths.js';
@@ -69,6 +71,8 @@ const COPY_CHUNK = 1024 * 1024;
 /** Copy rounds chasing a writer before the shift, and before the truncate. */
 const CATCH_UP_ROUNDS = 4;
 const FINAL_ROUNDS = 2;
+/** Most bytes the final, synchronous catch-up copies (a small tail at a normal writing pace). */
+const SYNC_TAIL_BYTES = 256 * 1024;
 
 /** What followers need to know about the rotations of one log. */
 export interface RotationJournal {
@@ -229,9 +233,9 @@ export class LogRotator implements RotationJournal {
           await unlinkIfThere(`${live}.${this.files - 1}`);
           for (let k = this.files - 2; k >= 1; k--) await renameIfThere(`${live}.${k}`, `${live}.${k + 1}`);
           await fs.rename(rotating, `${live}.1`);
-          // The last catch-up sits right before the truncate: after it is the loss window.
           copied = await catchUp(handle, copy, copied, FINAL_ROUNDS);
-          await handle.truncate(0);
+          // The last catch-up sits right before the truncate: after it is the loss window.
+          copied = finishSync(handle.fd, copy.fd, copied);
         } finally {
           await copy.close();
         }
@@ -258,6 +262,31 @@ async function catchUp(source: fs.FileHandle, target: fs.FileHandle, copied: num
     if (size <= at) break;
     at = await copyRange(source, target, at, size);
   }
+  return at;
+}
+
+/**
+ * The last catch-up and the truncate, without yielding to the event loop in
+ * between: awaited, each step waits for a turn of a possibly busy loop (a
+ * loaded agent lost whole bursts of output there), while here a write can
+ * only slip in between one fstat and the ftruncate. At most SYNC_TAIL_BYTES
+ * are copied synchronously; a writer faster than that loses the excess, as
+ * the top of the file says. Returns how many bytes the copy holds.
+ */
+function finishSync(sourceFd: number, targetFd: number, copied: number): number {
+  const size = fstatSync(sourceFd).size;
+  const to = Math.min(size, copied + SYNC_TAIL_BYTES);
+  let at = copied;
+  if (to > at) {
+    const buffer = Buffer.allocUnsafe(to - at);
+    while (at < to) {
+      const n = readSync(sourceFd, buffer, 0, to - at, at);
+      if (n === 0) break;
+      writeSync(targetFd, buffer, 0, n, at);
+      at += n;
+    }
+  }
+  ftruncateSync(sourceFd, 0);
   return at;
 }
 
