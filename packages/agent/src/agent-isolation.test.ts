@@ -11,13 +11,13 @@ import { isProcessAlive } from './executor/proc-stat.js';
 import { AgentHarness, forgetHandle } from './testing/agent-harness.js';
 import { captureLogger } from './testing/capture-logger.js';
 import { eventually } from './testing/fake-master.js';
-import { describeAsRoot } from './testing/root-only.js';
+import { describeWithCgroups } from './testing/root-only.js';
 import { shellTask } from './testing/task-specs.js';
 
 const h = new AgentHarness();
 afterEach(() => h.cleanup());
 
-describeAsRoot('agent isolation with cgroups', () => {
+describeWithCgroups('agent isolation with cgroups', () => {
   it('reports its cgroup version and ends a task over its memory limit FAILED/MEMORY_LIMIT', async () => {
     const master = await h.master();
     const agent = await h.agent(master, await h.workDir());

@@ -6,7 +6,7 @@ import { isProcessAlive } from './executor/proc-stat.js';
 import { signalGroup } from './executor/process-group.js';
 import { AgentHarness, readable } from './testing/agent-harness.js';
 import { eventually } from './testing/fake-master.js';
-import { shellTask } from './testing/task-specs.js';
+import { shellTask, taskIgnoresTerm, termIgnoringTask } from './testing/task-specs.js';
 
 const h = new AgentHarness();
 afterEach(() => h.cleanup());
@@ -78,10 +78,11 @@ describe('agent recovery', () => {
     const workDir = await h.workDir();
     const first = await h.agent(master, workDir);
     await first.registered();
-    const stubborn = shellTask('trap "" TERM; while true; do sleep 0.05; done', { killGracePeriodSeconds: 0.3 });
+    const stubborn = termIgnoringTask({ killGracePeriodSeconds: 0.3 });
     const polite = shellTask('sleep 60', { killGracePeriodSeconds: 5 });
     for (const spec of [stubborn, polite]) master.latest?.send({ $case: 'launch', value: { task: spec } });
     const pids = await Promise.all([stubborn, polite].map(async (s) => (await h.reached(master, s.taskId, 'RUNNING')).pid));
+    await taskIgnoresTerm(workDir, stubborn.taskId);
 
     const started = Date.now();
     await first.stop({ killTasks: true });
@@ -101,9 +102,10 @@ describe('agent recovery', () => {
     const workDir = await h.workDir();
     const first = await h.agent(master, workDir);
     await first.registered();
-    const spec = shellTask('trap "" TERM; while true; do sleep 0.05; done');
+    const spec = termIgnoringTask();
     master.latest?.send({ $case: 'launch', value: { task: spec } });
     const running = await h.reached(master, spec.taskId, 'RUNNING');
+    await taskIgnoresTerm(workDir, spec.taskId);
     master.latest?.send({
       $case: 'kill',
       value: { taskId: spec.taskId, gracePeriodSeconds: 0.5, reason: TaskReason.TASK_REASON_ORPHANED, message: '' },

@@ -1,5 +1,5 @@
 import { silentLogger } from '@drover/common';
-import { shellTask } from '../testing/task-specs.js';
+import { markerWritten, shellTask, termIgnoringTask } from '../testing/task-specs.js';
 import { type Behaviour, executorConformance } from './conformance/executor-conformance.js';
 import { isProcessAlive } from './proc-stat.js';
 import { signalGroup } from './process-group.js';
@@ -13,7 +13,7 @@ function script(b: Behaviour) {
     case 'sleep':
       return shellTask('sleep 60');
     case 'ignore-term':
-      return shellTask('trap "" TERM; while true; do sleep 0.05; done');
+      return termIgnoringTask();
     case 'die':
       return shellTask('kill -KILL $$');
     case 'unlaunchable':
@@ -24,6 +24,7 @@ function script(b: Behaviour) {
 executorConformance('process', () => ({
   executor: () => new ProcessExecutor({ logger: silentLogger(), pollIntervalMs: 50, killPollIntervalMs: 20 }),
   spec: script,
+  ignoresTerm: markerWritten,
   isRunning: (h) => isProcessAlive(h.pid, typeof h.details.startTime === 'number' ? h.details.startTime : undefined),
   cleanup: async (handles) => {
     for (const h of handles) signalGroup(h.pid, 'SIGKILL');

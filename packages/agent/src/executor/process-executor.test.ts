@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Isolator, TaskCgroup } from '../isolation/isolation.js';
 import { createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
 import { eventually } from '../testing/fake-master.js';
-import { shellTask } from '../testing/task-specs.js';
+import { markerWritten, shellTask, termIgnoringTask } from '../testing/task-specs.js';
 import { LaunchError, type TaskHandle } from './executor.js';
 import { isProcessAlive } from './proc-stat.js';
 import { signalGroup } from './process-group.js';
@@ -188,9 +188,9 @@ describe('process executor', () => {
 
   it('SIGKILLs a task that ignores SIGTERM once the grace period is over', async () => {
     const e = executor();
-    const spec = shellTask('trap "" TERM; echo ready > ready; while true; do sleep 0.05; done');
+    const spec = termIgnoringTask();
     const { sandbox: s } = await launch(e, spec);
-    await fileWritten(path.join(s.dir, 'ready'));
+    await markerWritten(s.dir);
     const started = Date.now();
     const exit = await e.kill(spec.taskId, 600);
     const took = Date.now() - started;

@@ -17,7 +17,7 @@ import { wrappedCommand } from '../isolation/join-wrapper.js';
 import { CHECKPOINT_FILE, createSandbox, type Sandbox, sandboxFor } from '../sandbox/sandbox.js';
 import { eventually } from '../testing/fake-master.js';
 import { sweepCgroups } from '../testing/cgroup-sweep.js';
-import { describeAsRoot } from '../testing/root-only.js';
+import { describeWithCgroups } from '../testing/root-only.js';
 import { shellTask } from '../testing/task-specs.js';
 import { LaunchError, type TaskHandle } from './executor.js';
 import { isProcessAlive } from './proc-stat.js';
@@ -27,7 +27,7 @@ import { ProcessExecutor } from './process-executor.js';
 /** Allocates and touches 1 MiB at a time, forever (200 MiB is far past any limit here). */
 const HOG = [process.execPath, '-e', 'const a = []; for (let i = 0; i < 200; i++) a.push(Buffer.alloc(1 << 20, 1)); setInterval(() => {}, 1000);'];
 
-describeAsRoot('process executor with cgroups', () => {
+describeWithCgroups('process executor with cgroups', () => {
   let workDir: string;
   let isolator: CgroupIsolator;
   let small: CgroupIsolator;

@@ -1,20 +1,63 @@
 /**
- * Gate for tests that need root: real cgroups, chown, running as another
- * user. They run as root and always in CI (where not being root is a setup
- * error that should fail loudly); elsewhere they are skipped, saying why.
- * Not exported from the package index.
+ * Gates for tests that depend on the machine, each stating what it needs:
+ *
+ * - describeAsRoot: root (chown, running as another user).
+ * - describeWithCgroups: root and cgroups the agent can use: v1 with the
+ *   memory, cpu and pids hierarchies, or v2 whose tree offers those
+ *   controllers and lets the agent enable them for its own subtree (not the
+ *   case, for example, inside a cgroup namespace whose root holds processes).
+ *   Where the shell itself sits (a nested memory cgroup on v1, a slice on v2)
+ *   does not matter: the agent's cgroups hang off each hierarchy's root.
+ *
+ * Off CI a test whose needs are not met is skipped, printing why. Under
+ * CI=true it always runs, and fails at once with the reason, so a CI machine
+ * that lost what the test needs cannot pass by skipping. Not exported from
+ * the package index.
  */
-import { describe } from 'vitest';
+import { beforeAll, describe } from 'vitest';
+import { detectIsolation } from '../isolation/cgroup-detect.js';
+import { captureLogger } from './capture-logger.js';
 
-/** True when root-only tests run here. */
-export const ROOT_TESTS = process.getuid?.() === 0 || process.env.CI !== undefined;
+const IN_CI = process.env.CI === 'true';
+const IS_ROOT = process.getuid?.() === 0;
 
-/** describe() for tests that need root; skipped with a printed reason when not root and not in CI. */
-export function describeAsRoot(name: string, body: () => void): void {
-  if (ROOT_TESTS) {
+/** Why this machine cannot run cgroup tests, or undefined when it can. */
+async function cgroupsUnavailableReason(): Promise<string | undefined> {
+  if (!IS_ROOT) return 'it needs root to create cgroups';
+  const { logger, entries } = captureLogger();
+  const isolator = await detectIsolation({ parent: `drover/test-probe-${process.pid}`, logger });
+  await isolator.close();
+  if (isolator.kind !== 'none') return undefined;
+  const reasons = entries.find((e) => e.level === 'warn')?.fields.reasons;
+  return `no usable cgroups on this machine (${Array.isArray(reasons) ? reasons.join('; ') : 'unknown reason'})`;
+}
+
+const cgroupsUnavailable = await cgroupsUnavailableReason();
+
+function gated(name: string, body: () => void, unavailable: string | undefined): void {
+  if (unavailable === undefined) {
     describe(name, body);
     return;
   }
-  console.log(`skipping "${name}": it needs root (real cgroups, chown, other users); run as root or set CI`);
-  describe.skip(name, body);
+  if (!IN_CI) {
+    console.log(`skipping "${name}": ${unavailable}`);
+    describe.skip(name, body);
+    return;
+  }
+  describe(name, () => {
+    beforeAll(() => {
+      throw new Error(`"${name}" must run under CI=true but cannot: ${unavailable}`);
+    });
+    body();
+  });
+}
+
+/** describe() for tests that need root; skipped with a printed reason when not root, outside CI. */
+export function describeAsRoot(name: string, body: () => void): void {
+  gated(name, body, IS_ROOT ? undefined : 'it needs root (chown, other users); run as root or set CI=true');
+}
+
+/** describe() for tests that need real cgroups (see the top of this file). */
+export function describeWithCgroups(name: string, body: () => void): void {
+  gated(name, body, cgroupsUnavailable);
 }

@@ -25,7 +25,7 @@ export type Behaviour =
   | { readonly kind: 'exit'; readonly code: number; readonly afterMs?: number }
   /** Runs until a signal ends it (SIGTERM does). */
   | { readonly kind: 'sleep' }
-  /** Runs until SIGKILL: ignores SIGTERM. */
+  /** Runs until SIGKILL: ignores SIGTERM (once subject.ignoresTerm says so). */
   | { readonly kind: 'ignore-term' }
   /** Dies of SIGKILL that nobody asked for. */
   | { readonly kind: 'die' }
@@ -38,6 +38,13 @@ export interface ConformanceSubject {
   executor(): Executor;
   /** A spec with a fresh task id that behaves as asked. */
   spec(behaviour: Behaviour): TaskSpec;
+  /**
+   * Resolves once the 'ignore-term' task in `sandboxDir` really ignores
+   * SIGTERM. A real task is RUNNING before its shell has installed the trap,
+   * and a SIGTERM in that window ends it; executors whose tasks cannot be
+   * signalled that early leave this out.
+   */
+  ignoresTerm?(sandboxDir: string): Promise<void>;
   /** Whether the task behind `handle` still runs, seen from outside any executor. */
   isRunning(handle: TaskHandle): Promise<boolean>;
   /** Ends and removes whatever the test's tasks left behind. */
@@ -95,6 +102,9 @@ export function executorConformance(name: string, makeSubject: () => Conformance
       const handle = await e.launch({ spec, sandbox, host: 'node-1.test' });
       handles.push(handle);
       return handle;
+    };
+    const ignoringTerm = async (spec: TaskSpec): Promise<void> => {
+      await subject.ignoresTerm?.(sandboxFor(path.join(workDir, 'tasks'), spec.taskId).dir);
     };
     const request = async (spec: TaskSpec) => {
       const sandbox = sandboxFor(path.join(workDir, 'tasks'), spec.taskId);
@@ -170,8 +180,7 @@ export function executorConformance(name: string, makeSubject: () => Conformance
       const e = executor();
       const spec = subject.spec({ kind: 'ignore-term' });
       const handle = await launch(e, spec);
-      // Let the task install its SIGTERM handler.
-      await new Promise((r) => setTimeout(r, 300));
+      await ignoringTerm(spec);
       const started = Date.now();
       const exit = await e.kill(spec.taskId, 700);
       const took = Date.now() - started;
@@ -185,7 +194,7 @@ export function executorConformance(name: string, makeSubject: () => Conformance
       const e = executor();
       const [slow, fast] = [subject.spec({ kind: 'ignore-term' }), subject.spec({ kind: 'ignore-term' })];
       await Promise.all([launch(e, slow), launch(e, fast)]);
-      await new Promise((r) => setTimeout(r, 300));
+      await Promise.all([ignoringTerm(slow), ignoringTerm(fast)]);
       const started = Date.now();
       const slowExit = e.kill(slow.taskId, 1000);
       const fastExit = e.kill(fast.taskId, 30_000);

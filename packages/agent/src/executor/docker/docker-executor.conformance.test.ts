@@ -6,6 +6,7 @@ import {
   testDaemon,
   UNPULLABLE_IMAGE,
 } from '../../testing/docker-test-env.js';
+import { IGNORE_TERM_SCRIPT, markerWritten } from '../../testing/task-specs.js';
 import { type Behaviour, executorConformance } from '../conformance/executor-conformance.js';
 import { DockerExecutor } from './docker-executor.js';
 
@@ -17,7 +18,7 @@ function script(b: Behaviour) {
     case 'sleep':
       return containerTask('sleep 60');
     case 'ignore-term':
-      return containerTask('trap "" TERM; while true; do sleep 0.05; done');
+      return containerTask(IGNORE_TERM_SCRIPT);
     case 'die':
       return containerTask('kill -KILL $$');
     case 'unlaunchable':
@@ -30,6 +31,7 @@ executorConformance(
   () => ({
     executor: () => new DockerExecutor({ logger: silentLogger(), daemon: testDaemon, retryDelayMs: 100 }),
     spec: script,
+    ignoresTerm: markerWritten,
     isRunning: async (h) => {
       try {
         return (await testDaemon.api.getContainer(String(h.details.containerId)).inspect()).State.Running;
