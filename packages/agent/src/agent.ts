@@ -141,6 +141,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         resources,
         attributes,
         tasks: tasks.latestStatuses(),
+        taskSpecs: tasks.liveSpecs(),
         version: DROVER_VERSION,
         epoch: fence.highest,
       }),

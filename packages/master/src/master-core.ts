@@ -15,6 +15,7 @@ import { DeploymentService } from './deployments/deployment-service.js';
 import { publishClusterEvents } from './events/cluster-events.js';
 import { EventBus } from './events/event-bus.js';
 import { FileRelay } from './files/file-relay.js';
+import type { MasterEpoch } from './leadership/master-epoch.js';
 import { TaskFiles } from './files/task-files.js';
 import { LaunchBackoff } from './orchestrator/launch-backoff.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
@@ -42,6 +43,8 @@ export interface CoreOptions {
 /** Every component of a master. */
 export interface MasterCore {
   readonly state: ClusterState;
+  /** The epoch stamped on agent commands. */
+  readonly epoch: MasterEpoch;
   readonly sessions: AgentSessions;
   readonly commands: TaskCommands;
   readonly backoff: LaunchBackoff;
@@ -67,7 +70,7 @@ export interface MasterCore {
 }
 
 /** Wires the components around a loaded state. */
-export function buildCore(state: ClusterState, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
+export function buildCore(state: ClusterState, epoch: MasterEpoch, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
   const sessions = new AgentSessions();
   const commands = new TaskCommands(sessions);
   const events = new EventBus(state);
@@ -77,7 +80,16 @@ export function buildCore(state: ClusterState, options: CoreOptions, clock: Cloc
   const backoff = new LaunchBackoff(options.backoffResetMs);
   const failures = new TaskFailures(state, backoff, clock);
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
-  const registration = new Registration(state, statuses, commands, failures, clock, log.child({ component: 'registration' }));
+  const registration = new Registration(
+    state,
+    statuses,
+    commands,
+    failures,
+    clock,
+    log.child({ component: 'registration' }),
+    epoch,
+    (agentId) => sessions.lastSeenAt(agentId) !== undefined,
+  );
   const killer = new TaskKiller(state, commands, clock);
   const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
   const orchestrator = new Orchestrator(
@@ -98,6 +110,7 @@ export function buildCore(state: ClusterState, options: CoreOptions, clock: Cloc
   const fileRelay = new FileRelay(state, sessions, log.child({ component: 'file-relay' }));
   return {
     state,
+    epoch,
     sessions,
     commands,
     backoff,

@@ -32,6 +32,12 @@ export interface MasterOptions {
    * with --insecure.
    */
   tls?: TlsMaterial;
+  /**
+   * Start a new cluster even though the data dir holds a store file without
+   * usable state (empty, truncated, damaged); the file is moved aside. Off by
+   * default: such a master would take every agent's tasks for strangers.
+   */
+  forceNewCluster?: boolean;
   /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
   logger?: Logger;
 }
@@ -44,7 +50,7 @@ export interface RunningMaster {
   readonly httpPort: number;
   /** host:port agents and clients should dial. */
   readonly grpcAddress: string;
-  /** The epoch this master stamps on agent commands. */
+  /** The epoch this master stamps on agent commands now (it only grows). */
   readonly epoch: number;
   /** Stops serving and closes the store. Tasks on agents keep running. */
   stop(): Promise<void>;

@@ -29,37 +29,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningMaster } from './master-options.js';
 import { startMaster } from './master.js';
 import { FakeAgent, run } from './testing/fake-agent.js';
+import { masterClients as clients, until } from './testing/master-clients.js';
 
 let dataDir: string;
 let master: RunningMaster | undefined;
 const agents: FakeAgent[] = [];
-
-type Callback<Res> = (e: ServiceError | null, r?: Res) => void;
-
-function call<Res>(invoke: (cb: Callback<Res>) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => invoke((e, r) => (e ? reject(fromGrpcError(e)) : resolve(r as Res))));
-}
-
-function clients(m: RunningMaster) {
-  const address = `127.0.0.1:${m.grpcPort}`;
-  const apps = new AppsClient(address, credentials.createInsecure());
-  const tasks = new TasksClient(address, credentials.createInsecure());
-  const agentsClient = new AgentsClient(address, credentials.createInsecure());
-  const cluster = new ClusterClient(address, credentials.createInsecure());
-  return {
-    deploy: (app: Partial<AppSpec>) =>
-      call<DeployAppResponse>((cb) => apps.deploy({ app: AppSpec.fromPartial(app), force: true }, cb)),
-    getApp: async (id: string): Promise<App> => (await call<GetAppResponse>((cb) => apps.get({ id }, cb))).app as App,
-    listApps: async () => (await call<ListAppsResponse>((cb) => apps.list({}, cb))).apps,
-    scale: (id: string, instances: number) => call<ScaleAppResponse>((cb) => apps.scale({ id, instances, force: true }, cb)),
-    deleteApp: (id: string) => call<DeleteAppResponse>((cb) => apps.delete({ id, force: true }, cb)),
-    tasks: async (appId = '', includeEnded = false): Promise<Task[]> =>
-      (await call<ListTasksResponse>((cb) => tasks.list({ appId, includeEnded }, cb))).tasks,
-    agents: async (): Promise<Agent[]> => (await call<ListAgentsResponse>((cb) => agentsClient.list({}, cb))).agents,
-    info: () => call<InfoResponse>((cb) => cluster.info({}, cb)),
-    close: () => [apps, tasks, agentsClient, cluster].forEach((c) => c.close()),
-  };
-}
 
 async function start(lostTimeoutMs = 10_000): Promise<RunningMaster> {
   master = await startMaster({ dataDir, grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, agentLostTimeoutMs: lostTimeoutMs, logger: silentLogger() });
@@ -71,16 +45,6 @@ async function agent(m: RunningMaster, overrides = {}): Promise<FakeAgent> {
   agents.push(a);
   await a.connect();
   return a;
-}
-
-async function until<T>(fn: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const state = (t: Task) => taskStateCodec.name(t.state);

@@ -12,6 +12,7 @@ import { startHttpServer } from './api/http/http-server.js';
 import { systemClock } from './clock.js';
 import { buildCore } from './master-core.js';
 import type { MasterOptions, RunningMaster } from './master-options.js';
+import { MasterEpoch } from './leadership/master-epoch.js';
 import { ClusterState } from './state/cluster-state.js';
 import { SqliteStore } from './store/sqlite-store.js';
 
@@ -31,8 +32,8 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const grpcHost = options.grpcHost ?? '0.0.0.0';
   const httpHost = options.httpHost ?? grpcHost;
 
-  const store = new SqliteStore(options.dataDir);
-  const epoch = await store.nextGeneration();
+  const store = SqliteStore.open(options.dataDir, { forceNewCluster: options.forceNewCluster });
+  const epoch = await MasterEpoch.start(store);
   let stopping: Promise<void> | undefined;
   const state = await ClusterState.load(store, (error) => {
     // Memory and disk disagree now: stop serving rather than act on state
@@ -43,6 +44,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
 
   const core = buildCore(
     state,
+    epoch,
     {
       lostTimeoutMs,
       taskHistoryMs: options.taskHistoryMs,
@@ -81,7 +83,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   });
 
   core.start();
-  log.info({ grpc: facts.grpcAddress, http: http.port, epoch, dataDir: options.dataDir }, 'master started');
+  log.info({ grpc: facts.grpcAddress, http: http.port, epoch: epoch.current, dataDir: options.dataDir }, 'master started');
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
@@ -96,5 +98,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     return stopping;
   }
 
-  return { grpcPort: grpc.port, httpPort: http.port, grpcAddress: facts.grpcAddress, epoch, stop };
+  return {
+    grpcPort: grpc.port,
+    httpPort: http.port,
+    grpcAddress: facts.grpcAddress,
+    get epoch() {
+      return epoch.current;
+    },
+    stop,
+  };
 }

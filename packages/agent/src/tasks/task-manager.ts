@@ -264,6 +264,11 @@ export class TaskManager {
     return [...this.tasks.values()].flatMap((r) => (r.latest === undefined ? [] : [r.latest]));
   }
 
+  /** The specs of the tracked tasks that have not ended (sent with Register, for a master that lost its state). */
+  liveSpecs(): TaskSpec[] {
+    return [...this.tasks.values()].filter((r) => !isTerminal(r.state)).map((r) => r.spec);
+  }
+
   /** How many tracked tasks are not ended. */
   liveCount(): number {
     return [...this.tasks.values()].filter((r) => !isTerminal(r.state)).length;

@@ -20,6 +20,7 @@ describe('drover dev', () => {
         httpHost: '127.0.0.1',
         httpPort: 5050,
         agentLostTimeoutMs: 10_000,
+        forceNewCluster: false,
       }),
     ]);
     expect(fake.agentOptions).toEqual([
@@ -38,9 +39,9 @@ describe('drover dev', () => {
 
   it.each([
     {
-      name: 'custom ports, data dir and lost timeout',
-      argv: ['dev', '--data-dir', '/tmp/d', '--grpc-port', '6000', '--http-port', '0', '--lost-timeout', '1m30s'],
-      master: { dataDir: '/tmp/d/master', grpcPort: 6000, httpPort: 0, agentLostTimeoutMs: 90_000 },
+      name: 'custom ports, data dir, lost timeout and a forced new cluster',
+      argv: ['dev', '--data-dir', '/tmp/d', '--grpc-port', '6000', '--http-port', '0', '--lost-timeout', '1m30s', '--force-new-cluster'],
+      master: { dataDir: '/tmp/d/master', grpcPort: 6000, httpPort: 0, agentLostTimeoutMs: 90_000, forceNewCluster: true },
       agentWorkDir: '/tmp/d/agent',
     },
     {

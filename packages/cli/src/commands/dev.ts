@@ -22,6 +22,7 @@ interface DevOptions {
   grpcPort: number;
   httpPort: number;
   lostTimeout: number;
+  forceNewCluster: boolean;
 }
 
 /** Adds `drover dev` to the program. */
@@ -33,6 +34,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option('--grpc-port <port>', 'master gRPC port (0 picks a free one)', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'master HTTP port (0 picks a free one)', commanderParser(parsePortNumber), 5050)
     .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
+    .option('--force-new-cluster', 'start afresh although the master store holds no usable state (it is moved aside)', false)
     .addHelpText('after', '\nLogs of the master and agent: set DROVER_LOG_LEVEL (default warn in dev).')
     .action((opts: DevOptions) => runDev(ctx, opts));
 }
@@ -52,6 +54,7 @@ async function runDev(ctx: CliContext, opts: DevOptions): Promise<void> {
       httpHost: LOOPBACK,
       httpPort: opts.httpPort,
       agentLostTimeoutMs: opts.lostTimeout,
+      forceNewCluster: opts.forceNewCluster,
       logger,
     });
     agent = await runtime.startAgent({

@@ -16,6 +16,7 @@ interface MasterFlags {
   lostTimeout: number;
   taskHistory: number;
   taskHistoryMax: number;
+  forceNewCluster: boolean;
 }
 
 /** Adds `drover master` to the program. */
@@ -30,6 +31,11 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
     .option('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', commanderParser(parseDuration), 3_600_000)
     .option('--task-history-max <n>', 'at most this many ended tasks are kept', commanderParser(parseCount), 1000)
+    .option(
+      '--force-new-cluster',
+      'start a new cluster although the data dir holds a store without usable state (it is moved aside; running tasks are adopted)',
+      false,
+    )
     .action(async (opts: MasterFlags, cmd: Command) => {
       const { io, runtime } = ctx;
       const dataDir = path.resolve(io.cwd, opts.dataDir);
@@ -45,6 +51,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         agentLostTimeoutMs: opts.lostTimeout,
         taskHistoryMs: opts.taskHistory,
         taskHistoryMax: opts.taskHistoryMax,
+        forceNewCluster: opts.forceNewCluster,
         tls,
         logger: createLogger({ level: logLevel(ctx, 'info') }),
       });

@@ -2,7 +2,7 @@ import { NotFoundError } from '@drover/common';
 import { TaskState } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeMaster, startFakeMaster } from '../testing/fake-master.js';
-import { bigWaiting, failedTask, healthyTask, pendingTask, runningTask, unhealthyTask, unknownHealthTask } from '../testing/fixtures.js';
+import { adoptedTask, bigWaiting, failedTask, healthyTask, pendingTask, runningTask, unhealthyTask, unknownHealthTask } from '../testing/fixtures.js';
 import { run } from '../testing/run-cli.js';
 
 describe('drover task', () => {
@@ -22,6 +22,8 @@ describe('drover task', () => {
             return { tasks: [runningTask, ...ended], waiting: [] };
           case 'shop':
             return { tasks: [healthyTask, unhealthyTask, unknownHealthTask], waiting: [] };
+          case 'lost':
+            return { tasks: [adoptedTask], waiting: [] };
           default:
             return { tasks: [runningTask, pendingTask, ...ended], waiting: [bigWaiting] };
         }
@@ -45,6 +47,17 @@ describe('drover task', () => {
       stdout: [
         'ID                                         APP    STATE     HEALTH   HOST    PORTS   AGE',
         'web.11111111-1111-1111-1111-111111111111   /web   RUNNING   -        node1   31001   5m',
+        '',
+      ].join('\n'),
+      stderr: '',
+    },
+    {
+      name: 'list marks a task the master adopted after losing its state',
+      argv: ['task', 'list', '--app', 'lost'],
+      code: 0,
+      stdout: [
+        'ID                                          APP     STATE               HEALTH   HOST    PORTS   AGE',
+        'lost.77777777-7777-7777-7777-777777777777   /lost   RUNNING (adopted)   -        node1   31001   5m',
         '',
       ].join('\n'),
       stderr: '',

@@ -104,11 +104,17 @@ export function waitingSummary(t: Task): string {
   return t.waiting?.summary || 'not placed yet';
 }
 
-/** "RUNNING", or "RUNNING (kill requested)" while the agent has not acted on a kill yet. */
+/**
+ * "RUNNING", "RUNNING (kill requested)" while the agent has not acted on a
+ * kill yet, or "RUNNING (adopted)" for a task the master found running with
+ * no record of it (its state was lost): an operator decides what happens.
+ */
 function stateOf(t: Task): string {
   const name = stateName(t);
   if (name === undefined) return 'UNKNOWN';
-  return t.killRequested && name !== 'KILLING' && !isTerminal(name) ? `${name} (kill requested)` : name;
+  if (isTerminal(name) || name === 'KILLING') return name;
+  if (t.killRequested) return `${name} (kill requested)`;
+  return t.adopted ? `${name} (adopted)` : name;
 }
 
 /** The short state name; undefined for UNSPECIFIED or a state this CLI does not know. */

@@ -140,6 +140,15 @@ export const runningTask: Task = Task.fromPartial({
   pid: 4242,
 });
 
+/** A task of /lost that a master found running with no record of it (its state was lost). */
+export const adoptedTask: Task = {
+  ...runningTask,
+  id: 'lost.77777777-7777-7777-7777-777777777777',
+  appId: '/lost',
+  adopted: true,
+  message: 'adopted: its agent runs it but this master had no record of it (lost or older state); left running',
+};
+
 /** A task of /web that failed. */
 export const failedTask: Task = {
   ...runningTask,

@@ -10,6 +10,7 @@ import type { AgentMessage, AgentServiceServer, MasterMessage } from '@drover/pr
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Clock } from '../clock.js';
 import type { FileRelay } from '../files/file-relay.js';
+import type { EpochSource } from '../leadership/master-epoch.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { StatusHandler } from '../tasks/status-handler.js';
 import { AgentSession } from './agent-session.js';
@@ -24,7 +25,7 @@ export interface AgentGatewayDeps {
   readonly statuses: StatusHandler;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly epoch: number;
+  readonly epoch: EpochSource;
   readonly heartbeatIntervalMs: number;
   /** Where agents' answers to file requests go. */
   readonly files?: FileRelay;

@@ -6,6 +6,7 @@
 import type { Logger } from '@drover/common';
 import type { AgentMessage, MasterMessage } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { EpochSource } from '../leadership/master-epoch.js';
 
 /** The body of a master message, without the epoch. */
 export type MasterCommand = NonNullable<MasterMessage['message']>;
@@ -20,7 +21,8 @@ export class AgentSession {
 
   constructor(
     private readonly stream: ServerDuplexStream<AgentMessage, MasterMessage>,
-    private readonly epoch: number,
+    /** Read at every send: the master's epoch may be raised while the stream is open. */
+    private readonly epoch: EpochSource,
     private readonly log: Logger,
   ) {}
 
@@ -33,7 +35,7 @@ export class AgentSession {
   send(command: MasterCommand): boolean {
     if (!this.open) return false;
     try {
-      this.stream.write({ epoch: this.epoch, message: command });
+      this.stream.write({ epoch: this.epoch.current, message: command });
       return true;
     } catch (error) {
       this.log.warn({ err: error, agentId: this.agentId }, 'failed to write to agent stream');

@@ -10,18 +10,31 @@
  *     report it                               launch never arrived or the
  *                                             agent lost its work dir
  *
+ * Unless the master's own state is what is missing. An agent proves that
+ * its history lies beyond this master's state when it brings an id the
+ * master never recorded (agents are never forgotten), or an epoch at least
+ * the one this master started with before it registered with this master
+ * (only this master could have issued that epoch). Then the store was lost
+ * or restored from an older backup, and "the master does not know this
+ * task" says nothing about the task: it is adopted from the spec the agent
+ * sent (tasks/adopted-task.ts) and left running, the epoch is raised past
+ * the agent's (else the agent would refuse this master forever), and the
+ * master says so loudly. Tasks the master knows are handled as always.
+ *
  * All changes are written as one batch and are durable before Registered is
  * sent, so an agent never acts on a registration the master could forget.
  */
 import { isLive, type Logger, newId, type PortRange, scalars } from '@drover/common';
 import { type Register, taskStateCodec } from '@drover/proto';
 import type { Clock } from '../clock.js';
+import type { MasterEpoch } from '../leadership/master-epoch.js';
 import type { TaskFailures } from '../orchestrator/task-failures.js';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { AgentRecord, TaskRecord } from '../state/records.js';
 import type { Mutation } from '../store/store.js';
 import type { StatusHandler } from '../tasks/status-handler.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
+import { adoptedTask } from '../tasks/adopted-task.js';
 import { applyStatus, endByMaster } from '../tasks/task-updates.js';
 
 /** What registration decided, for the caller to act on once durable. */
@@ -32,6 +45,8 @@ export interface RegistrationOutcome {
   readonly pendingKills: readonly TaskRecord[];
   /** Task ids the agent runs that the master does not want. */
   readonly orphans: readonly { taskId: string; why: string }[];
+  /** Live tasks the master had no record of and adopted (its state was missing them). */
+  readonly adopted: readonly TaskRecord[];
 }
 
 /** Registers agents and reconciles their tasks. */
@@ -43,6 +58,9 @@ export class Registration {
     private readonly failures: TaskFailures,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly epoch: MasterEpoch,
+    /** Whether the agent registered with this master (this process) before. */
+    private readonly seenThisRun: (agentId: string) => boolean,
   ) {}
 
   /** Records the registration durably and returns what to do next. */
@@ -50,6 +68,8 @@ export class Registration {
     const now = this.clock.now();
     const agentId = reg.agentId !== '' ? reg.agentId : newId();
     const previous = this.state.agent(agentId);
+    const stateMissing =
+      (reg.agentId !== '' && previous === undefined) || (reg.epoch >= this.epoch.atStart && !this.seenThisRun(agentId));
     const agent: AgentRecord = {
       id: agentId,
       hostname: reg.hostname,
@@ -68,7 +88,10 @@ export class Registration {
     const mutations: Mutation[] = [{ kind: 'putAgent', agent }];
     const pendingKills: TaskRecord[] = [];
     const orphans: { taskId: string; why: string }[] = [];
+    const adopted: TaskRecord[] = [];
+    const unaccounted: string[] = [];
     const reported = new Set<string>();
+    const specs = new Map(reg.taskSpecs.map((s) => [s.taskId, s]));
 
     for (const status of reg.tasks) {
       reported.add(status.taskId);
@@ -79,6 +102,16 @@ export class Registration {
         const updated = applyStatus(task, status, now) ?? task;
         if (updated !== task) mutations.push({ kind: 'putTask', task: updated }, ...this.failures.observe(task, updated));
         if (isLive(updated.state) && updated.killRequested) pendingKills.push(updated);
+      } else if (reportedLive && task === undefined && stateMissing) {
+        const spec = specs.get(status.taskId);
+        const record = spec === undefined ? undefined : adoptedTask(spec, status, agent, now);
+        if (record === undefined) {
+          // An agent too old to send specs: nothing to account it by, but never killed for what the master lost.
+          unaccounted.push(status.taskId);
+          continue;
+        }
+        adopted.push(record);
+        mutations.push({ kind: 'putTask', task: record });
       } else if (reportedLive) {
         orphans.push({
           taskId: status.taskId,
@@ -92,12 +125,30 @@ export class Registration {
       if (lost) mutations.push({ kind: 'putTask', task: lost });
     }
 
+    if (stateMissing && reg.epoch >= this.epoch.current) await this.epoch.raiseAbove(reg.epoch);
     await this.state.write(mutations);
+    if (stateMissing) {
+      this.log.error(
+        {
+          agentId,
+          hostname: agent.hostname,
+          agentEpoch: reg.epoch,
+          epochAtStart: this.epoch.atStart,
+          epoch: this.epoch.current,
+          adopted: adopted.map((t) => t.id),
+          unaccounted,
+        },
+        `agent ${agent.hostname} (${agentId}) has a history this master's state does not hold (${
+          previous ? `it last saw epoch ${reg.epoch}, this master started at ${this.epoch.atStart}` : 'its id is unknown here'
+        }): the store was lost or restored from an older backup. ${adopted.length + unaccounted.length} task(s) it runs that ` +
+          'this master had no record of are left running, not killed (marked adopted in task lists): kill them or deploy their apps again',
+      );
+    }
     this.log.info(
-      { agentId, hostname: agent.hostname, tasks: reg.tasks.length, orphans: orphans.length, firstTime: !previous },
+      { agentId, hostname: agent.hostname, tasks: reg.tasks.length, orphans: orphans.length, adopted: adopted.length, firstTime: !previous },
       previous ? 'agent re-registered' : 'agent registered',
     );
-    return { agentId, pendingKills, orphans };
+    return { agentId, pendingKills, orphans, adopted };
   }
 
   /** Sends what registration decided; call after Registered went out. */

@@ -61,6 +61,7 @@ export function taskToProto(t: TaskRecord, waiting?: Waiting): Task {
     waiting: t.state === 'PENDING' && waiting ? explanationToProto(waiting) : undefined,
     health: t.health ? healthStateCodec.value(t.health) : HealthState.HEALTH_STATE_UNSPECIFIED,
     healthMessage: t.healthMessage ?? '',
+    adopted: t.adopted ?? false,
   };
 }
 

@@ -29,8 +29,9 @@
  *     unless the app's launch backoff (see launch-backoff.ts) still runs.
  * Deployments (see deployment-manager.ts) watch the outcome: success,
  * progress, and the deadline that rolls a stuck change back.
- * Also: PENDING one-off tasks are placed; live tasks of deleted apps and
- * everything still on an agent past its drain deadline are killed.
+ * Also: PENDING one-off tasks are placed; live tasks of deleted apps (not
+ * adopted ones, see tasks/adopted-task.ts) and everything still on an agent
+ * past its drain deadline are killed.
  */
 import { constraintsOf, type Logger, scalars } from '@drover/common';
 import { placementStrategyCodec } from '@drover/proto';
@@ -286,7 +287,9 @@ export class Orchestrator {
     for (const appId of [...this.state.appsWithLiveTasks()]) {
       if (appId === '' || this.state.app(appId)) continue;
       for (const task of this.state.liveTasksOfApp(appId)) {
-        if (!task.killRequested) kills.push({ task, why: `app ${appId} was deleted` });
+        // An adopted task's app is unknown because the master's state was
+        // lost, not because someone deleted it: an operator decides.
+        if (!task.killRequested && !task.adopted) kills.push({ task, why: `app ${appId} was deleted` });
       }
     }
     for (const agent of this.state.allAgents()) {

@@ -87,6 +87,13 @@ export interface TaskRecord {
   readonly everHealthy?: boolean;
   /** Set when the master killed it because its health checks kept failing. */
   readonly healthKill?: boolean;
+  /**
+   * Set for a task an agent reported that this master had no record of, in
+   * a registration that showed the master's state to be missing part of the
+   * cluster's history (tasks/adopted-task.ts). It is left running even when
+   * its app is unknown, until an operator decides.
+   */
+  readonly adopted?: boolean;
 }
 
 /** One accepted spec of an app, kept so it can be listed and rolled back to. */

@@ -6,9 +6,17 @@
  * survives a crash or power loss. Batches are single transactions, which is
  * also what makes group commit cheap: the master hands over everything that
  * changed in one turn of the event loop at once.
+ *
+ * A lost store is never taken for a new cluster. Only a data dir without a
+ * store file starts one; a file that exists but is empty, truncated, not a
+ * database or without Drover's state refuses to open (StoreStateMissingError),
+ * because a master on empty state would take every agent's tasks for
+ * strangers. `forceNewCluster` moves such a file aside (never deletes it)
+ * and starts afresh; the master then adopts what agents report.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Code, DroverError } from '@drover/common';
 import Database from 'better-sqlite3';
 import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../state/records.js';
 import type { Mutation, Store, StoredState } from './store.js';
@@ -25,15 +33,62 @@ CREATE TABLE IF NOT EXISTS deployments (id TEXT PRIMARY KEY, app_id TEXT NOT NUL
 /** The SQLite file name inside the data dir. */
 export const SQLITE_FILE = 'drover.db';
 
+/** How to open the SQLite store. */
+export interface SqliteStoreOptions {
+  /**
+   * Start a new cluster even though the data dir holds a store file without
+   * usable state: the file (and its -wal/-shm) is renamed aside with a
+   * timestamp, never deleted.
+   */
+  readonly forceNewCluster?: boolean;
+}
+
+/** The data dir holds a store file, but no state can be read from it. */
+export class StoreStateMissingError extends DroverError {
+  override name = 'StoreStateMissingError';
+  constructor(
+    /** The store file. */
+    readonly file: string,
+    /** What is wrong with it. */
+    readonly problem: string,
+    cause?: unknown,
+  ) {
+    super(
+      `the state store ${file} exists but ${problem}. Refusing to start a new cluster over it: agents would ` +
+        'find their tasks unknown to this master. Restore the file from a backup, or pass --force-new-cluster ' +
+        'to move it aside and start afresh (agents keep their tasks; this master adopts them)',
+      Code.FailedPrecondition,
+      { cause },
+    );
+  }
+}
+
 /** SQLite-backed Store. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly applyBatch: (mutations: readonly Mutation[]) => void;
 
-  constructor(dataDir: string) {
+  /**
+   * Opens the store in `dataDir`, creating a new one only where there is no
+   * store file (see the top of this file). Throws StoreStateMissingError for
+   * a file without state unless options.forceNewCluster.
+   */
+  static open(dataDir: string, options: SqliteStoreOptions = {}): SqliteStore {
     fs.mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, SQLITE_FILE));
+    const file = path.join(dataDir, SQLITE_FILE);
+    if (fs.existsSync(file)) {
+      const problem = stateProblem(file);
+      if (problem !== undefined) {
+        if (!options.forceNewCluster) throw new StoreStateMissingError(file, problem.what, problem.cause);
+        moveAside(file);
+      }
+    }
+    return new SqliteStore(file);
+  }
+
+  private constructor(file: string) {
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     // Big batches of task rows: keep the working set in memory (64 MiB) and
@@ -99,10 +154,10 @@ export class SqliteStore implements Store {
     };
   }
 
-  async nextGeneration(): Promise<number> {
+  async nextGeneration(atLeast = 0): Promise<number> {
     const bump = this.db.transaction(() => {
       const row = this.db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: string } | undefined;
-      const next = (row ? Number(row.value) : 0) + 1;
+      const next = Math.max((row ? Number(row.value) : 0) + 1, atLeast);
       this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('generation', ?)").run(String(next));
       return next;
     });
@@ -115,5 +170,43 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+}
+
+/**
+ * Why the existing store `file` holds no usable state, or undefined when it
+ * does. A store that ever served a master has its generation in `meta`
+ * (nextGeneration writes it before anything else happens); one created by a
+ * master that died in between holds nothing at all and may be used.
+ */
+function stateProblem(file: string): { what: string; cause?: unknown } | undefined {
+  const size = fs.statSync(file).size;
+  if (size === 0) return { what: 'is empty (0 bytes)' };
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') return { what: `is damaged (SQLite quick_check: ${String(check)})` };
+    const meta = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
+    if (meta === undefined) return { what: `holds no Drover state (${size} bytes, no meta table)` };
+    if (db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() !== undefined) return undefined;
+    const tables = ['apps', 'tasks', 'agents', 'versions', 'deployments'];
+    const rows = tables.some((t) => {
+      const exists = db?.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(t) !== undefined;
+      return exists && db?.prepare(`SELECT 1 FROM ${t} LIMIT 1`).get() !== undefined;
+    });
+    return rows ? { what: 'holds records but no generation (damaged)' } : undefined;
+  } catch (e) {
+    return { what: `cannot be read (${DroverError.from(e).rawMessage})`, cause: e };
+  } finally {
+    db?.close();
+  }
+}
+
+/** Renames `file` and its WAL companions to `<name>.unusable-<time>`. */
+function moveAside(file: string): void {
+  const suffix = `.unusable-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    if (fs.existsSync(f)) fs.renameSync(f, `${f}${suffix}`);
   }
 }

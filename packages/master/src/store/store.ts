@@ -38,9 +38,10 @@ export interface Store {
   load(): Promise<StoredState>;
   /**
    * Starts a new generation and returns it: a number larger than any this
-   * store returned before. The master uses it as its epoch.
+   * store returned before, and at least `atLeast` (a master that learns of a
+   * higher epoch from agents moves past it). The master uses it as its epoch.
    */
-  nextGeneration(): Promise<number>;
+  nextGeneration(atLeast?: number): Promise<number>;
   /** Applies the mutations atomically and durably. */
   commit(mutations: readonly Mutation[]): Promise<void>;
   /** Releases the store. */

@@ -12,6 +12,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { AgentSession, type MasterCommand } from '../agents/agent-session.js';
 import { buildCore, type CoreOptions, type MasterCore } from '../master-core.js';
 import { ClusterState } from '../state/cluster-state.js';
+import { MasterEpoch } from '../leadership/master-epoch.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { FakeAgent } from './fake-agent.js';
 
@@ -95,12 +96,13 @@ export interface CoreHarness {
 /** Starts a core on a fresh SQLite store; its timers follow vitest's fake timers when they are on. */
 export async function startCore(options: Partial<CoreOptions> = {}): Promise<CoreHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-core-'));
-  const store = new SqliteStore(dir);
+  const store = SqliteStore.open(dir);
+  const epoch = await MasterEpoch.start(store);
   const state = await ClusterState.load(store, (e) => {
     throw e;
   });
   const clock = { now: () => Date.now() };
-  const core = buildCore(state, { lostTimeoutMs: 60_000, ...options }, clock, silentLogger());
+  const core = buildCore(state, epoch, { lostTimeoutMs: 60_000, ...options }, clock, silentLogger());
   core.start();
   return {
     core,
@@ -117,7 +119,7 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
         end: () => undefined,
       } as unknown as ServerDuplexStream<AgentMessage, MasterMessage>;
       const outcome = await core.registration.register(reg);
-      core.sessions.attach(outcome.agentId, new AgentSession(stream, 1, silentLogger()), clock.now());
+      core.sessions.attach(outcome.agentId, new AgentSession(stream, epoch, silentLogger()), clock.now());
       core.registration.followUp(outcome);
       core.orchestrator.trigger();
       return agent;

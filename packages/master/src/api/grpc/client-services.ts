@@ -28,6 +28,7 @@ import type { AgentAdmin } from '../../agents/agent-admin.js';
 import type { AppService } from '../../apps/app-service.js';
 import type { Clock } from '../../clock.js';
 import type { ByteSink, TaskFiles } from '../../files/task-files.js';
+import type { EpochSource } from '../../leadership/master-epoch.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import type { TaskService } from '../../tasks/task-service.js';
 import { unary } from './unary.js';
@@ -170,7 +171,8 @@ export function agentsServer(agents: AgentAdmin): AgentsServer {
 /** Facts the Cluster service reports about its own master. */
 export interface ClusterFacts {
   readonly grpcAddress: string;
-  readonly epoch: number;
+  /** The current epoch (it may be raised while the master runs). */
+  readonly epoch: EpochSource;
   readonly startedAt: number;
   readonly storeKind: string;
 }
@@ -185,7 +187,7 @@ export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: C
         isLeader: true,
         uptimeSeconds: (clock.now() - facts.startedAt) / 1000,
         startedAt: new Date(facts.startedAt),
-        epoch: facts.epoch,
+        epoch: facts.epoch.current,
         agentsActive: state.allAgents().filter((a) => a.state === 'ACTIVE').length,
         apps: state.allApps().length,
         tasksLive: state.allTasks().filter((t) => isLive(t.state)).length,

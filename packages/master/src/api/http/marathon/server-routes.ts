@@ -59,7 +59,7 @@ export function infoJson(facts: ServerFacts): Json {
     event_subscriber: null,
     http_config: { http_port: facts.https ? null : port, https_port: facts.https ? port : null },
     drover: {
-      epoch: facts.epoch,
+      epoch: facts.epoch.current,
       store: facts.storeKind,
       grpcAddress: facts.grpcAddress,
       startedAt: new Date(facts.startedAt).toISOString(),

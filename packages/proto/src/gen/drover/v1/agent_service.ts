@@ -149,6 +149,13 @@ export interface Register {
    * "isolation:cgroups-v1", "isolation:cgroups-v2" or "isolation:none".
    */
   capabilities: string[];
+  /**
+   * The specs of the live tasks among `tasks`, as the agent received them.
+   * A master whose state has no record of a task (its store was lost or
+   * restored from an older backup) adopts it from its spec instead of
+   * killing it.
+   */
+  taskSpecs: TaskSpec[];
 }
 
 export interface Register_AttributesEntry {
@@ -704,6 +711,7 @@ function createBaseRegister(): Register {
     version: "",
     epoch: 0,
     capabilities: [],
+    taskSpecs: [],
   };
 }
 
@@ -735,6 +743,9 @@ export const Register: MessageFns<Register> = {
     }
     for (const v of message.capabilities) {
       writer.uint32(74).string(v!);
+    }
+    for (const v of message.taskSpecs) {
+      TaskSpec.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -827,6 +838,14 @@ export const Register: MessageFns<Register> = {
             message.capabilities.push(reader.string());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.taskSpecs.push(TaskSpec.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -869,6 +888,11 @@ export const Register: MessageFns<Register> = {
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
         : [],
+      taskSpecs: globalThis.Array.isArray(object?.taskSpecs)
+        ? object.taskSpecs.map((e: any) => TaskSpec.fromJSON(e))
+        : globalThis.Array.isArray(object?.task_specs)
+        ? object.task_specs.map((e: any) => TaskSpec.fromJSON(e))
+        : [],
     };
   },
 
@@ -907,6 +931,9 @@ export const Register: MessageFns<Register> = {
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
+    if (message.taskSpecs?.length) {
+      obj.taskSpecs = message.taskSpecs.map((e) => TaskSpec.toJSON(e));
+    }
     return obj;
   },
 
@@ -934,6 +961,7 @@ export const Register: MessageFns<Register> = {
     message.version = object.version ?? "";
     message.epoch = object.epoch ?? 0;
     message.capabilities = object.capabilities?.map((e) => e) || [];
+    message.taskSpecs = object.taskSpecs?.map((e) => TaskSpec.fromPartial(e)) || [];
     return message;
   },
 };

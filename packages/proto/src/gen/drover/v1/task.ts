@@ -460,6 +460,13 @@ export interface Task {
   health: HealthState;
   /** Output of the last failing health check. */
   healthMessage: string;
+  /**
+   * True for a task its agent reported that this master had no record of,
+   * because the master's state was lost or restored from an older backup:
+   * it is left running (never killed for what the master lost) until an
+   * operator kills it or deploys its app again.
+   */
+  adopted: boolean;
 }
 
 function createBaseAssignedPort(): AssignedPort {
@@ -1451,6 +1458,7 @@ function createBaseTask(): Task {
     waiting: undefined,
     health: 0,
     healthMessage: "",
+    adopted: false,
   };
 }
 
@@ -1515,6 +1523,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.healthMessage !== "") {
       writer.uint32(162).string(message.healthMessage);
+    }
+    if (message.adopted !== false) {
+      writer.uint32(168).bool(message.adopted);
     }
     return writer;
   },
@@ -1692,6 +1703,14 @@ export const Task: MessageFns<Task> = {
             message.healthMessage = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.adopted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1762,6 +1781,7 @@ export const Task: MessageFns<Task> = {
         : isSet(object.health_message)
         ? globalThis.String(object.health_message)
         : "",
+      adopted: isSet(object.adopted) ? globalThis.Boolean(object.adopted) : false,
     };
   },
 
@@ -1827,6 +1847,9 @@ export const Task: MessageFns<Task> = {
     if (message.healthMessage !== "") {
       obj.healthMessage = message.healthMessage;
     }
+    if (message.adopted !== false) {
+      obj.adopted = message.adopted;
+    }
     return obj;
   },
 
@@ -1859,6 +1882,7 @@ export const Task: MessageFns<Task> = {
       : undefined;
     message.health = object.health ?? 0;
     message.healthMessage = object.healthMessage ?? "";
+    message.adopted = object.adopted ?? false;
     return message;
   },
 };

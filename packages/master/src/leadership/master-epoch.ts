@@ -1,0 +1,54 @@
+/**
+ * The epoch this master stamps on every agent command. Agents keep the
+ * highest epoch they have seen and refuse anything older, so it only grows:
+ * it starts at a new store generation and is raised (durably, before any
+ * message carries it) past an epoch an agent reports that this master's
+ * state does not account for (its store was lost or restored from a backup;
+ * see agents/registration.ts). Otherwise such an agent would refuse this
+ * master forever.
+ */
+import type { Store } from '../store/store.js';
+
+/** Something that says which epoch to stamp now. */
+export interface EpochSource {
+  /** The epoch to stamp on the next message. */
+  readonly current: number;
+}
+
+/** This master's epoch, kept in its store. */
+export class MasterEpoch implements EpochSource {
+  private raising: Promise<number> = Promise.resolve(0);
+
+  private constructor(
+    private readonly store: Pick<Store, 'nextGeneration'>,
+    private value: number,
+    /** The epoch this master started with. */
+    readonly atStart: number,
+  ) {}
+
+  /** Starts a new generation of `store` and takes it as the epoch. */
+  static async start(store: Pick<Store, 'nextGeneration'>): Promise<MasterEpoch> {
+    const generation = await store.nextGeneration();
+    return new MasterEpoch(store, generation, generation);
+  }
+
+  get current(): number {
+    return this.value;
+  }
+
+  /**
+   * Makes the epoch larger than `seen` (a no-op when it already is); resolves
+   * with the epoch once it is durable. Concurrent calls run one at a time.
+   */
+  raiseAbove(seen: number): Promise<number> {
+    const next = this.raising
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.value > seen) return this.value;
+        this.value = await this.store.nextGeneration(seen + 1);
+        return this.value;
+      });
+    this.raising = next;
+    return next;
+  }
+}
