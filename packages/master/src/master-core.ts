@@ -77,7 +77,7 @@ export function buildCore(state: ClusterState, options: CoreOptions, clock: Cloc
   const backoff = new LaunchBackoff(options.backoffResetMs);
   const failures = new TaskFailures(state, backoff, clock);
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
-  const registration = new Registration(state, statuses, commands, failures, clock, log.child({ component: 'registration' }));
+  const registration = new Registration(state, sessions, statuses, commands, failures, clock, log.child({ component: 'registration' }));
   const killer = new TaskKiller(state, commands, clock);
   const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
   const orchestrator = new Orchestrator(

@@ -115,9 +115,11 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
           return true;
         },
         end: () => undefined,
+        getPeer: () => `core-harness:${id}`,
       } as unknown as ServerDuplexStream<AgentMessage, MasterMessage>;
-      const outcome = await core.registration.register(reg);
-      core.sessions.attach(outcome.agentId, new AgentSession(stream, 1, silentLogger()), clock.now());
+      const session = new AgentSession(stream, 1, silentLogger());
+      const outcome = await core.registration.register(reg, { kind: 'plaintext' }, session);
+      core.sessions.attach(outcome.agentId, session, clock.now());
       core.registration.followUp(outcome);
       core.orchestrator.trigger();
       return agent;

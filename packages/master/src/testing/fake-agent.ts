@@ -44,6 +44,7 @@ export class FakeAgent {
       version: 'test',
       epoch: 0,
       capabilities: [],
+      agentSecret: '',
       ...overrides,
     };
   }
@@ -69,6 +70,8 @@ export class FakeAgent {
     this.send({ $case: 'register', value: this.register });
     const registered = await this.next('registered');
     this.register.agentId = registered.agentId;
+    // Like a real agent, keep the secret and prove itself with it from now on.
+    if (registered.agentSecret !== '') this.register.agentSecret = registered.agentSecret;
     return registered;
   }
 

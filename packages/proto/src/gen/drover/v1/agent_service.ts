@@ -149,6 +149,14 @@ export interface Register {
    * "isolation:cgroups-v1", "isolation:cgroups-v2" or "isolation:none".
    */
   capabilities: string[];
+  /**
+   * The secret the master gave this agent in its first Registered (kept in
+   * the agent's work dir beside its id), or empty before it has one. Over
+   * plaintext it proves that a Register for a known agent_id comes from that
+   * agent: a wrong or missing secret is refused before anything changes.
+   * Under mutual TLS the agent's certificate proves it instead.
+   */
+  agentSecret: string;
 }
 
 export interface Register_AttributesEntry {
@@ -165,6 +173,13 @@ export interface Registered {
    * intervals as a dead connection.
    */
   heartbeatIntervalMs: number;
+  /**
+   * Set when the master issues the agent its secret (first registration, or
+   * the first one of an agent registered before secrets existed): the agent
+   * must keep it with its id and send it in every later Register. Empty
+   * means "keep the one you have". The master stores only its hash.
+   */
+  agentSecret: string;
 }
 
 /** Start one task. */
@@ -704,6 +719,7 @@ function createBaseRegister(): Register {
     version: "",
     epoch: 0,
     capabilities: [],
+    agentSecret: "",
   };
 }
 
@@ -735,6 +751,9 @@ export const Register: MessageFns<Register> = {
     }
     for (const v of message.capabilities) {
       writer.uint32(74).string(v!);
+    }
+    if (message.agentSecret !== "") {
+      writer.uint32(82).string(message.agentSecret);
     }
     return writer;
   },
@@ -827,6 +846,14 @@ export const Register: MessageFns<Register> = {
             message.capabilities.push(reader.string());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.agentSecret = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -869,6 +896,11 @@ export const Register: MessageFns<Register> = {
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
         : [],
+      agentSecret: isSet(object.agentSecret)
+        ? globalThis.String(object.agentSecret)
+        : isSet(object.agent_secret)
+        ? globalThis.String(object.agent_secret)
+        : "",
     };
   },
 
@@ -907,6 +939,9 @@ export const Register: MessageFns<Register> = {
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
+    if (message.agentSecret !== "") {
+      obj.agentSecret = message.agentSecret;
+    }
     return obj;
   },
 
@@ -934,6 +969,7 @@ export const Register: MessageFns<Register> = {
     message.version = object.version ?? "";
     message.epoch = object.epoch ?? 0;
     message.capabilities = object.capabilities?.map((e) => e) || [];
+    message.agentSecret = object.agentSecret ?? "";
     return message;
   },
 };
@@ -1024,7 +1060,7 @@ export const Register_AttributesEntry: MessageFns<Register_AttributesEntry> = {
 };
 
 function createBaseRegistered(): Registered {
-  return { agentId: "", heartbeatIntervalMs: 0 };
+  return { agentId: "", heartbeatIntervalMs: 0, agentSecret: "" };
 }
 
 export const Registered: MessageFns<Registered> = {
@@ -1034,6 +1070,9 @@ export const Registered: MessageFns<Registered> = {
     }
     if (message.heartbeatIntervalMs !== 0) {
       writer.uint32(16).uint32(message.heartbeatIntervalMs);
+    }
+    if (message.agentSecret !== "") {
+      writer.uint32(26).string(message.agentSecret);
     }
     return writer;
   },
@@ -1067,6 +1106,14 @@ export const Registered: MessageFns<Registered> = {
             message.heartbeatIntervalMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agentSecret = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1091,6 +1138,11 @@ export const Registered: MessageFns<Registered> = {
         : isSet(object.heartbeat_interval_ms)
         ? globalThis.Number(object.heartbeat_interval_ms)
         : 0,
+      agentSecret: isSet(object.agentSecret)
+        ? globalThis.String(object.agentSecret)
+        : isSet(object.agent_secret)
+        ? globalThis.String(object.agent_secret)
+        : "",
     };
   },
 
@@ -1102,6 +1154,9 @@ export const Registered: MessageFns<Registered> = {
     if (message.heartbeatIntervalMs !== 0) {
       obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
     }
+    if (message.agentSecret !== "") {
+      obj.agentSecret = message.agentSecret;
+    }
     return obj;
   },
 
@@ -1112,6 +1167,7 @@ export const Registered: MessageFns<Registered> = {
     const message = createBaseRegistered();
     message.agentId = object.agentId ?? "";
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    message.agentSecret = object.agentSecret ?? "";
     return message;
   },
 };
