@@ -49,8 +49,10 @@ export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
       let queue: Promise<void> = Promise.resolve();
       stream.on('data', (msg: AgentMessage) => {
         queue = queue.then(() => handle(deps, session, caller, msg)).catch((error) => {
-          deps.log.warn({ err: error, agentId: session.agentId }, 'closing agent stream after error');
-          if (session.open) stream.destroy(Object.assign(new Error(String(error)), toGrpcError(error)));
+          deps.log.warn({ err: error, agentId: session.agentId, peer: session.peer }, 'closing agent stream after error');
+          // An 'error' event is how a grpc-js server stream ends with a status
+          // (destroy() would drop the call without telling the agent why).
+          if (session.open) stream.emit('error', toGrpcError(error));
           session.ended();
         });
       });
