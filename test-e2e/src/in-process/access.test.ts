@@ -5,6 +5,7 @@
  * as it was (same apps, same tasks, same pids, no agent added or lost).
  */
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -127,6 +128,24 @@ afterAll(async () => {
 });
 
 describe('access under mutual TLS', () => {
+  it('gen-certs puts each role into its certificates, keeps the CA key out of the copied dir, and reuses the CA later', async () => {
+    expect(fs.readdirSync(certs).sort()).toEqual(
+      ['agent-node-1.crt', 'agent-node-1.key', 'agent-node-2.crt', 'agent-node-2.key', 'ca.crt', 'client.crt', 'client.key', 'master.crt', 'master.key'],
+    );
+    expect(fs.existsSync(`${certs}-ca/ca.key`)).toBe(true);
+    const subject = (file: string) => new X509Certificate(fs.readFileSync(path.join(certs, file))).subject.split('\n');
+    expect(subject('master.crt')).toEqual(['O=drover', 'OU=master', 'CN=drover-master']);
+    expect(subject('client.crt')).toEqual(['O=drover', 'OU=client', 'CN=drover-client']);
+    expect(subject('agent-node-1.crt')).toEqual(['O=drover', 'OU=agent', 'CN=node-1']);
+
+    await run('bash', [path.join(REPO, 'scripts/gen-certs'), certs, '--agent', 'node-3']);
+    const ca = new X509Certificate(fs.readFileSync(path.join(certs, 'ca.crt')));
+    const later = new X509Certificate(fs.readFileSync(path.join(certs, 'agent-node-3.crt')));
+    expect(later.verify(ca.publicKey)).toBe(true);
+    expect(new X509Certificate(fs.readFileSync(path.join(certs, 'master.crt'))).verify(ca.publicKey)).toBe(true);
+    expect(fs.existsSync(path.join(certs, 'ca.key'))).toBe(false);
+  });
+
   it('HTTPS answers /ping to anyone, and 401 to every other request without a certificate from the cluster CA', async () => {
     const before = await view(client);
     expect(await rest('GET', '/ping')).toEqual({ status: 200, text: 'pong' });
