@@ -75,6 +75,8 @@ function rest(method: string, url: string, holder?: { cert: Buffer; key: Buffer 
       },
     );
     req.on('error', reject);
+    // An event stream the master wrongly opened would never end.
+    req.setTimeout(5000, () => req.destroy(new Error(`${method} ${url}: no complete answer in 5 s`)));
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
