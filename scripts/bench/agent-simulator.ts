@@ -63,6 +63,7 @@ function simulate(i: number): Promise<void> {
           epoch: 0,
           capabilities: [],
           taskSpecs: [],
+          agentSecret: '',
         },
       },
     });

@@ -37,6 +37,8 @@ describe('agent recovery', () => {
     expect(register?.tasks.map(readable)).toEqual([
       expect.objectContaining({ state: 'RUNNING', pid: running.pid, uuid: running.uuid }),
     ]);
+    // With its spec, for a master that lost its state to adopt it.
+    expect(register?.taskSpecs).toEqual([spec]);
 
     master.latest?.send({ $case: 'kill', value: { taskId: spec.taskId, gracePeriodSeconds: 0, reason: 0, message: '' } });
     const killed = await h.reached(master, spec.taskId, 'KILLED');
@@ -58,6 +60,8 @@ describe('agent recovery', () => {
       message: 'ended while the agent was not running; exit status unknown',
       pid: running.pid,
     });
+    // Only live tasks come with their spec: an ended one is nothing to adopt.
+    expect(master.latest?.register?.taskSpecs).toEqual([]);
     // Also sent as an update, so the master acks it and the agent forgets the task.
     await eventually(() => master.latest?.statuses.find((s) => s.uuid === reported?.uuid), 'the FAILED update');
     const checkpoint = path.join(workDir, 'tasks', spec.taskId, '.drover-task.json');

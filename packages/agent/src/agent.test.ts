@@ -38,15 +38,34 @@ describe('agent session', () => {
       resources: { cpus: 4, mem: 2048, disk: 4096, gpus: 0, ports: [{ begin: 31000, end: 32000 }] },
       attributes: { rack: 'r1' },
       tasks: [],
+      taskSpecs: [],
       version: DROVER_VERSION,
       epoch: 0,
       capabilities: expect.arrayContaining([expect.stringMatching(/^isolation:(cgroups-v1|cgroups-v2|none)$/)]),
+      agentSecret: '',
     });
-    expect(JSON.parse(await fs.readFile(path.join(workDir, 'agent-id.json'), 'utf8'))).toEqual({ agentId: id });
+    const idFile = path.join(workDir, 'agent-id.json');
+    expect(JSON.parse(await fs.readFile(idFile, 'utf8'))).toEqual({ agentId: id, secret: master.issuedSecret });
+    expect((await fs.stat(idFile)).mode & 0o777).toBe(0o600);
 
     master.latest?.end();
     const second = await eventually(() => master.connections[1]?.register, 'a second Register');
-    expect(second).toMatchObject({ agentId: id, epoch: 3 });
+    expect(second).toMatchObject({ agentId: id, epoch: 3, agentSecret: master.issuedSecret });
+  });
+
+  it('proves itself with its secret after a restart, and keys a work dir from before secrets existed', async () => {
+    const master = await h.master();
+    const workDir = await h.workDir();
+    const idFile = path.join(workDir, 'agent-id.json');
+    await fs.writeFile(idFile, JSON.stringify({ agentId: 'agent-from-before' }));
+    const first = await h.agent(master, workDir);
+    expect(await first.registered()).toBe('agent-from-before');
+    expect(master.connections[0]?.register).toMatchObject({ agentId: 'agent-from-before', agentSecret: '' });
+    expect(JSON.parse(await fs.readFile(idFile, 'utf8'))).toEqual({ agentId: 'agent-from-before', secret: master.issuedSecret });
+    await first.stop();
+
+    await (await h.agent(master, workDir)).registered();
+    expect(master.connections[1]?.register).toMatchObject({ agentId: 'agent-from-before', agentSecret: master.issuedSecret });
   });
 
   it.each([

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { Code, createLogger, DROVER_VERSION, DroverError } from '@drover/common';
 import { credentials as grpcCredentials } from '@grpc/grpc-js';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
-import { loadAgentId, saveAgentId } from './checkpoint/agent-id-file.js';
+import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from './checkpoint/agent-identity-file.js';
 import { collectCapabilities } from './agent-capabilities.js';
 import { DockerDaemon, dockerCapability } from './executor/docker/docker-daemon.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
@@ -48,7 +48,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     pidsLimit: options.pidsLimit,
     logger: root,
   });
-  let agentId = await loadAgentId(layout.agentIdFile);
+  let identity: AgentIdentity | undefined = await loadAgentIdentity(layout.agentIdFile);
   // Container tasks go to Docker, the rest to the process executor. The
   // Docker executor is always there: without a daemon its tasks fail with
   // CONTAINER_ERROR, and the agent does not report the "docker" capability.
@@ -59,7 +59,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: root,
     daemon: docker,
     policy: { allowPrivileged: options.allowPrivileged === true, allowHostVolumes: options.allowHostVolumes === true },
-    agentId: () => agentId,
+    agentId: () => identity?.agentId,
   });
   const fence = await EpochFence.load(layout.epochFile, root);
   const journal = await StatusJournal.open(layout.statusDir, root);
@@ -135,7 +135,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     handler: {
       register: async () => ({
         capabilities: await collectCapabilities(capabilitySources, log),
-        agentId: agentId ?? '',
+        agentId: identity?.agentId ?? '',
+        agentSecret: identity?.secret ?? '',
         hostname,
         address,
         resources,
@@ -145,17 +146,23 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         version: DROVER_VERSION,
         epoch: fence.highest,
       }),
-      registered: async (id) => {
-        if (id !== '' && id !== agentId) {
-          await saveAgentId(layout.agentIdFile, id);
-          agentId = id;
+      registered: async (id, secret) => {
+        const agentId = id !== '' ? id : identity?.agentId;
+        if (agentId === undefined) return;
+        // An empty secret means "keep yours" (it never comes with a new id).
+        let next: AgentIdentity = { agentId };
+        if (secret !== '') next = { agentId, secret };
+        else if (identity !== undefined && identity.agentId === agentId) next = identity;
+        if (next.agentId !== identity?.agentId || next.secret !== identity?.secret) {
+          await saveAgentIdentity(layout.agentIdFile, next);
+          identity = next;
         }
       },
       ready: () => {
         for (const entry of journal.pending()) {
           activeSession.send({ message: { $case: 'status', value: entry.status } });
         }
-        resolveRegistered(agentId ?? '');
+        resolveRegistered(identity?.agentId ?? '');
       },
       command: onCommand,
       files: (message, reply) => files.handle(message, reply),
@@ -190,7 +197,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   return {
     get id() {
-      return agentId;
+      return identity?.agentId;
     },
     workDir: layout.root,
     registered: () => registered,

@@ -2,7 +2,7 @@
  * Where the agent keeps its state inside the work dir. One place, so the
  * layout can be read (and changed) at a glance:
  *
- *   <workDir>/agent-id.json        durable agent id (from the first Registered)
+ *   <workDir>/agent-id.json        durable agent id and agent secret (from Registered; mode 0600)
  *   <workDir>/epoch.json           highest master epoch seen (fencing)
  *   <workDir>/status/<seq>.json    status updates not yet acked by the master
  *   <workDir>/tasks/<taskId>/      a task's sandbox (its cwd, stdout, stderr)
@@ -15,7 +15,7 @@ import path from 'node:path';
 export interface WorkDirLayout {
   /** The work dir itself. */
   readonly root: string;
-  /** The durable agent id. */
+  /** The durable agent id and the secret that proves it. */
   readonly agentIdFile: string;
   /** The highest master epoch seen. */
   readonly epochFile: string;

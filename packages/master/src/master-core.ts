@@ -82,13 +82,13 @@ export function buildCore(state: ClusterState, epoch: MasterEpoch, options: Core
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
   const registration = new Registration(
     state,
+    sessions,
     statuses,
     commands,
     failures,
     clock,
     log.child({ component: 'registration' }),
     epoch,
-    (agentId) => sessions.lastSeenAt(agentId) !== undefined,
   );
   const killer = new TaskKiller(state, commands, clock);
   const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));

@@ -60,7 +60,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const facts = { grpcAddress: '', epoch, startedAt, storeKind: store.kind };
   const grpc = await startGrpcServer(
     {
-      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs, files: core.fileRelay }),
+      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
       apps: appsServer(core.apps),
       tasks: tasksServer(core.tasks, core.files),
       agents: agentsServer(core.agents),
@@ -68,9 +68,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       deployments: deploymentsServer(core.deployments),
       events: eventsServer(core.events),
     },
-    grpcHost,
-    options.grpcPort ?? DEFAULT_GRPC_PORT,
-    serverCredentials(options.tls),
+    { host: grpcHost, port: options.grpcPort ?? DEFAULT_GRPC_PORT, credentials: serverCredentials(options.tls), secure: options.tls !== undefined, log },
   );
   const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
@@ -80,6 +78,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     advertisedHost: httpHost === '0.0.0.0' || httpHost === '::' ? os.hostname() : httpHost,
     tls: options.tls,
     facts,
+    log,
   });
 
   core.start();

@@ -28,7 +28,7 @@ beforeAll(async () => {
   root = tempDir('tls');
   certs = path.join(root, 'certs');
   foreign = path.join(root, 'foreign');
-  await run('bash', [path.join(REPO, 'scripts/gen-certs'), certs]);
+  await run('bash', [path.join(REPO, 'scripts/gen-certs'), certs, '--agent', 'node-1']);
   await run('bash', [path.join(REPO, 'scripts/gen-certs'), foreign]);
   const grpcPort = await freePort();
   httpPort = await freePort();
@@ -40,7 +40,7 @@ beforeAll(async () => {
   ).start();
   agent = new DroverServer(
     'agent',
-    ['agent', '--master', address, '--work-dir', path.join(root, 'a'), '--resources', 'cpus=1,mem=512,ports=32400-32420', ...tlsFlags(certs, 'agent')],
+    ['agent', '--master', address, '--work-dir', path.join(root, 'a'), '--hostname', 'node-1', '--resources', 'cpus=1,mem=512,ports=32400-32420', ...tlsFlags(certs, 'agent-node-1')],
     path.join(root, 'agent.log'),
   ).start();
 });
@@ -81,6 +81,31 @@ describe('mutual TLS', () => {
           .on('error', reject);
       });
       expect(ping).toBe('pong');
+
+      // Certificates carry roles: the agent's certificate does not make a client.
+      const asAgent = await drover(['app', 'list', '--master', address, ...tlsFlags(certs, 'agent-node-1')]);
+      expect(asAgent.code).toBe(1);
+      expect(asAgent.stderr).toContain('certificate "node-1" (role agent) may not call drover.v1.Apps/List');
+
+      // kill -9 of the agent: the kernel closes its connection, the master
+      // sees the session end, and the restarted agent gets straight back in
+      // (one session per agent does not lock it out), adopting its task.
+      type TaskJson = { id: string; state: string; pid: number };
+      const tasks = async () => JSON.parse((await client('task', 'list', '--all', '--json')).stdout) as TaskJson[];
+      const before = await tasks();
+      await agent.kill('SIGKILL');
+      const restartedAt = Date.now();
+      agent.start();
+      await waitFor(
+        'the restarted agent to register',
+        () => client('agent', 'list', '--json'),
+        (r) => r.code === 0 && r.stdout.includes('AGENT_STATE_ACTIVE') && agent.log().split(`"msg":"registered"`).length > 2,
+        20_000,
+      );
+      console.info(`agent restarted after kill -9 was registered again in ${Date.now() - restartedAt} ms`);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await tasks()).toEqual(before);
+      expect(before.map((t) => t.state)).toEqual(['TASK_STATE_RUNNING']);
     } catch (error) {
       console.error(`--- master ---\n${master.log().slice(-3000)}\n--- agent ---\n${agent.log().slice(-3000)}`);
       throw error;

@@ -23,7 +23,7 @@ import {
   type MasterMessage,
   type Register,
 } from '@drover/proto';
-import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ClientDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
 import type { Backoff } from './backoff.js';
 import type { EpochFence } from './epoch-fence.js';
 
@@ -53,8 +53,11 @@ export interface ReplyChannel {
 export interface SessionHandler {
   /** Builds the Register message that opens each connection (it may first ask around, e.g. ping Docker). */
   register(): Register | Promise<Register>;
-  /** The master accepted the agent under `agentId`: keep it. Runs before the session counts as registered. */
-  registered(agentId: string): Promise<void>;
+  /**
+   * The master accepted the agent under `agentId`, and issued it `secret`
+   * unless that is empty: keep both. Runs before the session counts as registered.
+   */
+  registered(agentId: string, secret: string): Promise<void>;
   /** The session just became registered: send what is pending (synchronously, before anything newer). */
   ready(): void;
   /** A launch, kill or ack whose epoch was admitted. */
@@ -155,7 +158,10 @@ export class MasterSession {
         this.log.error({ err: e }, 'failed to handle a master message');
       });
     });
-    call.on('error', (e: Error) => this.lost(generation, `stream failed: ${e.message}`));
+    call.on('error', (e: Error) => {
+      if (generation === this.generation) this.refused(e);
+      this.lost(generation, `stream failed: ${e.message}`);
+    });
     call.on('end', () => this.lost(generation, 'master closed the stream'));
     this.lastHeard = Date.now();
     this.armWatchdog(generation, this.options.registerTimeoutMs ?? 10_000, 'no answer to Register');
@@ -192,7 +198,7 @@ export class MasterSession {
       case undefined:
         return;
       case 'registered': {
-        await handler.registered(body.value.agentId);
+        await handler.registered(body.value.agentId, body.value.agentSecret);
         if (generation !== this.generation) return;
         this.isRegistered = true;
         this.redirectsInARow = 0;
@@ -219,6 +225,21 @@ export class MasterSession {
       case 'fileCancel':
         if (this.channel !== undefined) handler.files?.(body, this.channel);
         return;
+    }
+  }
+
+  /**
+   * Says so loudly when the master refused this agent: the session keeps
+   * retrying (the operator may fix the master's side), but someone must
+   * look. A second session is refused while the master still holds the
+   * first (after a crash, until it notices the old connection is gone).
+   */
+  private refused(e: Error): void {
+    const code = (e as Partial<ServiceError>).code;
+    if (code === status.ALREADY_EXISTS) {
+      this.log.warn({ master: this.target, why: e.message }, 'the master still holds an earlier session of this agent; retrying');
+    } else if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED) {
+      this.log.error({ master: this.target, why: e.message }, 'the master refused this agent (certificate, hostname or agent secret); retrying');
     }
   }
 

@@ -72,6 +72,8 @@ export class FakeMaster {
   notLeader: string | undefined;
   /** The agent id handed to agents that register without one. */
   readonly assignedId = newId();
+  /** The agent secret handed to agents that register without one. */
+  readonly issuedSecret = `secret-${newId()}`;
 
   private constructor(
     private readonly server: Server,
@@ -128,7 +130,9 @@ export class FakeMaster {
           return;
         }
         const agentId = body.value.agentId === '' ? this.assignedId : body.value.agentId;
-        connection.send({ $case: 'registered', value: { agentId, heartbeatIntervalMs: this.heartbeatIntervalMs } });
+        // Like the master: a secret for an agent that has none; the one it has is kept.
+        const agentSecret = body.value.agentSecret === '' ? this.issuedSecret : '';
+        connection.send({ $case: 'registered', value: { agentId, heartbeatIntervalMs: this.heartbeatIntervalMs, agentSecret } });
         return;
       }
       connection.messages.push(message);

@@ -4,10 +4,16 @@
  * (acked once durable), usage samples and pongs one way, and commands the
  * other way. A dropped stream leaves the agent DISCONNECTED; the monitor
  * declares it LOST if it does not come back within the lost timeout.
+ *
+ * Only agent certificates reach Connect under mutual TLS (the access
+ * interceptor sees to it); which agent a Register may speak for is
+ * registration's question (agent-identity.ts).
  */
 import { Code, DroverError, type Logger, toGrpcError } from '@drover/common';
 import type { AgentMessage, AgentServiceServer, MasterMessage } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Caller } from '../api/auth/caller.js';
+import { grpcCaller } from '../api/grpc/grpc-access.js';
 import type { Clock } from '../clock.js';
 import type { FileRelay } from '../files/file-relay.js';
 import type { EpochSource } from '../leadership/master-epoch.js';
@@ -29,20 +35,25 @@ export interface AgentGatewayDeps {
   readonly heartbeatIntervalMs: number;
   /** Where agents' answers to file requests go. */
   readonly files?: FileRelay;
+  /** True when the server serves mutual TLS (agents are then known by their certificates). */
+  readonly secure: boolean;
 }
 
 /** The AgentService implementation. */
 export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
   return {
     connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>) {
-      const session = new AgentSession(stream, deps.epoch, deps.log);
+      const session = new AgentSession(stream, deps.epoch, deps.log, deps.clock.now());
+      const caller = grpcCaller(stream, deps.secure);
       // Messages are handled strictly in arrival order: a status must not be
       // applied before the Register that precedes it has been recorded.
       let queue: Promise<void> = Promise.resolve();
       stream.on('data', (msg: AgentMessage) => {
-        queue = queue.then(() => handle(deps, session, msg)).catch((error) => {
-          deps.log.warn({ err: error, agentId: session.agentId }, 'closing agent stream after error');
-          if (session.open) stream.destroy(Object.assign(new Error(String(error)), toGrpcError(error)));
+        queue = queue.then(() => handle(deps, session, caller, msg)).catch((error) => {
+          deps.log.warn({ err: error, agentId: session.agentId, peer: session.peer }, 'closing agent stream after error');
+          // An 'error' event is how a grpc-js server stream ends with a status
+          // (destroy() would drop the call without telling the agent why).
+          if (session.open) stream.emit('error', toGrpcError(error));
           session.ended();
         });
       });
@@ -65,19 +76,20 @@ export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
   };
 }
 
-async function handle(deps: AgentGatewayDeps, session: AgentSession, msg: AgentMessage): Promise<void> {
+async function handle(deps: AgentGatewayDeps, session: AgentSession, caller: Caller, msg: AgentMessage): Promise<void> {
   const body = msg.message;
   if (!body) return;
   const now = deps.clock.now();
+  session.heard(now);
   if (session.agentId === undefined) {
     if (body.$case !== 'register') {
       throw new DroverError(`the first message must be register, got ${body.$case}`, Code.FailedPrecondition);
     }
-    const outcome = await deps.registration.register(body.value);
-    deps.sessions.attach(outcome.agentId, session, now);
+    const outcome = await deps.registration.register(body.value, caller, session);
+    deps.sessions.attach(outcome.agentId, session, deps.clock.now());
     session.send({
       $case: 'registered',
-      value: { agentId: outcome.agentId, heartbeatIntervalMs: deps.heartbeatIntervalMs },
+      value: { agentId: outcome.agentId, heartbeatIntervalMs: deps.heartbeatIntervalMs, agentSecret: outcome.secret ?? '' },
     });
     session.startPinging(deps.heartbeatIntervalMs);
     deps.registration.followUp(outcome);

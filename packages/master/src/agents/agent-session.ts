@@ -8,6 +8,14 @@ import type { AgentMessage, MasterMessage } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { EpochSource } from '../leadership/master-epoch.js';
 
+/**
+ * A session not heard from for this many ping intervals counts as dead. The
+ * agent gives up on a silent master after as many (MISSED_HEARTBEATS in the
+ * agent's master-session.ts) and reconnects; by then the master must let it
+ * back in even when its old connection is half-open and TCP has not noticed.
+ */
+export const STALE_AFTER_PINGS = 3;
+
 /** The body of a master message, without the epoch. */
 export type MasterCommand = NonNullable<MasterMessage['message']>;
 
@@ -16,15 +24,34 @@ export class AgentSession {
   private pingTimer: NodeJS.Timeout | undefined;
   private nonce = 0;
   private closed = false;
+  private pingIntervalMs = 0;
+  private lastHeardAt: number;
   /** The agent's id once registered. */
   agentId: string | undefined;
+  /** Where the stream comes from ("ipv4:10.0.0.7:53412"), for logs and refusals. */
+  readonly peer: string;
 
   constructor(
     private readonly stream: ServerDuplexStream<AgentMessage, MasterMessage>,
     /** Read at every send: the master's epoch may be raised while the stream is open. */
     private readonly epoch: EpochSource,
     private readonly log: Logger,
-  ) {}
+    /** When the stream opened, ms since the epoch. */
+    readonly openedAt: number = Date.now(),
+  ) {
+    this.lastHeardAt = openedAt;
+    this.peer = stream.getPeer();
+  }
+
+  /** Records that the agent said something on this stream. */
+  heard(now: number): void {
+    this.lastHeardAt = now;
+  }
+
+  /** True once a pinged session has been silent for STALE_AFTER_PINGS intervals. */
+  stale(now: number): boolean {
+    return this.pingIntervalMs > 0 && now - this.lastHeardAt > STALE_AFTER_PINGS * this.pingIntervalMs;
+  }
 
   /** True until the stream ended or was closed. */
   get open(): boolean {
@@ -45,6 +72,7 @@ export class AgentSession {
 
   /** Starts pinging every `intervalMs`. */
   startPinging(intervalMs: number): void {
+    this.pingIntervalMs = intervalMs;
     this.pingTimer ??= setInterval(() => this.send({ $case: 'ping', value: { nonce: ++this.nonce } }), intervalMs);
   }
 

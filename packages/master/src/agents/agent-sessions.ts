@@ -4,17 +4,51 @@
  * would cost a disk write per agent per second for nothing, since a
  * restarted master gives every agent a fresh lost timeout anyway.
  */
+import { Code, DroverError } from '@drover/common';
 import type { ResourceUsage } from '@drover/proto';
 import type { AgentSession, MasterCommand } from './agent-session.js';
 
 /** Registry of live sessions. */
 export class AgentSessions {
   private readonly sessions = new Map<string, AgentSession>();
+  /** Sessions registering right now (identity proven, registration being written). */
+  private readonly claims = new Map<string, AgentSession>();
   private readonly lastSeen = new Map<string, number>();
   private readonly usages = new Map<string, ResourceUsage>();
 
-  /** Binds a registered session to its agent, closing any older one. */
+  /**
+   * Reserves `agentId` for a session whose registration is about to be
+   * written. An agent has one session at a time: while another of its
+   * sessions is open or registering, the new one is refused (ALREADY_EXISTS),
+   * never allowed to take the agent over. A session that went stale (silent
+   * for STALE_AFTER_PINGS pings, so the agent has given up on it too) is
+   * closed instead, and the new one goes ahead.
+   */
+  claim(agentId: string, session: AgentSession, now: number): void {
+    for (const holder of [this.claims.get(agentId), this.sessions.get(agentId)]) {
+      if (holder === undefined || holder === session || !holder.open) continue;
+      if (!holder.stale(now)) {
+        throw new DroverError(
+          `agent ${agentId} already has an open session (from ${holder.peer}, since ${new Date(holder.openedAt).toISOString()}); ` +
+            'a second one is refused',
+          Code.AlreadyExists,
+        );
+      }
+      holder.close();
+    }
+    this.claims.set(agentId, session);
+  }
+
+  /** Gives up a claim whose registration failed. */
+  release(agentId: string, session: AgentSession): void {
+    if (this.claims.get(agentId) === session) this.claims.delete(agentId);
+  }
+
+  /** Binds a registered session to its agent (claiming the agent first if the caller has not). */
   attach(agentId: string, session: AgentSession, now: number): void {
+    this.claim(agentId, session, now);
+    this.claims.delete(agentId);
+    // Only a closed or stale session can be here: claim refused every other.
     const previous = this.sessions.get(agentId);
     if (previous && previous !== session) previous.close();
     session.agentId = agentId;
@@ -22,11 +56,16 @@ export class AgentSessions {
     this.lastSeen.set(agentId, now);
   }
 
-  /** Forgets a session that ended (if it is still the current one). */
+  /**
+   * Forgets a session that ended. True when the agent is now without a
+   * session: not when a newer one is current or registering (it decides
+   * the agent's state).
+   */
   detach(agentId: string, session: AgentSession): boolean {
+    this.release(agentId, session);
     if (this.sessions.get(agentId) !== session) return false;
     this.sessions.delete(agentId);
-    return true;
+    return !this.claims.has(agentId);
   }
 
   /** The current open session of an agent. */
@@ -67,7 +106,8 @@ export class AgentSessions {
 
   /** Closes every session (master shutdown). */
   closeAll(): void {
-    for (const s of this.sessions.values()) s.close();
+    for (const s of [...this.sessions.values(), ...this.claims.values()]) s.close();
     this.sessions.clear();
+    this.claims.clear();
   }
 }

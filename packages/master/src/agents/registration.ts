@@ -23,9 +23,13 @@
  *
  * All changes are written as one batch and are durable before Registered is
  * sent, so an agent never acts on a registration the master could forget.
+ * Nothing is written before the Register proved it comes from the agent it
+ * names (agent-identity.ts) and the agent holds no other open session
+ * (AgentSessions.claim): a refused Register changes nothing.
  */
 import { isLive, type Logger, newId, type PortRange, scalars } from '@drover/common';
 import { type Register, taskStateCodec } from '@drover/proto';
+import type { Caller } from '../api/auth/caller.js';
 import type { Clock } from '../clock.js';
 import type { MasterEpoch } from '../leadership/master-epoch.js';
 import type { TaskFailures } from '../orchestrator/task-failures.js';
@@ -36,6 +40,9 @@ import type { StatusHandler } from '../tasks/status-handler.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
 import { adoptedTask } from '../tasks/adopted-task.js';
 import { applyStatus, endByMaster } from '../tasks/task-updates.js';
+import { hashAgentSecret, newAgentSecret, verifyAgentIdentity } from './agent-identity.js';
+import type { AgentSession } from './agent-session.js';
+import type { AgentSessions } from './agent-sessions.js';
 
 /** What registration decided, for the caller to act on once durable. */
 export interface RegistrationOutcome {
@@ -47,29 +54,55 @@ export interface RegistrationOutcome {
   readonly orphans: readonly { taskId: string; why: string }[];
   /** Live tasks the master had no record of and adopted (its state was missing them). */
   readonly adopted: readonly TaskRecord[];
+  /** A secret issued to the agent, to send in Registered (only its hash is stored). */
+  readonly secret?: string;
 }
 
 /** Registers agents and reconciles their tasks. */
 export class Registration {
   constructor(
     private readonly state: ClusterState,
+    private readonly sessions: AgentSessions,
     private readonly statuses: StatusHandler,
     private readonly commands: TaskCommands,
     private readonly failures: TaskFailures,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly epoch: MasterEpoch,
-    /** Whether the agent registered with this master (this process) before. */
-    private readonly seenThisRun: (agentId: string) => boolean,
   ) {}
 
-  /** Records the registration durably and returns what to do next. */
-  async register(reg: Register): Promise<RegistrationOutcome> {
+  /**
+   * Checks who `caller` is, claims the agent for `session`, records the
+   * registration durably and returns what to do next. Throws, having
+   * written nothing, when the Register is refused.
+   */
+  async register(reg: Register, caller: Caller, session: AgentSession): Promise<RegistrationOutcome> {
     const now = this.clock.now();
     const agentId = reg.agentId !== '' ? reg.agentId : newId();
     const previous = this.state.agent(agentId);
+    const secretAction = verifyAgentIdentity(reg, previous, caller);
+    // Decided before the claim: whether this master heard from the agent
+    // before is what tells its own epoch from one a lost state issued.
     const stateMissing =
-      (reg.agentId !== '' && previous === undefined) || (reg.epoch >= this.epoch.atStart && !this.seenThisRun(agentId));
+      (reg.agentId !== '' && previous === undefined) ||
+      (reg.epoch >= this.epoch.atStart && this.sessions.lastSeenAt(agentId) === undefined);
+    this.sessions.claim(agentId, session, now);
+    try {
+      return await this.record(reg, agentId, previous, secretAction === 'issue' ? newAgentSecret() : undefined, stateMissing, now);
+    } catch (error) {
+      this.sessions.release(agentId, session);
+      throw error;
+    }
+  }
+
+  private async record(
+    reg: Register,
+    agentId: string,
+    previous: AgentRecord | undefined,
+    secret: string | undefined,
+    stateMissing: boolean,
+    now: number,
+  ): Promise<RegistrationOutcome> {
     const agent: AgentRecord = {
       id: agentId,
       hostname: reg.hostname,
@@ -84,6 +117,7 @@ export class Registration {
       lastSeenAt: now,
       // A drain outlives disconnects and restarts of the agent.
       ...(previous?.drainDeadline !== undefined ? { drainDeadline: previous.drainDeadline } : {}),
+      ...(secret !== undefined ? { secretHash: hashAgentSecret(secret) } : previous?.secretHash !== undefined ? { secretHash: previous.secretHash } : {}),
     };
     const mutations: Mutation[] = [{ kind: 'putAgent', agent }];
     const pendingKills: TaskRecord[] = [];
@@ -145,10 +179,21 @@ export class Registration {
       );
     }
     this.log.info(
-      { agentId, hostname: agent.hostname, tasks: reg.tasks.length, orphans: orphans.length, adopted: adopted.length, firstTime: !previous },
+      {
+        agentId,
+        hostname: agent.hostname,
+        tasks: reg.tasks.length,
+        orphans: orphans.length,
+        adopted: adopted.length,
+        firstTime: !previous,
+        secretIssued: secret !== undefined,
+      },
       previous ? 'agent re-registered' : 'agent registered',
     );
-    return { agentId, pendingKills, orphans, adopted };
+    if (secret !== undefined && previous !== undefined && previous.secretHash === undefined) {
+      this.log.warn({ agentId, hostname: agent.hostname }, 'issued a secret to an agent registered before agent secrets existed (over plaintext, trusted on first use)');
+    }
+    return { agentId, pendingKills, orphans, adopted, ...(secret !== undefined ? { secret } : {}) };
   }
 
   /** Sends what registration decided; call after Registered went out. */

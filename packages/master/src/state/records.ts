@@ -151,4 +151,10 @@ export interface AgentRecord {
   readonly drainDeadline?: number;
   /** What it can run ("docker", "isolation:cgroups-v1", ...), as it registered. */
   readonly capabilities?: readonly string[];
+  /**
+   * SHA-256 (hex) of the secret the agent proves itself with over plaintext
+   * (agents/agent-identity.ts); absent for agents registered before secrets
+   * existed. Never leaves the master.
+   */
+  readonly secretHash?: string;
 }

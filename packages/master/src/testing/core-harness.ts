@@ -117,9 +117,11 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
           return true;
         },
         end: () => undefined,
+        getPeer: () => `core-harness:${id}`,
       } as unknown as ServerDuplexStream<AgentMessage, MasterMessage>;
-      const outcome = await core.registration.register(reg);
-      core.sessions.attach(outcome.agentId, new AgentSession(stream, epoch, silentLogger()), clock.now());
+      const session = new AgentSession(stream, epoch, silentLogger());
+      const outcome = await core.registration.register(reg, { kind: 'plaintext' }, session);
+      core.sessions.attach(outcome.agentId, session, clock.now());
       core.registration.followUp(outcome);
       core.orchestrator.trigger();
       return agent;

@@ -11,7 +11,7 @@ import {
   TaskState,
   TaskStatus,
 } from '@drover/proto';
-import { type ClientDuplexStream, credentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ClientDuplexStream, credentials, type ServiceError } from '@grpc/grpc-js';
 
 type Body = NonNullable<MasterMessage['message']>;
 /** A master message narrowed to one case. */
@@ -24,12 +24,17 @@ export class FakeAgent {
   private stream: ClientDuplexStream<AgentMessage, MasterMessage> | undefined;
   private waiters: Array<() => void> = [];
   ended = false;
+  /** How the master ended the stream, when it ended it with an error status (a refused Register). */
+  failure: ServiceError | undefined;
+  /** When false, pings go unanswered (a connection that went half-open). */
+  answerPings = true;
 
   constructor(
     address: string,
     readonly register: Register,
+    channel: ChannelCredentials = credentials.createInsecure(),
   ) {
-    this.client = new AgentServiceClient(address, credentials.createInsecure());
+    this.client = new AgentServiceClient(address, channel);
   }
 
   /** A Register with sensible defaults. */
@@ -45,6 +50,7 @@ export class FakeAgent {
       epoch: 0,
       capabilities: [],
       taskSpecs: [],
+      agentSecret: '',
       ...overrides,
     };
   }
@@ -52,11 +58,12 @@ export class FakeAgent {
   /** Opens the stream, registers, and resolves with the Registered answer. */
   async connect(): Promise<Received<'registered'>> {
     this.ended = false;
+    this.failure = undefined;
     const stream = this.client.connect();
     this.stream = stream;
     stream.on('data', (m: MasterMessage) => {
       if (this.stream !== stream) return;
-      if (m.message?.$case === 'ping') this.send({ $case: 'pong', value: { nonce: m.message.value.nonce } });
+      if (m.message?.$case === 'ping' && this.answerPings) this.send({ $case: 'pong', value: { nonce: m.message.value.nonce } });
       this.inbox.push(m);
       for (const w of this.waiters.splice(0)) w();
     });
@@ -66,10 +73,15 @@ export class FakeAgent {
       for (const w of this.waiters.splice(0)) w();
     };
     stream.on('end', onEnd);
-    stream.on('error', onEnd);
+    stream.on('error', (e: ServiceError) => {
+      if (this.stream === stream) this.failure = e;
+      onEnd();
+    });
     this.send({ $case: 'register', value: this.register });
     const registered = await this.next('registered');
     this.register.agentId = registered.agentId;
+    // Like a real agent, keep the secret and prove itself with it from now on.
+    if (registered.agentSecret !== '') this.register.agentSecret = registered.agentSecret;
     return registered;
   }
 
@@ -94,7 +106,7 @@ export class FakeAgent {
         const [m] = this.inbox.splice(i, 1);
         return { ...(m?.message?.value as object), epoch: m?.epoch ?? 0 } as Received<C>;
       }
-      if (this.ended) throw new Error(`stream ended while waiting for ${kind}`);
+      if (this.ended) throw this.failure ?? new Error(`stream ended while waiting for ${kind}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for ${kind}; inbox: ${this.inbox.map((m) => m.message?.$case).join(',')}`);
       await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningMaster } from '../../master-options.js';
 import { startMaster } from '../../master.js';
+import { grpcAccess } from '../auth/access-policy.js';
 
 const require = createRequire(import.meta.url);
 let master: RunningMaster;
@@ -56,6 +57,8 @@ describe('master gRPC server', () => {
     expect(names).toEqual(
       expect.arrayContaining(['drover.v1.AgentService', 'drover.v1.Apps', 'drover.v1.Tasks', 'drover.v1.Agents', 'drover.v1.Cluster']),
     );
+    // The access policy refuses services it does not list: each one served must be in it.
+    expect(names.filter((name) => grpcAccess(`/${name}/Any`).length === 0)).toEqual([]);
     reflection.close();
   });
 });

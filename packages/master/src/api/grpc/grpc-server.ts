@@ -1,7 +1,8 @@
 /**
  * The master's gRPC server: AgentService for agents, the client services,
  * the standard grpc.health.v1.Health service and server reflection (so
- * grpcurl and other generic tools work without the .proto files).
+ * grpcurl and other generic tools work without the .proto files). Every
+ * call first passes the role check of grpc-access.ts.
  */
 import { descriptorSetBase64 } from '@drover/proto';
 import {
@@ -24,6 +25,8 @@ import { type Server, Server as GrpcServer, type ServerCredentials } from '@grpc
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
+import type { Logger } from '@drover/common';
+import { accessInterceptor } from './grpc-access.js';
 
 /** The service implementations to serve. */
 export interface GrpcServices {
@@ -55,14 +58,23 @@ export interface BoundGrpcServer {
   readonly health: HealthImplementation;
 }
 
+/** Where and how to serve. */
+export interface GrpcServing {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly credentials: ServerCredentials;
+  /** True when `credentials` serve mutual TLS: callers are then judged by their certificates' roles. */
+  readonly secure: boolean;
+  /** Where refused calls are logged. */
+  readonly log: Logger;
+}
+
 /** Creates the server, binds it and starts serving. */
-export async function startGrpcServer(
-  services: GrpcServices,
-  host: string,
-  port: number,
-  credentials: ServerCredentials,
-): Promise<BoundGrpcServer> {
+export async function startGrpcServer(services: GrpcServices, serving: GrpcServing): Promise<BoundGrpcServer> {
+  const { host, port, credentials } = serving;
   const server = new GrpcServer({
+    interceptors: [accessInterceptor(serving.secure, serving.log)],
     // Agents keep one stream open for days: let HTTP/2 keepalive find dead peers.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,

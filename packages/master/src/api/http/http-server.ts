@@ -2,14 +2,17 @@
  * The master's HTTP(S) port: liveness (/ping, as Marathon answers it),
  * Prometheus metrics (/metrics), and the Marathon-compatible REST API and
  * event stream under /v2 (marathon/marathon-api.ts). The web UI is added
- * here by a later feature.
+ * here by a later feature. With TLS, every route but /ping needs a client
+ * certificate from the cluster's CA with a role allowed to use it
+ * (http-access.ts).
  */
-import { isLive, type TlsMaterial } from '@drover/common';
+import { isLive, type Logger, type TlsMaterial } from '@drover/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { MasterCore } from '../../master-core.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import type { ClusterFacts } from '../grpc/client-services.js';
+import { requireHttpRoles } from './http-access.js';
 import type { EventStreamOptions } from './marathon/event-stream.js';
 import { registerMarathonApi } from './marathon/marathon-api.js';
 
@@ -24,15 +27,22 @@ export interface HttpServerOptions {
   /** What /v2/info reports (read at request time, so it may be filled in later). */
   readonly facts: ClusterFacts;
   readonly events?: EventStreamOptions;
+  /** Where refused requests are logged. */
+  readonly log: Logger;
 }
 
 /** Starts the HTTP server; resolves with the bound port. */
 export async function startHttpServer(core: MasterCore, options: HttpServerOptions): Promise<{ close: () => Promise<void>; port: number }> {
   const { host, tls, facts } = options;
   // Request logging stays off: /metrics is scraped every few seconds.
-  // With TLS the same certificate serves HTTPS; /ping and /metrics need no
-  // client certificate (load balancers and Prometheus probe them).
-  const app = Fastify({ logger: false, https: tls ? { cert: tls.cert, key: tls.key } : null });
+  // With TLS the same certificate serves HTTPS. A client certificate is
+  // asked for but not required by the handshake (rejectUnauthorized: false),
+  // so /ping answers without one; http-access.ts refuses the rest.
+  const app = Fastify({
+    logger: false,
+    https: tls ? { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false } : null,
+  });
+  requireHttpRoles(app, tls !== undefined, options.log);
   const registry = metrics(core.state);
   app.get('/ping', async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));

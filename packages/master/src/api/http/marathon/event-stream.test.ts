@@ -276,7 +276,7 @@ describe('/v2/events behind a core harness', () => {
 
   it('startHttpServer serves the API with the advertised address', async () => {
     const h = await startCore();
-    const server = await startHttpServer(h.core, { host: '127.0.0.1', port: 0, advertisedHost: 'master-1.example', facts: { grpcAddress: 'master-1.example:5053', epoch: { current: 3 }, startedAt: 0, storeKind: 'sqlite' } });
+    const server = await startHttpServer(h.core, { host: '127.0.0.1', port: 0, advertisedHost: 'master-1.example', facts: { grpcAddress: 'master-1.example:5053', epoch: { current: 3 }, startedAt: 0, storeKind: 'sqlite' }, log: silentLogger() });
     try {
       const leader = await (await fetch(`http://127.0.0.1:${server.port}/v2/leader`)).json();
       expect(leader).toEqual({ leader: `master-1.example:${server.port}` });

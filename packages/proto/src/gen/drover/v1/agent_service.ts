@@ -150,6 +150,14 @@ export interface Register {
    */
   capabilities: string[];
   /**
+   * The secret the master gave this agent in its first Registered (kept in
+   * the agent's work dir beside its id), or empty before it has one. Over
+   * plaintext it proves that a Register for a known agent_id comes from that
+   * agent: a wrong or missing secret is refused before anything changes.
+   * Under mutual TLS the agent's certificate proves it instead.
+   */
+  agentSecret: string;
+  /**
    * The specs of the live tasks among `tasks`, as the agent received them.
    * A master whose state has no record of a task (its store was lost or
    * restored from an older backup) adopts it from its spec instead of
@@ -172,6 +180,13 @@ export interface Registered {
    * intervals as a dead connection.
    */
   heartbeatIntervalMs: number;
+  /**
+   * Set when the master issues the agent its secret (first registration, or
+   * the first one of an agent registered before secrets existed): the agent
+   * must keep it with its id and send it in every later Register. Empty
+   * means "keep the one you have". The master stores only its hash.
+   */
+  agentSecret: string;
 }
 
 /** Start one task. */
@@ -711,6 +726,7 @@ function createBaseRegister(): Register {
     version: "",
     epoch: 0,
     capabilities: [],
+    agentSecret: "",
     taskSpecs: [],
   };
 }
@@ -744,8 +760,11 @@ export const Register: MessageFns<Register> = {
     for (const v of message.capabilities) {
       writer.uint32(74).string(v!);
     }
+    if (message.agentSecret !== "") {
+      writer.uint32(82).string(message.agentSecret);
+    }
     for (const v of message.taskSpecs) {
-      TaskSpec.encode(v!, writer.uint32(82).fork()).join();
+      TaskSpec.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -843,6 +862,14 @@ export const Register: MessageFns<Register> = {
               break;
             }
 
+            message.agentSecret = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
             message.taskSpecs.push(TaskSpec.decode(reader, reader.uint32()));
             continue;
           }
@@ -888,6 +915,11 @@ export const Register: MessageFns<Register> = {
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
         : [],
+      agentSecret: isSet(object.agentSecret)
+        ? globalThis.String(object.agentSecret)
+        : isSet(object.agent_secret)
+        ? globalThis.String(object.agent_secret)
+        : "",
       taskSpecs: globalThis.Array.isArray(object?.taskSpecs)
         ? object.taskSpecs.map((e: any) => TaskSpec.fromJSON(e))
         : globalThis.Array.isArray(object?.task_specs)
@@ -931,6 +963,9 @@ export const Register: MessageFns<Register> = {
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
+    if (message.agentSecret !== "") {
+      obj.agentSecret = message.agentSecret;
+    }
     if (message.taskSpecs?.length) {
       obj.taskSpecs = message.taskSpecs.map((e) => TaskSpec.toJSON(e));
     }
@@ -961,6 +996,7 @@ export const Register: MessageFns<Register> = {
     message.version = object.version ?? "";
     message.epoch = object.epoch ?? 0;
     message.capabilities = object.capabilities?.map((e) => e) || [];
+    message.agentSecret = object.agentSecret ?? "";
     message.taskSpecs = object.taskSpecs?.map((e) => TaskSpec.fromPartial(e)) || [];
     return message;
   },
@@ -1052,7 +1088,7 @@ export const Register_AttributesEntry: MessageFns<Register_AttributesEntry> = {
 };
 
 function createBaseRegistered(): Registered {
-  return { agentId: "", heartbeatIntervalMs: 0 };
+  return { agentId: "", heartbeatIntervalMs: 0, agentSecret: "" };
 }
 
 export const Registered: MessageFns<Registered> = {
@@ -1062,6 +1098,9 @@ export const Registered: MessageFns<Registered> = {
     }
     if (message.heartbeatIntervalMs !== 0) {
       writer.uint32(16).uint32(message.heartbeatIntervalMs);
+    }
+    if (message.agentSecret !== "") {
+      writer.uint32(26).string(message.agentSecret);
     }
     return writer;
   },
@@ -1095,6 +1134,14 @@ export const Registered: MessageFns<Registered> = {
             message.heartbeatIntervalMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.agentSecret = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1119,6 +1166,11 @@ export const Registered: MessageFns<Registered> = {
         : isSet(object.heartbeat_interval_ms)
         ? globalThis.Number(object.heartbeat_interval_ms)
         : 0,
+      agentSecret: isSet(object.agentSecret)
+        ? globalThis.String(object.agentSecret)
+        : isSet(object.agent_secret)
+        ? globalThis.String(object.agent_secret)
+        : "",
     };
   },
 
@@ -1130,6 +1182,9 @@ export const Registered: MessageFns<Registered> = {
     if (message.heartbeatIntervalMs !== 0) {
       obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
     }
+    if (message.agentSecret !== "") {
+      obj.agentSecret = message.agentSecret;
+    }
     return obj;
   },
 
@@ -1140,6 +1195,7 @@ export const Registered: MessageFns<Registered> = {
     const message = createBaseRegistered();
     message.agentId = object.agentId ?? "";
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    message.agentSecret = object.agentSecret ?? "";
     return message;
   },
 };
