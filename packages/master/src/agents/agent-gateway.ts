@@ -41,7 +41,9 @@ export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
       stream.on('data', (msg: AgentMessage) => {
         queue = queue.then(() => handle(deps, session, msg)).catch((error) => {
           deps.log.warn({ err: error, agentId: session.agentId }, 'closing agent stream after error');
-          if (session.open) stream.destroy(Object.assign(new Error(String(error)), toGrpcError(error)));
+          // emit('error'), not destroy(): grpc-js sends the status from 'error' by ending the
+          // stream, which a destroyed stream never does (the agent would wait forever).
+          if (session.open) stream.emit('error', Object.assign(new Error(String(error)), toGrpcError(error)));
           session.ended();
         });
       });

@@ -23,6 +23,7 @@ import type { Mutation } from '../store/store.js';
 import type { StatusHandler } from '../tasks/status-handler.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
 import { applyStatus, endByMaster } from '../tasks/task-updates.js';
+import { validateRegister } from './register-validation.js';
 
 /** What registration decided, for the caller to act on once durable. */
 export interface RegistrationOutcome {
@@ -47,6 +48,8 @@ export class Registration {
 
   /** Records the registration durably and returns what to do next. */
   async register(reg: Register): Promise<RegistrationOutcome> {
+    // Before anything is read or recorded: a refused agent leaves no trace.
+    validateRegister(reg);
     const now = this.clock.now();
     const agentId = reg.agentId !== '' ? reg.agentId : newId();
     const previous = this.state.agent(agentId);

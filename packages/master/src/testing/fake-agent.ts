@@ -24,6 +24,8 @@ export class FakeAgent {
   private stream: ClientDuplexStream<AgentMessage, MasterMessage> | undefined;
   private waiters: Array<() => void> = [];
   ended = false;
+  /** The error that ended the stream, if the master ended it with one (a refused Register). */
+  error: unknown;
 
   constructor(
     address: string,
@@ -65,7 +67,10 @@ export class FakeAgent {
       for (const w of this.waiters.splice(0)) w();
     };
     stream.on('end', onEnd);
-    stream.on('error', onEnd);
+    stream.on('error', (e: unknown) => {
+      if (this.stream === stream) this.error = e;
+      onEnd();
+    });
     this.send({ $case: 'register', value: this.register });
     const registered = await this.next('registered');
     this.register.agentId = registered.agentId;
