@@ -28,11 +28,11 @@ const MAX_PORT = 65535;
 const PORT_NAME = /^[a-z0-9-]+$/;
 
 /**
- * A number. JSON can say -0, but protobuf writes 0 for it (or nothing at
- * all for a non-optional field), so -0 is made 0 here and a stored spec
- * reads back exactly as it went out. (-0 + 0 is +0.)
+ * A number, with -0 made plain 0: JSON can say -0, but protobuf writes 0
+ * for it (or nothing at all for a non-optional field), and a stored spec
+ * must read back exactly as it went out. (-0 + 0 is +0.)
  */
-function number() {
+function plainNumber() {
   return z.number().overwrite((n) => n + 0);
 }
 
@@ -50,9 +50,9 @@ const stringMap = z
   .refine((r) => Object.keys(r).length <= MAX_MAP_ENTRIES, { error: `must have at most ${MAX_MAP_ENTRIES} entries` });
 
 /** A duration in seconds, zero allowed. */
-const seconds = number().min(0).max(MAX_DURATION_SECONDS);
+const seconds = plainNumber().min(0).max(MAX_DURATION_SECONDS);
 /** A duration in seconds that must be above zero. */
-const positiveSeconds = number().positive().max(MAX_DURATION_SECONDS);
+const positiveSeconds = plainNumber().positive().max(MAX_DURATION_SECONDS);
 
 /**
  * delaySeconds when a check does not give one. Marathon delays only the
@@ -66,7 +66,7 @@ export function defaultHealthCheckDelaySeconds(protocol: string): number {
 
 /** One entry of portDefinitions. */
 export const portDefinitionSchema = z.strictObject({
-  port: number().int().min(0).max(MAX_PORT).default(0),
+  port: plainNumber().int().min(0).max(MAX_PORT).default(0),
   protocol: z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp'),
   name: z
     .string()
@@ -83,13 +83,13 @@ export const portDefinitionSchema = z.strictObject({
 export const healthCheckSchema = z.strictObject({
   protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP']).default('HTTP'),
   path: boundedText(MAX_TEXT_LENGTH).default('/'),
-  portIndex: number().int().min(0).max(MAX_LIST_ITEMS - 1).optional(),
-  port: number().int().min(1).max(MAX_PORT).optional(),
+  portIndex: plainNumber().int().min(0).max(MAX_LIST_ITEMS - 1).optional(),
+  port: plainNumber().int().min(1).max(MAX_PORT).optional(),
   command: z.strictObject({ value: boundedText(MAX_LONG_TEXT_LENGTH).min(1) }).optional(),
   gracePeriodSeconds: seconds.default(300),
   intervalSeconds: positiveSeconds.default(60),
   timeoutSeconds: positiveSeconds.default(20),
-  maxConsecutiveFailures: number().int().min(0).max(MAX_CONSECUTIVE_FAILURES).default(3),
+  maxConsecutiveFailures: plainNumber().int().min(0).max(MAX_CONSECUTIVE_FAILURES).default(3),
   // No default here: it depends on the protocol (defaultHealthCheckDelaySeconds).
   delaySeconds: seconds.optional(),
   ignoreHttp1xx: z.boolean().default(false),
@@ -97,8 +97,8 @@ export const healthCheckSchema = z.strictObject({
 
 /** How deployments replace tasks. */
 export const upgradeStrategySchema = z.strictObject({
-  minimumHealthCapacity: number().min(0).max(1).default(1),
-  maximumOverCapacity: number().min(0).max(1).default(1),
+  minimumHealthCapacity: plainNumber().min(0).max(1).default(1),
+  maximumOverCapacity: plainNumber().min(0).max(1).default(1),
   progressDeadlineSeconds: positiveSeconds.default(600),
 });
 
@@ -106,9 +106,9 @@ const protocolSchema = z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp');
 
 /** One published container port (BRIDGE networking). */
 export const portMappingSchema = z.strictObject({
-  containerPort: number().int().min(0).max(MAX_PORT).default(0),
-  hostPort: number().int().min(0).max(MAX_PORT).default(0),
-  servicePort: number().int().min(0).max(MAX_PORT).default(0),
+  containerPort: plainNumber().int().min(0).max(MAX_PORT).default(0),
+  hostPort: plainNumber().int().min(0).max(MAX_PORT).default(0),
+  servicePort: plainNumber().int().min(0).max(MAX_PORT).default(0),
   protocol: protocolSchema,
   name: z.string().max(MAX_NAME_LENGTH).regex(PORT_NAME, { error: 'must be lowercase letters, digits and dashes' }).optional(),
   labels: stringMap.default({}),
@@ -160,11 +160,11 @@ export const appDefinitionSchema = z.strictObject({
   id: boundedText(MAX_APP_ID_LENGTH),
   cmd: boundedText(MAX_LONG_TEXT_LENGTH).min(1).optional(),
   args: z.array(boundedText(MAX_LONG_TEXT_LENGTH)).min(1).max(MAX_ARGS).optional(),
-  cpus: number().min(0.001).max(RESOURCE_LIMITS.cpus).default(1),
-  mem: number().min(0).max(RESOURCE_LIMITS.mem).default(128),
-  disk: number().min(0).max(RESOURCE_LIMITS.disk).default(0),
-  gpus: number().int().min(0).max(RESOURCE_LIMITS.gpus).default(0),
-  instances: number().int().min(0).max(MAX_INSTANCES).default(1),
+  cpus: plainNumber().min(0.001).max(RESOURCE_LIMITS.cpus).default(1),
+  mem: plainNumber().min(0).max(RESOURCE_LIMITS.mem).default(128),
+  disk: plainNumber().min(0).max(RESOURCE_LIMITS.disk).default(0),
+  gpus: plainNumber().int().min(0).max(RESOURCE_LIMITS.gpus).default(0),
+  instances: plainNumber().int().min(0).max(MAX_INSTANCES).default(1),
   env: stringMap.default({}),
   labels: stringMap.default({}),
   // Marathon gives an app one port of any number when it names none.
@@ -173,7 +173,7 @@ export const appDefinitionSchema = z.strictObject({
   // Entries are checked one by one in constraints.ts, with per-element paths.
   constraints: z.array(z.unknown()).max(MAX_LIST_ITEMS).default([]),
   backoffSeconds: seconds.default(1),
-  backoffFactor: number().min(1).max(MAX_BACKOFF_FACTOR).default(1.15),
+  backoffFactor: plainNumber().min(1).max(MAX_BACKOFF_FACTOR).default(1.15),
   maxLaunchDelaySeconds: seconds.default(300),
   // Drover's own: how to choose among agents that all fit.
   placementStrategy: z.enum(['binpack', 'spread']).default('binpack'),

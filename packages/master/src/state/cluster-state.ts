@@ -16,7 +16,7 @@ import { isLive, type Logger, silentLogger } from '@drover/common';
 import type { Mutation, Store } from '../store/store.js';
 import { AgentLedger } from './agent-ledger.js';
 import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from './records.js';
-import { STORE_FORMAT, upgradeStoredState } from './stored-state-upgrade.js';
+import { upgradeStoredState } from './stored-state-upgrade.js';
 
 interface Waiter {
   resolve: () => void;
@@ -59,9 +59,9 @@ export class ClusterState {
   static async load(store: Store, onFatal: (error: unknown) => void, log: Logger = silentLogger()): Promise<ClusterState> {
     const state = new ClusterState(store, onFatal);
     const loaded = await store.load();
-    const { state: stored, rewrites } = upgradeStoredState(loaded, loaded.format, log);
-    // A newer format (written by a newer master) is left as it is.
-    if (rewrites.length > 0 || loaded.format < STORE_FORMAT) await store.upgrade(rewrites, Math.max(loaded.format, STORE_FORMAT));
+    const { state: stored, rewrites } = upgradeStoredState(loaded, log);
+    // A newer format (written by a newer master) is kept as it is.
+    if (rewrites.length > 0 || loaded.format !== stored.format) await store.upgrade(rewrites, stored.format);
     for (const app of stored.apps) state.apps.set(app.spec.id, app);
     for (const task of stored.tasks) state.indexTask(task);
     for (const agent of stored.agents) state.agents.set(agent.id, agent);

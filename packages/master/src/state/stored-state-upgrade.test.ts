@@ -72,7 +72,7 @@ describe('upgrading stored records', () => {
     { name: 'HTTP 15 in an upgraded store is the user\'s', protocol: HTTP, stored: 15, format: 1, expected: 15 },
   ])('$name: delaySeconds $stored -> $expected (format $format)', ({ protocol, stored: delay, format, expected }) => {
     const spec = legacySpec('/web', protocol, delay);
-    const { state, rewrites } = upgradeStoredState(stored({ format, apps: [app(spec)], versions: [version(spec)] }), format, silentLogger());
+    const { state, rewrites } = upgradeStoredState(stored({ format, apps: [app(spec)], versions: [version(spec)] }), silentLogger());
     expect(state.apps[0]?.spec.healthChecks[0]?.delaySeconds).toBe(expected);
     expect(state.versions[0]?.spec.healthChecks[0]?.delaySeconds).toBe(expected);
     expect(rewrites.map((m) => m.kind)).toEqual(expected === delay ? [] : ['putApp', 'putVersion']);
@@ -83,7 +83,7 @@ describe('upgrading stored records', () => {
     const withCheck = { ...spec, healthChecks: spec.healthChecks.map((h) => ({ ...h, intervalSeconds: 3_000_000 })) };
     const task = { id: 'run.1', appId: '', appVersion: '', agentId: '', host: '', state: 'PENDING', resources: { cpus: 1, mem: 1, disk: 0, gpus: 0 }, ports: [], stagedAt: 1, updatedAt: 1, killRequested: false, killGracePeriodSeconds: 3, runSpec: { ...withCheck, id: '/run', taskKillGracePeriodSeconds: 1e9 } } as const;
     const { log, lines } = recordingLogger();
-    const { state, rewrites } = upgradeStoredState(stored({ format: 1, apps: [app(withCheck)], versions: [version(withCheck)], tasks: [task], agents: [agentRecord] }), 1, log);
+    const { state, rewrites } = upgradeStoredState(stored({ format: 1, apps: [app(withCheck)], versions: [version(withCheck)], tasks: [task], agents: [agentRecord] }), log);
     expect(state.apps[0]?.spec).toMatchObject({ instances: 100_000, backoffSeconds: 604_800, maxLaunchDelaySeconds: 604_800 });
     expect(state.apps[0]?.spec.healthChecks[0]?.intervalSeconds).toBe(604_800);
     expect(state.versions[0]?.spec.instances).toBe(100_000);
@@ -98,7 +98,7 @@ describe('upgrading stored records', () => {
       changed: expect.arrayContaining([{ path: 'instances', from: 4294967296, to: 100_000 }, { path: 'healthChecks[0].intervalSeconds', from: 3_000_000, to: 604_800 }]),
     });
     // Clamped records are valid ones: a second load changes nothing.
-    expect(upgradeStoredState(state, STORE_FORMAT, silentLogger()).rewrites).toEqual([]);
+    expect(upgradeStoredState(state, silentLogger()).rewrites).toEqual([]);
   });
 });
 

@@ -51,10 +51,10 @@ export interface UpgradedState {
   readonly rewrites: readonly Mutation[];
 }
 
-/** Upgrades `stored` (read in `format`) to STORE_FORMAT; see the file comment. */
-export function upgradeStoredState(stored: StoredState, format: number, log: Logger): UpgradedState {
+/** Upgrades `stored` (in stored.format) to STORE_FORMAT; see the file comment. */
+export function upgradeStoredState(stored: StoredState, log: Logger): UpgradedState {
   const rewrites: Mutation[] = [];
-  const legacyDelays = format < 1;
+  const legacyDelays = stored.format < 1;
   const upgradeSpec = (spec: AppSpec, what: Record<string, string>): AppSpec => {
     let out = spec;
     if (legacyDelays) {
@@ -98,7 +98,7 @@ export function upgradeStoredState(stored: StoredState, format: number, log: Log
     rewrites.push({ kind: 'putAgent', agent: upgraded });
     return upgraded;
   });
-  return { state: { ...stored, apps, versions, tasks, agents }, rewrites };
+  return { state: { ...stored, format: Math.max(stored.format, STORE_FORMAT), apps, versions, tasks, agents }, rewrites };
 }
 
 /** The spec with 15 s delays on HTTP, HTTPS and TCP checks set to 0 (the same object when there are none). */
