@@ -214,6 +214,21 @@ describe('agent session', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it('a heartbeat interval too long for a timer (uint32 max ms) keeps the stream, without a TimeoutOverflowWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const master = await h.master({ heartbeatIntervalMs: 4_294_967_295 });
+      await (await h.agent(master, await h.workDir())).registered();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(master.connections).toHaveLength(1);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it('reports machine usage periodically', async () => {
     const master = await h.master();
     await (await h.agent(master, await h.workDir(), { usageIntervalMs: 50 })).registered();

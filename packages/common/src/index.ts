@@ -7,3 +7,4 @@ export * from './ids.js';
 export * from './logging/logger.js';
 export * from './version.js';
 export * from './tls/tls.js';
+export * from './timers/timer-delay.js';

@@ -204,6 +204,29 @@ describe('master', () => {
     c.close();
   });
 
+  it('refuses a hostile Register with INVALID_ARGUMENT naming every field, and lists nothing', async () => {
+    const m = await start();
+    const c = clients(m);
+    const hostile = new FakeAgent(
+      `127.0.0.1:${m.grpcPort}`,
+      FakeAgent.registration({
+        hostname: 'h'.repeat(100_000),
+        resources: { cpus: Number.POSITIVE_INFINITY, mem: -1, disk: Number.NaN, gpus: 0, ports: [{ begin: 32000, end: 31000 }] },
+      }),
+    );
+    agents.push(hostile);
+    await expect(hostile.connect()).rejects.toThrow(/INVALID_ARGUMENT: invalid registration/);
+    const refusal = fromGrpcError(hostile.failure);
+    expect(refusal).toBeInstanceOf(ValidationError);
+    expect(refusal.code).toBe(Code.InvalidArgument);
+    expect((refusal as ValidationError).violations.map((v) => v.path)).toEqual(['hostname', 'resources.cpus', 'resources.mem', 'resources.disk', 'resources.ports[0]']);
+    expect(await c.agents()).toEqual([]);
+    // A well-behaved agent still registers and is listed.
+    await agent(m, { hostname: 'node-1.test' });
+    expect((await c.agents()).map((a) => a.hostname)).toEqual(['node-1.test']);
+    c.close();
+  });
+
   it('a task the agent no longer knows is LOST and replaced after re-registration', async () => {
     const m = await start();
     const c = clients(m);

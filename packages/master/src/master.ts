@@ -40,7 +40,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     // that may not survive (fail-stop). A restart reloads the durable state.
     log.fatal({ err: error }, 'state store failed; stopping the master');
     void stop();
-  });
+  }, log);
 
   const core = buildCore(
     state,

@@ -1,7 +1,8 @@
 /**
  * Deployments with real agents, real processes and real health checks: a
  * new version whose checks never pass fails at its progress deadline and
- * rolls back, and a client polling the app all along never finds it down.
+ * rolls back, and a client polling the app all along never finds it down;
+ * a rolling upgrade with HTTP checks takes seconds, not 15 s per step.
  */
 import type { DroverClient } from '@drover/client';
 import { AppSpec, deploymentStateCodec, HealthCheckProtocol, HealthState, taskStateCodec } from '@drover/proto';
@@ -89,5 +90,63 @@ describe('a failing deployment', () => {
     const after = await client.listTasks({ appId: 'shop' });
     expect(after.map((t) => t.id).sort()).toEqual(tasks.map((t) => t.id).sort());
     expect(after.every((t) => taskStateCodec.name(t.state) === 'RUNNING')).toBe(true);
+  });
+});
+
+/** A web server answering 200 with its version, checked over HTTP every second with no delay given. */
+function rollingServer(version: string): AppSpec {
+  return AppSpec.fromPartial({
+    id: '/rolling',
+    cmd: `exec node -e "require('http').createServer((q,s)=>s.end('${version}')).listen(process.env.PORT0)"`,
+    cpus: 0.05,
+    mem: 32,
+    instances: 3,
+    portDefinitions: [{ port: 0, protocol: 'tcp', name: 'http', labels: {} }],
+    // delaySeconds unset: the default for an HTTP check applies.
+    healthChecks: [{ protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP, path: '/', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 30 }],
+    // One extra task at a time, never fewer than 3 healthy: three steps in a row.
+    upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0.34 },
+  });
+}
+
+describe('a rolling upgrade with HTTP health checks', () => {
+  it('replaces 3 instances one at a time in a few seconds: HTTP checks probe at once, COMMAND checks still wait 15 s', async () => {
+    const first = await client.deployApp(rollingServer('v1'));
+    await waitFor('v1 deployed', () => client.getDeployment(first.deployment?.id ?? ''), (d) => deploymentStateCodec.name(d.state) === 'SUCCEEDED', 60_000, 100);
+    expect((await client.getApp('rolling')).spec?.healthChecks[0]?.delaySeconds).toBe(0);
+    const before = (await client.listTasks({ appId: 'rolling' })).map((t) => t.id);
+    expect(before).toHaveLength(3);
+
+    const started = Date.now();
+    const second = await client.deployApp(rollingServer('v2'));
+    // Generous wait, so that a slow upgrade is measured rather than cut off.
+    const done = await waitFor('v2 deployed', () => client.getDeployment(second.deployment?.id ?? ''), (d) => deploymentStateCodec.name(d.state) !== 'RUNNING', 90_000, 50);
+    const elapsedMs = Date.now() - started;
+    expect(deploymentStateCodec.name(done.state)).toBe('SUCCEEDED');
+    // Three steps used to take 15 s each (the old delay), 45 s in all, holding the app's lock.
+    expect(elapsedMs, `the rolling upgrade took ${elapsedMs} ms`).toBeLessThan(8000);
+    const after = await client.listTasks({ appId: 'rolling' });
+    expect(after).toHaveLength(3);
+    expect(after.some((t) => before.includes(t.id))).toBe(false);
+    const answers = await Promise.all(after.map((t) => fetch(`http://127.0.0.1:${t.ports[0]?.number ?? 0}/`).then((r) => r.text())));
+    expect(answers).toEqual(['v2', 'v2', 'v2']);
+    // The app is no longer locked: the next change is accepted at once.
+    await client.scaleApp('rolling', 2);
+
+    // A COMMAND check keeps Marathon's 15 s delay: its task stays UNKNOWN well past an HTTP task's first pass.
+    const command = await client.deployApp(
+      AppSpec.fromPartial({
+        id: '/command-check',
+        cmd: 'exec sleep 600',
+        cpus: 0.05,
+        mem: 16,
+        healthChecks: [{ protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND, command: 'true', intervalSeconds: 1, timeoutSeconds: 1 }],
+      }),
+    );
+    expect(command.app?.spec?.healthChecks[0]?.delaySeconds).toBe(15);
+    const [task] = await waitFor('the COMMAND-checked task to run', () => client.listTasks({ appId: 'command-check' }), (ts) => ts.some((t) => taskStateCodec.name(t.state) === 'RUNNING'), 20_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect((await client.getTask(task?.id ?? '')).health).toBe(HealthState.HEALTH_STATE_UNKNOWN);
+    await client.deleteApp('command-check', { force: true });
   });
 });

@@ -65,3 +65,21 @@ describe('killWithDeadline', () => {
     expect(closed.calls).toEqual(['terminate 0']);
   });
 });
+
+describe('killWithDeadline with a grace period past what a timer holds', () => {
+  it('does not force the task after 1 ms (Node turns a delay over 2^31-1 ms into 1 ms)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const t = task();
+    try {
+      void t.kill(3_000_000_000);
+      await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      clearTimeout(t.w.killTimer);
+      process.off('warning', onWarning);
+    }
+    expect(t.calls).toEqual(['terminate 3000000000']);
+    expect(warnings).toEqual([]);
+  });
+});

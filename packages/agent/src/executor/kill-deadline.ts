@@ -6,6 +6,7 @@
  * `kill --grace 0` wins and a slow caller cannot stretch a kill already
  * under way. Each kill resolves with the task's exit, like wait.
  */
+import { timerDelay } from '@drover/common';
 import type { TaskExit } from './executor.js';
 
 /** The fields an executor keeps per watched task for its kill. */
@@ -44,9 +45,10 @@ export function killWithDeadline(w: KillState, gracePeriodMs: number, steps: Kil
   w.killDeadline = deadline;
   clearTimeout(w.killTimer);
   if (steps.watching) {
+    // The grace period is the app's: clamped, or one past 24.8 days would SIGKILL after 1 ms.
     w.killTimer = setTimeout(() => {
       if (!w.ended) steps.force();
-    }, Math.max(0, deadline - Date.now()));
+    }, timerDelay(deadline - Date.now()));
   }
   return w.exit;
 }

@@ -5,6 +5,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultHealthCheckDelaySeconds } from '@drover/common';
 import { type AssignedPort, HealthCheck, HealthCheckProtocol } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../executor/proc-stat.js';
@@ -117,10 +118,15 @@ describe('health check settings', () => {
         intervalMs: 60_000,
         timeoutMs: 20_000,
         maxConsecutiveFailures: 3,
-        delayMs: 15_000,
+        // Marathon's own HTTP checks probe at once; only COMMAND (and MESOS_*) checks wait 15 s.
+        delayMs: 0,
         ignoreHttp1xx: false,
       },
     },
+    { name: 'HTTPS without a delay probes at once', check: { protocol: HTTPS }, expected: { protocol: 'HTTPS', delayMs: 0 } },
+    { name: 'TCP without a delay probes at once', check: { protocol: TCP }, expected: { protocol: 'TCP', delayMs: 0 } },
+    { name: 'COMMAND without a delay waits 15 s', check: { protocol: COMMAND, command: 'true' }, expected: { protocol: 'COMMAND', delayMs: 15_000 } },
+    { name: 'an explicit delay is kept', check: { protocol: TCP, delaySeconds: 2 }, expected: { delayMs: 2_000 } },
     { name: 'port_index picks a task port', check: { portIndex: 1, path: 'status' }, expected: { port: 31001, path: '/status' } },
     { name: 'a fixed port wins', check: { port: 8080, portIndex: 1 }, expected: { port: 8080, portIndex: undefined } },
     { name: 'a port index past the ports', check: { portIndex: 2 }, expected: { port: undefined, portIndex: 2 } },
@@ -133,14 +139,16 @@ describe('health check settings', () => {
     {
       name: 'nonsense falls back to defaults',
       check: { intervalSeconds: 0, timeoutSeconds: -1, gracePeriodSeconds: Number.NaN, delaySeconds: -5 },
-      expected: { intervalMs: 60_000, timeoutMs: 20_000, gracePeriodMs: 300_000, delayMs: 15_000 },
+      expected: { intervalMs: 60_000, timeoutMs: 20_000, gracePeriodMs: 300_000, delayMs: 0 },
     },
+    { name: 'a nonsense COMMAND delay falls back to 15 s', check: { protocol: COMMAND, command: 'true', delaySeconds: Number.NaN }, expected: { delayMs: 15_000 } },
   ])('$name', ({ check: partial, expected }) => {
     expect(healthCheckSettings(HealthCheck.fromPartial(partial), ports)).toMatchObject(expected);
   });
 
   it('defaults match COMPAT.md', () => {
-    expect(HEALTH_CHECK_DEFAULTS).toMatchObject({ gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20, delaySeconds: 15 });
+    expect(HEALTH_CHECK_DEFAULTS).toMatchObject({ gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20 });
+    expect(['HTTP', 'HTTPS', 'TCP', 'COMMAND'].map(defaultHealthCheckDelaySeconds)).toEqual([0, 0, 0, 15]);
   });
 });
 
@@ -280,6 +288,21 @@ describe('health check probes', () => {
     setTimeout(() => abort.abort(), 50);
     expect(await pending).toEqual({ outcome: 'ignore', message: 'check stopped' });
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('a timeout too long for a timer (3,000,000 s) waits, instead of failing after 1 ms with a TimeoutOverflowWarning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    const abort = new AbortController();
+    try {
+      const pending = runHealthCheck(check({ path: '/hang', timeoutSeconds: 3_000_000 }, httpPort), target, abort.signal);
+      setTimeout(() => abort.abort(), 100);
+      expect(await pending).toEqual({ outcome: 'ignore', message: 'check stopped' });
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 });
 

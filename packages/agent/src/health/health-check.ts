@@ -19,13 +19,17 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { DROVER_VERSION } from '@drover/common';
+import { DROVER_VERSION, defaultHealthCheckDelaySeconds, timerDelay } from '@drover/common';
 import { type AssignedPort, type HealthCheck, HealthCheckProtocol } from '@drover/proto';
 import { TASK_COMMAND_OUTPUT_BYTES, type TaskCommandRunner } from '../executor/executor.js';
 import { readProcStatSync } from '../executor/proc-stat.js';
 import { killGroupLeftovers, signalGroup } from '../executor/process-group.js';
 
-/** Marathon's defaults, used for any field the master left unset (or set to nonsense). */
+/**
+ * Marathon's defaults, used for any field the master left unset (or set to
+ * nonsense). delaySeconds depends on the protocol: see
+ * defaultHealthCheckDelaySeconds (0 for HTTP, HTTPS and TCP, 15 for COMMAND).
+ */
 export const HEALTH_CHECK_DEFAULTS = {
   path: '/',
   portIndex: 0,
@@ -33,7 +37,6 @@ export const HEALTH_CHECK_DEFAULTS = {
   intervalSeconds: 60,
   timeoutSeconds: 20,
   maxConsecutiveFailures: 3,
-  delaySeconds: 15,
 } as const;
 
 /** A health check protocol as Marathon spells it. */
@@ -100,7 +103,7 @@ export function healthCheckSettings(check: HealthCheck, ports: readonly Assigned
     intervalMs: millis(check.intervalSeconds, HEALTH_CHECK_DEFAULTS.intervalSeconds, false),
     timeoutMs: millis(check.timeoutSeconds, HEALTH_CHECK_DEFAULTS.timeoutSeconds, false),
     maxConsecutiveFailures: nonNegativeInteger(check.maxConsecutiveFailures, HEALTH_CHECK_DEFAULTS.maxConsecutiveFailures),
-    delayMs: millis(check.delaySeconds, HEALTH_CHECK_DEFAULTS.delaySeconds, true),
+    delayMs: millis(check.delaySeconds, defaultHealthCheckDelaySeconds(protocol), true),
     ignoreHttp1xx: check.ignoreHttp1xx,
   };
 }
@@ -192,7 +195,7 @@ function withDeadline(
     const onAbort = (): void => finish({ outcome: 'ignore', message: 'check stopped' });
     const timer = setTimeout(
       () => finish(attempt?.timedOut?.() ?? { outcome: 'fail', message: timedOutMessage(timeoutMs) }),
-      timeoutMs,
+      timerDelay(timeoutMs),
     );
     timer.unref();
     if (signal?.aborted === true) {

@@ -239,3 +239,39 @@ describe('health monitor', () => {
     expect(calls[0]).toEqual([0, 100]);
   });
 });
+
+describe('health monitor timers', () => {
+  // Real timers: Node's own clamping of a delay past 2^31-1 ms is what is tested.
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
+  it.each([
+    { name: 'an interval of 3,000,000 s', extra: { intervalMs: 3_000_000_000 } },
+    { name: 'a delay of 3,000,000 s', extra: { delayMs: 3_000_000_000 } },
+  ])('$name waits (clamped to 24.8 days), instead of probing every 1 ms with a TimeoutOverflowWarning', async ({ extra }) => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    let probes = 0;
+    const monitor = new HealthMonitor({
+      checks: [settings(extra)],
+      runningSince: Date.now(),
+      probe: () => {
+        probes++;
+        return Promise.resolve({ outcome: 'pass', message: 'HTTP 200' });
+      },
+      report: () => undefined,
+      logger: silentLogger(),
+    });
+    try {
+      monitor.start();
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      monitor.stop();
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+    expect(probes).toBe(extra.delayMs === undefined ? 1 : 0);
+  });
+});

@@ -29,7 +29,7 @@
  * changes, not a heartbeat. `current` always has the latest view (failure
  * count included), for the statuses that follow (KILLING, terminal).
  */
-import type { Logger } from '@drover/common';
+import { type Logger, timerDelay } from '@drover/common';
 import type { HealthStateName } from '@drover/proto';
 import type { HealthCheckSettings, ProbeResult } from './health-check.js';
 
@@ -121,7 +121,8 @@ export class HealthMonitor {
   private schedule(check: CheckState, at: number): void {
     if (!this.running) return;
     // unref: a pending check must not keep the agent's process alive.
-    check.timer = setTimeout(() => void this.probe(check), Math.max(0, at - Date.now()));
+    // timerDelay: an interval past 24.8 days would otherwise probe every 1 ms.
+    check.timer = setTimeout(() => void this.probe(check), timerDelay(at - Date.now()));
     check.timer.unref();
   }
 

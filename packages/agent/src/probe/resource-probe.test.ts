@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { RESOURCE_LIMITS } from '@drover/common';
 import { describe, expect, it } from 'vitest';
 import type { ResourceOverrides } from '../agent-options.js';
 import { offeredResources, probeMachine, probeResources } from './resource-probe.js';
@@ -39,6 +40,12 @@ describe('resource probe', () => {
     { name: 'some overrides', overrides: { mem: 512 }, out: { cpus: 8, mem: 512, disk: 500000 } },
   ])('offers the probed totals with $name', ({ overrides, out }) => {
     expect(offeredResources(probed, overrides)).toMatchObject(out);
+  });
+
+  it('caps probed totals at what a master accepts (a FUSE filesystem may report 16 EiB), but not overrides', () => {
+    const huge = { cpus: 1e6, mem: 2 ** 40, disk: 2 ** 44 };
+    expect(offeredResources(huge)).toMatchObject({ cpus: RESOURCE_LIMITS.cpus, mem: RESOURCE_LIMITS.mem, disk: RESOURCE_LIMITS.disk });
+    expect(offeredResources(huge, { disk: 2 ** 44 }).disk).toBe(2 ** 44);
   });
 
   it('applies overrides over a real probe', async () => {

@@ -7,7 +7,7 @@
  * every mount). Operators override any total with ResourceOverrides.
  */
 import { promises as fs } from 'node:fs';
-import { fixed, normalizeRanges, type PortRange } from '@drover/common';
+import { fixed, normalizeRanges, type PortRange, RESOURCE_LIMITS } from '@drover/common';
 import type { Resources } from '@drover/proto';
 import si from 'systeminformation';
 import type { ResourceOverrides } from '../agent-options.js';
@@ -37,12 +37,19 @@ export async function probeMachine(workDir: string): Promise<ProbedTotals> {
   };
 }
 
-/** The totals to offer: probed values, each replaced by its override when given. */
+/**
+ * The totals to offer: probed values, each replaced by its override when
+ * given. Probed values are capped at what a master accepts
+ * (RESOURCE_LIMITS): a filesystem reporting exabytes (some network and
+ * FUSE ones do) must not keep the agent from registering. An override past
+ * a cap is the operator's and is sent as is, for the master to refuse
+ * with the reason.
+ */
 export function offeredResources(probed: ProbedTotals, overrides: ResourceOverrides = {}): Resources {
   return {
-    cpus: fixed(overrides.cpus ?? probed.cpus),
-    mem: fixed(overrides.mem ?? probed.mem),
-    disk: fixed(overrides.disk ?? probed.disk),
+    cpus: fixed(overrides.cpus ?? Math.min(probed.cpus, RESOURCE_LIMITS.cpus)),
+    mem: fixed(overrides.mem ?? Math.min(probed.mem, RESOURCE_LIMITS.mem)),
+    disk: fixed(overrides.disk ?? Math.min(probed.disk, RESOURCE_LIMITS.disk)),
     gpus: overrides.gpus ?? 0,
     ports: normalizeRanges(overrides.ports ?? DEFAULT_PORT_RANGES),
   };

@@ -16,7 +16,7 @@
  * the leader it names must pass the fence in turn. Any other loss goes back
  * to the configured master, which redirects again if it is a standby.
  */
-import type { Logger } from '@drover/common';
+import { type Logger, timerDelay } from '@drover/common';
 import {
   type AgentMessage,
   AgentServiceClient,
@@ -290,9 +290,10 @@ export class MasterSession {
         this.lost(generation, `${why} for ${silenceMs} ms`);
         return;
       }
-      this.watchdog = setTimeout(check, Math.max(10, silenceMs / 3));
+      this.watchdog = setTimeout(check, timerDelay(Math.max(10, silenceMs / 3)));
     };
-    this.watchdog = setTimeout(check, Math.max(10, silenceMs / 3));
+    // silenceMs follows the heartbeat interval the master sent (a uint32 of ms): clamped for the timer.
+    this.watchdog = setTimeout(check, timerDelay(Math.max(10, silenceMs / 3)));
   }
 }
 

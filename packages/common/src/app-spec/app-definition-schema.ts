@@ -5,6 +5,21 @@
  * app-definition.ts.
  */
 import { z } from 'zod';
+import { RESOURCE_LIMITS } from '../resources/resource-limits.js';
+import {
+  MAX_APP_ID_LENGTH,
+  MAX_ARGS,
+  MAX_BACKOFF_FACTOR,
+  MAX_CONSECUTIVE_FAILURES,
+  MAX_DURATION_SECONDS,
+  MAX_INSTANCES,
+  MAX_LIST_ITEMS,
+  MAX_LONG_TEXT_LENGTH,
+  MAX_MAP_ENTRIES,
+  MAX_NAME_LENGTH,
+  MAX_TEXT_LENGTH,
+} from './app-spec-limits.js';
+import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from './unicode-text.js';
 
 /** Largest port number. */
 const MAX_PORT = 65535;
@@ -12,14 +27,50 @@ const MAX_PORT = 65535;
 /** Marathon's port-name rule: lowercase letters, digits and dashes. */
 const PORT_NAME = /^[a-z0-9-]+$/;
 
-const stringMap = z.record(z.string(), z.string());
+/**
+ * A number, with -0 made plain 0: JSON can say -0, but protobuf writes 0
+ * for it (or nothing at all for a non-optional field), and a stored spec
+ * must read back exactly as it went out. (-0 + 0 is +0.)
+ */
+function plainNumber() {
+  return z.number().overwrite((n) => n + 0);
+}
+
+/** A string of at most `max` characters that is valid Unicode, so it crosses gRPC unchanged. */
+function boundedText(max: number) {
+  return z
+    .string()
+    .max(max)
+    .refine((s) => !hasLoneSurrogate(s), { error: LONE_SURROGATE_MESSAGE });
+}
+
+/** env, labels: bounded names, values and entry count. */
+const stringMap = z
+  .record(boundedText(MAX_NAME_LENGTH), boundedText(MAX_LONG_TEXT_LENGTH))
+  .refine((r) => Object.keys(r).length <= MAX_MAP_ENTRIES, { error: `must have at most ${MAX_MAP_ENTRIES} entries` });
+
+/** A duration in seconds, zero allowed. */
+const seconds = plainNumber().min(0).max(MAX_DURATION_SECONDS);
+/** A duration in seconds that must be above zero. */
+const positiveSeconds = plainNumber().positive().max(MAX_DURATION_SECONDS);
+
+/**
+ * delaySeconds when a check does not give one. Marathon delays only the
+ * checks Mesos runs (COMMAND and MESOS_*) by 15 s; its own HTTP, HTTPS and
+ * TCP checks probe from the start, the grace period covering slow starts.
+ * Resolved from the protocol as written, before MESOS_HTTP becomes HTTP.
+ */
+export function defaultHealthCheckDelaySeconds(protocol: string): number {
+  return protocol === 'HTTP' || protocol === 'HTTPS' || protocol === 'TCP' ? 0 : 15;
+}
 
 /** One entry of portDefinitions. */
 export const portDefinitionSchema = z.strictObject({
-  port: z.number().int().min(0).max(MAX_PORT).default(0),
+  port: plainNumber().int().min(0).max(MAX_PORT).default(0),
   protocol: z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp'),
   name: z
     .string()
+    .max(MAX_NAME_LENGTH)
     .regex(PORT_NAME, { error: 'must be lowercase letters, digits and dashes' })
     .optional(),
   labels: stringMap.default({}),
@@ -31,34 +82,35 @@ export const portDefinitionSchema = z.strictObject({
  */
 export const healthCheckSchema = z.strictObject({
   protocol: z.enum(['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP']).default('HTTP'),
-  path: z.string().default('/'),
-  portIndex: z.number().int().min(0).optional(),
-  port: z.number().int().min(1).max(MAX_PORT).optional(),
-  command: z.strictObject({ value: z.string().min(1) }).optional(),
-  gracePeriodSeconds: z.number().min(0).default(300),
-  intervalSeconds: z.number().positive().default(60),
-  timeoutSeconds: z.number().positive().default(20),
-  maxConsecutiveFailures: z.number().int().min(0).default(3),
-  delaySeconds: z.number().min(0).default(15),
+  path: boundedText(MAX_TEXT_LENGTH).default('/'),
+  portIndex: plainNumber().int().min(0).max(MAX_LIST_ITEMS - 1).optional(),
+  port: plainNumber().int().min(1).max(MAX_PORT).optional(),
+  command: z.strictObject({ value: boundedText(MAX_LONG_TEXT_LENGTH).min(1) }).optional(),
+  gracePeriodSeconds: seconds.default(300),
+  intervalSeconds: positiveSeconds.default(60),
+  timeoutSeconds: positiveSeconds.default(20),
+  maxConsecutiveFailures: plainNumber().int().min(0).max(MAX_CONSECUTIVE_FAILURES).default(3),
+  // No default here: it depends on the protocol (defaultHealthCheckDelaySeconds).
+  delaySeconds: seconds.optional(),
   ignoreHttp1xx: z.boolean().default(false),
 });
 
 /** How deployments replace tasks. */
 export const upgradeStrategySchema = z.strictObject({
-  minimumHealthCapacity: z.number().min(0).max(1).default(1),
-  maximumOverCapacity: z.number().min(0).max(1).default(1),
-  progressDeadlineSeconds: z.number().positive().default(600),
+  minimumHealthCapacity: plainNumber().min(0).max(1).default(1),
+  maximumOverCapacity: plainNumber().min(0).max(1).default(1),
+  progressDeadlineSeconds: positiveSeconds.default(600),
 });
 
 const protocolSchema = z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp');
 
 /** One published container port (BRIDGE networking). */
 export const portMappingSchema = z.strictObject({
-  containerPort: z.number().int().min(0).max(MAX_PORT).default(0),
-  hostPort: z.number().int().min(0).max(MAX_PORT).default(0),
-  servicePort: z.number().int().min(0).max(MAX_PORT).default(0),
+  containerPort: plainNumber().int().min(0).max(MAX_PORT).default(0),
+  hostPort: plainNumber().int().min(0).max(MAX_PORT).default(0),
+  servicePort: plainNumber().int().min(0).max(MAX_PORT).default(0),
   protocol: protocolSchema,
-  name: z.string().regex(PORT_NAME, { error: 'must be lowercase letters, digits and dashes' }).optional(),
+  name: z.string().max(MAX_NAME_LENGTH).regex(PORT_NAME, { error: 'must be lowercase letters, digits and dashes' }).optional(),
   labels: stringMap.default({}),
 });
 
@@ -67,32 +119,36 @@ export const containerSchema = z.strictObject({
   type: z.enum(['DOCKER']).default('DOCKER'),
   docker: z
     .strictObject({
-      image: z.string().min(1),
+      image: boundedText(MAX_TEXT_LENGTH).min(1),
       network: z.enum(['HOST', 'BRIDGE']).optional(),
       privileged: z.boolean().default(false),
       forcePullImage: z.boolean().default(false),
-      parameters: z.array(z.strictObject({ key: z.string().min(1), value: z.string() })).default([]),
-      portMappings: z.array(portMappingSchema).optional(),
+      parameters: z
+        .array(z.strictObject({ key: boundedText(MAX_NAME_LENGTH).min(1), value: boundedText(MAX_TEXT_LENGTH) }))
+        .max(MAX_LIST_ITEMS)
+        .default([]),
+      portMappings: z.array(portMappingSchema).max(MAX_LIST_ITEMS).optional(),
     })
     .optional(),
   volumes: z
     .array(
       z.strictObject({
-        containerPath: z.string().min(1),
-        hostPath: z.string().min(1),
+        containerPath: boundedText(MAX_TEXT_LENGTH).min(1),
+        hostPath: boundedText(MAX_TEXT_LENGTH).min(1),
         mode: z.enum(['RO', 'RW']).default('RW'),
       }),
     )
+    .max(MAX_LIST_ITEMS)
     .default([]),
 });
 
 /** One artifact to download before the task starts. */
 export const fetchSchema = z.strictObject({
-  uri: z.string().regex(/^(https?|file):\/\/\S+$/, { error: 'must be an http://, https:// or file:// URI' }),
+  uri: boundedText(MAX_TEXT_LENGTH).regex(/^(https?|file):\/\/\S+$/, { error: 'must be an http://, https:// or file:// URI' }),
   executable: z.boolean().default(false),
   extract: z.boolean().optional(),
   cache: z.boolean().default(false),
-  destPath: z.string().min(1).optional(),
+  destPath: boundedText(MAX_TEXT_LENGTH).min(1).optional(),
   sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits' }).optional(),
 });
 
@@ -101,31 +157,31 @@ export const DEFAULT_KILL_GRACE_PERIOD_SECONDS = 3;
 
 /** A whole app definition, defaults applied by parsing. */
 export const appDefinitionSchema = z.strictObject({
-  id: z.string(),
-  cmd: z.string().min(1).optional(),
-  args: z.array(z.string()).min(1).optional(),
-  cpus: z.number().min(0.001).default(1),
-  mem: z.number().min(0).default(128),
-  disk: z.number().min(0).default(0),
-  gpus: z.number().int().min(0).default(0),
-  instances: z.number().int().min(0).default(1),
+  id: boundedText(MAX_APP_ID_LENGTH),
+  cmd: boundedText(MAX_LONG_TEXT_LENGTH).min(1).optional(),
+  args: z.array(boundedText(MAX_LONG_TEXT_LENGTH)).min(1).max(MAX_ARGS).optional(),
+  cpus: plainNumber().min(0.001).max(RESOURCE_LIMITS.cpus).default(1),
+  mem: plainNumber().min(0).max(RESOURCE_LIMITS.mem).default(128),
+  disk: plainNumber().min(0).max(RESOURCE_LIMITS.disk).default(0),
+  gpus: plainNumber().int().min(0).max(RESOURCE_LIMITS.gpus).default(0),
+  instances: plainNumber().int().min(0).max(MAX_INSTANCES).default(1),
   env: stringMap.default({}),
   labels: stringMap.default({}),
   // Marathon gives an app one port of any number when it names none.
-  portDefinitions: z.array(portDefinitionSchema).default([{ port: 0, protocol: 'tcp', labels: {} }]),
-  taskKillGracePeriodSeconds: z.number().min(0).default(DEFAULT_KILL_GRACE_PERIOD_SECONDS),
+  portDefinitions: z.array(portDefinitionSchema).max(MAX_LIST_ITEMS).default([{ port: 0, protocol: 'tcp', labels: {} }]),
+  taskKillGracePeriodSeconds: seconds.default(DEFAULT_KILL_GRACE_PERIOD_SECONDS),
   // Entries are checked one by one in constraints.ts, with per-element paths.
-  constraints: z.array(z.unknown()).default([]),
-  backoffSeconds: z.number().min(0).default(1),
-  backoffFactor: z.number().min(1).default(1.15),
-  maxLaunchDelaySeconds: z.number().min(0).default(300),
+  constraints: z.array(z.unknown()).max(MAX_LIST_ITEMS).default([]),
+  backoffSeconds: seconds.default(1),
+  backoffFactor: plainNumber().min(1).max(MAX_BACKOFF_FACTOR).default(1.15),
+  maxLaunchDelaySeconds: seconds.default(300),
   // Drover's own: how to choose among agents that all fit.
   placementStrategy: z.enum(['binpack', 'spread']).default('binpack'),
-  healthChecks: z.array(healthCheckSchema).default([]),
+  healthChecks: z.array(healthCheckSchema).max(MAX_LIST_ITEMS).default([]),
   upgradeStrategy: upgradeStrategySchema.default({ minimumHealthCapacity: 1, maximumOverCapacity: 1, progressDeadlineSeconds: 600 }),
   container: containerSchema.optional(),
-  fetch: z.array(fetchSchema).default([]),
-  user: z.string().min(1).optional(),
+  fetch: z.array(fetchSchema).max(MAX_LIST_ITEMS).default([]),
+  user: boundedText(MAX_NAME_LENGTH).min(1).optional(),
 });
 
 /** A parsed, defaulted app definition. */

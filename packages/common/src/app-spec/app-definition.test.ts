@@ -102,12 +102,43 @@ describe('app definition', () => {
       upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.2 },
     });
     expect(spec.healthChecks).toEqual([
-      { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP, path: '/health', portIndex: 1, port: undefined, command: '', gracePeriodSeconds: 300, intervalSeconds: 2, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 15, ignoreHttp1xx: false },
+      { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP, path: '/health', portIndex: 1, port: undefined, command: '', gracePeriodSeconds: 300, intervalSeconds: 2, timeoutSeconds: 1, maxConsecutiveFailures: 3, delaySeconds: 0, ignoreHttp1xx: false },
       { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_TCP, path: '/', portIndex: 0, port: undefined, command: '', gracePeriodSeconds: 300, intervalSeconds: 60, timeoutSeconds: 20, maxConsecutiveFailures: 3, delaySeconds: 15, ignoreHttp1xx: false },
       expect.objectContaining({ protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND, command: 'test -f ready' }),
     ]);
     expect(spec.upgradeStrategy).toEqual({ minimumHealthCapacity: 0.5, maximumOverCapacity: 0.2, progressDeadlineSeconds: 600 });
     expect(normalizeAppSpec(spec)).toEqual(spec);
+  });
+
+  // Marathon delays only the checks Mesos runs (COMMAND, MESOS_*); its own HTTP, HTTPS and TCP checks probe at once.
+  it.each<{ protocol: string; expected: number }>([
+    { protocol: 'HTTP', expected: 0 },
+    { protocol: 'HTTPS', expected: 0 },
+    { protocol: 'TCP', expected: 0 },
+    { protocol: 'COMMAND', expected: 15 },
+    { protocol: 'MESOS_HTTP', expected: 15 },
+    { protocol: 'MESOS_HTTPS', expected: 15 },
+    { protocol: 'MESOS_TCP', expected: 15 },
+  ])('a $protocol check without delaySeconds waits $expected s; an explicit delay is kept', ({ protocol, expected }) => {
+    const check = protocol === 'COMMAND' ? { protocol, command: { value: 'true' } } : { protocol };
+    const defaulted = parseAppDefinition({ id: 'h', cmd: 'x', healthChecks: [check] });
+    expect(defaulted.healthChecks[0]?.delaySeconds).toBe(expected);
+    // Resolved once, at parsing: the gRPC path (MESOS_HTTP is HTTP by then) keeps it.
+    expect(normalizeAppSpec(defaulted)).toEqual(defaulted);
+    const explicit = parseAppDefinition({ id: 'h', cmd: 'x', healthChecks: [{ ...check, delaySeconds: 7 }] });
+    expect(explicit.healthChecks[0]?.delaySeconds).toBe(7);
+  });
+
+  it('a gRPC check without delay_seconds takes its protocol default', () => {
+    const base = parseAppDefinition({ id: 'h', cmd: 'x' });
+    const spec = normalizeAppSpec({
+      ...base,
+      healthChecks: [
+        { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_HTTP, path: '/', command: '', ignoreHttp1xx: false },
+        { protocol: HealthCheckProtocol.HEALTH_CHECK_PROTOCOL_COMMAND, path: '', command: 'true', ignoreHttp1xx: false },
+      ],
+    });
+    expect(spec.healthChecks.map((h) => h.delaySeconds)).toEqual([0, 15]);
   });
 
   it('parses constraints, backoff and the placement strategy', () => {

@@ -17,7 +17,7 @@ import {
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
-import { type AppDefinition, appDefinitionSchema, UNSUPPORTED_MARATHON_FIELDS } from './app-definition-schema.js';
+import { type AppDefinition, appDefinitionSchema, defaultHealthCheckDelaySeconds, UNSUPPORTED_MARATHON_FIELDS } from './app-definition-schema.js';
 import { constraintProblems, constraintToDefinition, constraintToProto } from './constraints.js';
 
 /** Validates a definition in Marathon's JSON shape; throws ValidationError listing every problem. */
@@ -136,7 +136,7 @@ function toAppSpec(def: AppDefinition): AppSpec {
       intervalSeconds: h.intervalSeconds,
       timeoutSeconds: h.timeoutSeconds,
       maxConsecutiveFailures: h.maxConsecutiveFailures,
-      delaySeconds: h.delaySeconds,
+      delaySeconds: h.delaySeconds ?? defaultHealthCheckDelaySeconds(h.protocol),
       ignoreHttp1xx: h.ignoreHttp1xx,
     })),
     upgradeStrategy: { ...def.upgradeStrategy },
@@ -349,12 +349,17 @@ function upgradeStrategyProblems(raw: unknown): FieldViolation[] {
 function describeIssue(issue: z.core.$ZodRawIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be ${article(String(issue.expected))}`;
+      if (issue.input === undefined) return 'is required';
+      // NaN and Infinity are numbers to typeof but not to the schema (a gRPC double can carry them).
+      if (issue.expected === 'number' && typeof issue.input === 'number') return 'must be a finite number';
+      return `must be ${article(String(issue.expected))}`;
     case 'too_small':
       if (issue.origin === 'array') return 'must not be empty';
       if (issue.origin === 'string') return 'must not be empty';
       return `must be at least ${String(issue.minimum)}`;
     case 'too_big':
+      if (issue.origin === 'array') return `must have at most ${String(issue.maximum)} items`;
+      if (issue.origin === 'string') return `must be at most ${String(issue.maximum)} characters`;
       return `must be at most ${String(issue.maximum)}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -373,10 +378,10 @@ function article(expected: string): string {
 }
 
 function toViolations(issue: z.core.$ZodIssue): FieldViolation[] {
-  const base = formatPath(issue.path);
+  const base = formatPath(issue.path.map(shortKey));
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({
-      path: formatPath([...issue.path, key]),
+      path: formatPath([...issue.path, key].map(shortKey)),
       message:
         issue.path.length === 0 && UNSUPPORTED_MARATHON_FIELDS.has(key)
           ? 'is a Marathon field Drover does not support yet'
@@ -386,10 +391,24 @@ function toViolations(issue: z.core.$ZodIssue): FieldViolation[] {
   if (issue.code === 'invalid_type' && issue.path.length === 0) {
     return [{ path: '', message: 'an app definition must be an object' }];
   }
+  // A bad map key (env, labels): the map is the field; the key goes in the message.
+  if (issue.code === 'invalid_key') {
+    const [parent, key] = [issue.path.slice(0, -1), issue.path.at(-1)];
+    const why = issue.issues.map((i) => describeIssue({ ...i, input: key } as z.core.$ZodRawIssue)).join(', ');
+    return [{ path: formatPath(parent.map(shortKey)), message: `has a name ${JSON.stringify(shortKey(key ?? ''))} that ${why}` }];
+  }
   // Integers are numbers that also pass an integrality check: say "integer".
   if (issue.code === 'invalid_type' && issue.expected === 'int') return [{ path: base, message: 'must be an integer' }];
   return [{ path: base, message: issue.message }];
 }
+
+/** A path segment short enough to print: a hostile 100 KB key must not come back in full. */
+function shortKey(segment: PropertyKey): PropertyKey {
+  if (typeof segment !== 'string' || segment.length <= SHORT_KEY_LENGTH) return segment;
+  return `${segment.slice(0, SHORT_KEY_LENGTH - 3)}...`;
+}
+
+const SHORT_KEY_LENGTH = 64;
 
 function dedupe(vs: FieldViolation[]): FieldViolation[] {
   const seen = new Set<string>();

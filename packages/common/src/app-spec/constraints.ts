@@ -7,6 +7,8 @@
 import type { Constraint as ProtoConstraint, ConstraintOperatorName } from '@drover/proto';
 import { constraintOperatorCodec } from '@drover/proto';
 import type { FieldViolation } from '../errors/validation-error.js';
+import { MAX_NAME_LENGTH, MAX_TEXT_LENGTH } from './app-spec-limits.js';
+import { hasLoneSurrogate, LONE_SURROGATE_MESSAGE } from './unicode-text.js';
 
 export type { ConstraintOperatorName };
 
@@ -53,6 +55,8 @@ export function constraintProblems(raw: unknown, path: string): FieldViolation[]
   const [field, operator, value] = raw as unknown[];
   const out: FieldViolation[] = [];
   if (typeof field !== 'string' || field === '') out.push({ path: `${path}[0]`, message: 'must be a non-empty field name (hostname or an attribute)' });
+  else if (field.length > MAX_NAME_LENGTH) out.push({ path: `${path}[0]`, message: `must be at most ${MAX_NAME_LENGTH} characters` });
+  else if (hasLoneSurrogate(field)) out.push({ path: `${path}[0]`, message: LONE_SURROGATE_MESSAGE });
   if (typeof operator !== 'string' || !(CONSTRAINT_OPERATORS as readonly string[]).includes(operator)) {
     out.push({ path: `${path}[1]`, message: `must be one of ${CONSTRAINT_OPERATORS.join(', ')}` });
     return out;
@@ -61,6 +65,15 @@ export function constraintProblems(raw: unknown, path: string): FieldViolation[]
   const valuePath = `${path}[2]`;
   if (value !== undefined && typeof value !== 'string') {
     out.push({ path: valuePath, message: 'must be a string' });
+    return out;
+  }
+  // Checked before compiling it: a regex is matched against every agent on every placement.
+  if (value !== undefined && value.length > MAX_TEXT_LENGTH) {
+    out.push({ path: valuePath, message: `must be at most ${MAX_TEXT_LENGTH} characters` });
+    return out;
+  }
+  if (value !== undefined && hasLoneSurrogate(value)) {
+    out.push({ path: valuePath, message: LONE_SURROGATE_MESSAGE });
     return out;
   }
   const rule = VALUE_RULES[op];

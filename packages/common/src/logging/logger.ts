@@ -12,15 +12,18 @@ export interface LoggerOptions {
   level?: string;
   /** Extra fields on every line (for example the component). */
   base?: Record<string, unknown>;
+  /** Where the JSON lines go; default stdout. Tests collect them to look at what was logged. */
+  destination?: { write(line: string): void };
 }
 
 /** Creates a root logger. Tests pass level "silent". */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({
+  const settings = {
     level: options.level ?? process.env.DROVER_LOG_LEVEL ?? 'info',
     base: { pid: process.pid, ...options.base },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
 /** A logger that writes nothing. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { add, dominantShare, fits, formatScalars, scalars, shortfalls, subtract, sum, ZERO } from './scalar-resources.js';
+import { add, dominantShare, fits, fixed, formatScalars, scalars, shortfalls, subtract, sum, ZERO } from './scalar-resources.js';
 
 describe('scalar resources', () => {
   it('adds and subtracts on a fixed-point grid, so repeated 0.1s do not drift', () => {
@@ -20,6 +20,12 @@ describe('scalar resources', () => {
   ])('fits: $name', ({ need, free, fits: expected, short }) => {
     expect(fits(scalars(need), scalars(free))).toBe(expected);
     expect(shortfalls(scalars(need), scalars(free))).toEqual(short);
+  });
+
+  it('makes -0 plain 0 (protobuf drops the sign, so a listed agent would differ from the recorded one)', () => {
+    expect(Object.is(fixed(-0), 0)).toBe(true);
+    expect(Object.is(scalars({ cpus: -0 }).cpus, 0)).toBe(true);
+    expect(Object.is(fixed(-0.0001), 0)).toBe(true);
   });
 
   it('sums and measures the dominant share', () => {

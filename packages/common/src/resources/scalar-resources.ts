@@ -26,9 +26,9 @@ export type ScalarName = (typeof SCALAR_NAMES)[number];
 /** Nothing at all. */
 export const ZERO: ScalarResources = Object.freeze({ cpus: 0, mem: 0, disk: 0, gpus: 0 });
 
-/** Rounds to the fixed-point grid (0.001). */
+/** Rounds to the fixed-point grid (0.001). -0 becomes 0: protobuf cannot tell them apart, so neither do we. */
 export function fixed(value: number): number {
-  return Math.round(value * 1000) / 1000;
+  return Math.round(value * 1000) / 1000 + 0;
 }
 
 /** Builds a ScalarResources, treating missing fields as zero. */

@@ -3,7 +3,7 @@
  * surface. Draining is recorded on the agent, so it survives agent and
  * master restarts; the orchestrator does the moving (see orchestrator.ts).
  */
-import { Code, DroverError, NotFoundError } from '@drover/common';
+import { Code, DroverError, MAX_DURATION_SECONDS, NotFoundError } from '@drover/common';
 import type { Agent } from '@drover/proto';
 import type { Clock } from '../clock.js';
 import { agentToProto } from '../convert/to-proto.js';
@@ -34,8 +34,10 @@ export class AgentAdmin {
 
   /** Starts (or re-times) a drain: no new tasks, tasks move away, the rest die at the deadline. */
   async drain(id: string, deadlineSeconds = DEFAULT_DRAIN_DEADLINE_SECONDS): Promise<Agent> {
-    if (!Number.isFinite(deadlineSeconds) || deadlineSeconds < 0) {
-      throw new DroverError('deadline must be zero or more seconds', Code.InvalidArgument);
+    // Bounded like every duration: a deadline of 1e300 s is no valid date, and
+    // once stored it would make every agent listing fail to serialize.
+    if (!Number.isFinite(deadlineSeconds) || deadlineSeconds < 0 || deadlineSeconds > MAX_DURATION_SECONDS) {
+      throw new DroverError(`deadline must be between 0 and ${MAX_DURATION_SECONDS} seconds`, Code.InvalidArgument);
     }
     const agent = this.require(id);
     const drained: AgentRecord = { ...agent, drainDeadline: this.clock.now() + deadlineSeconds * 1000 };

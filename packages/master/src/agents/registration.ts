@@ -43,6 +43,7 @@ import { applyStatus, endByMaster } from '../tasks/task-updates.js';
 import { hashAgentSecret, newAgentSecret, verifyAgentIdentity } from './agent-identity.js';
 import type { AgentSession } from './agent-session.js';
 import type { AgentSessions } from './agent-sessions.js';
+import { validateRegister } from './register-validation.js';
 
 /** What registration decided, for the caller to act on once durable. */
 export interface RegistrationOutcome {
@@ -77,6 +78,8 @@ export class Registration {
    * written nothing, when the Register is refused.
    */
   async register(reg: Register, caller: Caller, session: AgentSession): Promise<RegistrationOutcome> {
+    // Before anything is read or recorded: a refused agent leaves no trace.
+    validateRegister(reg);
     const now = this.clock.now();
     const agentId = reg.agentId !== '' ? reg.agentId : newId();
     const previous = this.state.agent(agentId);

@@ -3,7 +3,8 @@
  * clock and timers: restart backoff, drains, one-off tasks, constraints and
  * the explanations operators see.
  */
-import { AppSpec, ConstraintOperator } from '@drover/proto';
+import { Code } from '@drover/common';
+import { Agent, AppSpec, ConstraintOperator } from '@drover/proto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CoreHarness, startCore } from '../testing/core-harness.js';
 
@@ -161,6 +162,13 @@ describe('drain', () => {
     await h.core.agents.undrain('agent-a');
     expect(h.core.agents.get('agent-a').draining).toBe(false);
   });
+  it.each([-1, Number.NaN, 604_801, 1e300])('refuses a drain deadline of %s s, and agents keep listing', async (deadline) => {
+    h = await startCore();
+    await h.agent('agent-a');
+    await expect(h.core.agents.drain('agent-a', deadline)).rejects.toMatchObject({ code: Code.InvalidArgument });
+    expect(h.core.agents.list().map((a) => a.draining)).toEqual([false]);
+    expect(() => Agent.encode(h.core.agents.get('agent-a'))).not.toThrow();
+  });
 });
 
 describe('one-off tasks', () => {
@@ -230,5 +238,56 @@ describe('constraints and explanations', () => {
     await advance(50);
     expect(c.launched()).toHaveLength(1);
     expect(h.core.tasks.list({ appId: 'uniq' }).waiting).toEqual([]);
+  });
+});
+
+describe('a launch delay past what a timer holds', () => {
+  // Real timers: Node's own clamping (2^31-1 ms and up become 1 ms) is what is tested.
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a spec from before the schema bounds (backoff 3,000,000 s) neither spins the orchestrator nor warns', async () => {
+    h = await startCore();
+    const agent = await h.agent('agent-a');
+    await deploy({ id: 'huge', cmd: 'x', cpus: 0.1, mem: 16 });
+    // As stored before durations were bounded: the schema would refuse these today.
+    const app = h.core.state.app('/huge');
+    if (!app) throw new Error('no app');
+    await h.core.state.putApp({ ...app, spec: { ...app.spec, backoffSeconds: 3_000_000, maxLaunchDelaySeconds: 3_000_000 } });
+    const deadline = Date.now() + 5000;
+    let launched: string[] = [];
+    while (launched.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      launched = agent.launched();
+    }
+    const [taskId] = launched;
+    if (taskId === undefined) throw new Error('nothing launched');
+    // Let the deployment finish, so the launch delay is the only thing left to wake up for.
+    await agent.report(taskId, 'RUNNING');
+    while (h.core.state.runningDeployment('/huge') !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(h.core.state.runningDeployment('/huge')).toBeUndefined();
+
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    let passes = 0;
+    const orchestrator = h.core.orchestrator;
+    const reconcile = orchestrator.reconcile.bind(orchestrator);
+    orchestrator.reconcile = () => {
+      passes++;
+      return reconcile();
+    };
+    try {
+      await agent.report(taskId, 'FAILED', { exitCode: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).toEqual([]);
+    // A few passes for the failure itself; a 1 ms wake-up loop would make hundreds.
+    expect(passes).toBeLessThan(20);
+    expect(agent.launched()).toEqual([]);
+    expect(h.core.apps.get('huge').status?.launchDelaySeconds).toBe(3_000_000);
   });
 });

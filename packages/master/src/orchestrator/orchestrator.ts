@@ -33,7 +33,7 @@
  * adopted ones, see tasks/adopted-task.ts) and everything still on an agent
  * past its drain deadline are killed.
  */
-import { constraintsOf, type Logger, scalars } from '@drover/common';
+import { constraintsOf, type Logger, scalars, timerDelay } from '@drover/common';
 import { placementStrategyCodec } from '@drover/proto';
 import { type AgentIdentity, type AgentSnapshot, type Explanation, type PlacementRequest, schedule } from '@drover/scheduler';
 import type { AgentSessions } from '../agents/agent-sessions.js';
@@ -304,8 +304,10 @@ export class Orchestrator {
     }
 
     // Launch delays and drain deadlines end between ticks: wake up right then.
+    // They come from users (backoffSeconds, a drain timeout): clamped, or a
+    // delay past 24.8 days would fire after 1 ms, every pass.
     clearTimeout(this.wakeUp);
-    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.trigger(), nextWakeUp);
+    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.trigger(), timerDelay(nextWakeUp));
     this.passCpuMs = Date.now() - computing;
     if (deploymentWrites.length > 0) await this.state.write(deploymentWrites);
     await this.killAll(kills);

@@ -12,10 +12,11 @@
  * is to stop: onFatal is called and the master shuts down (fail-stop); a
  * restarted master reloads the last durable state.
  */
-import { isLive } from '@drover/common';
+import { isLive, type Logger, silentLogger } from '@drover/common';
 import type { Mutation, Store } from '../store/store.js';
 import { AgentLedger } from './agent-ledger.js';
 import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from './records.js';
+import { upgradeStoredState } from './stored-state-upgrade.js';
 
 interface Waiter {
   resolve: () => void;
@@ -54,10 +55,13 @@ export class ClusterState {
     private readonly onFatal: (error: unknown) => void,
   ) {}
 
-  /** Loads everything the store holds. */
-  static async load(store: Store, onFatal: (error: unknown) => void): Promise<ClusterState> {
+  /** Loads everything the store holds, upgraded to this master's format first (see stored-state-upgrade.ts). */
+  static async load(store: Store, onFatal: (error: unknown) => void, log: Logger = silentLogger()): Promise<ClusterState> {
     const state = new ClusterState(store, onFatal);
-    const stored = await store.load();
+    const loaded = await store.load();
+    const { state: stored, rewrites } = upgradeStoredState(loaded, log);
+    // A newer format (written by a newer master) is kept as it is.
+    if (rewrites.length > 0 || loaded.format !== stored.format) await store.upgrade(rewrites, stored.format);
     for (const app of stored.apps) state.apps.set(app.spec.id, app);
     for (const task of stored.tasks) state.indexTask(task);
     for (const agent of stored.agents) state.agents.set(agent.id, agent);

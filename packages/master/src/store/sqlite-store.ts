@@ -68,6 +68,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly applyBatch: (mutations: readonly Mutation[]) => void;
+  private readonly applyUpgrade: (mutations: readonly Mutation[], format: number) => void;
 
   /**
    * Opens the store in `dataDir`, creating a new one only where there is no
@@ -140,12 +141,19 @@ export class SqliteStore implements Store {
         }
       }
     });
+    const putFormat = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('format', ?)");
+    this.applyUpgrade = this.db.transaction((mutations: readonly Mutation[], format: number) => {
+      this.applyBatch(mutations);
+      putFormat.run(String(format));
+    });
   }
 
   async load(): Promise<StoredState> {
     const docs = <T>(table: string): T[] =>
       (this.db.prepare(`SELECT doc FROM ${table}`).all() as { doc: string }[]).map((r) => JSON.parse(r.doc) as T);
+    const format = this.db.prepare("SELECT value FROM meta WHERE key = 'format'").get() as { value: string } | undefined;
     return {
+      format: format ? Number(format.value) : 0,
       apps: docs<AppRecord>('apps'),
       tasks: docs<TaskRecord>('tasks'),
       agents: docs<AgentRecord>('agents'),
@@ -166,6 +174,10 @@ export class SqliteStore implements Store {
 
   async commit(mutations: readonly Mutation[]): Promise<void> {
     if (mutations.length > 0) this.applyBatch(mutations);
+  }
+
+  async upgrade(mutations: readonly Mutation[], format: number): Promise<void> {
+    this.applyUpgrade(mutations, format);
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,12 @@ export type Mutation =
 
 /** Everything a master needs to resume. */
 export interface StoredState {
+  /**
+   * The shape the records were written in (see STORE_FORMAT in
+   * state/stored-state-upgrade.ts); 0 for a store written before formats
+   * were recorded.
+   */
+  readonly format: number;
   readonly apps: readonly AppRecord[];
   readonly tasks: readonly TaskRecord[];
   readonly agents: readonly AgentRecord[];
@@ -44,6 +50,8 @@ export interface Store {
   nextGeneration(atLeast?: number): Promise<number>;
   /** Applies the mutations atomically and durably. */
   commit(mutations: readonly Mutation[]): Promise<void>;
+  /** Applies the mutations of an upgrade and records the new format, atomically and durably. */
+  upgrade(mutations: readonly Mutation[], format: number): Promise<void>;
   /** Releases the store. */
   close(): Promise<void>;
 }

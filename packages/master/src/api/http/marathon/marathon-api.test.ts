@@ -217,6 +217,39 @@ describe('apps', () => {
     expect((await api('GET', '/v2/apps')).body.apps).toEqual([]);
   });
 
+  // A key Object.prototype also has once found its methods in a rules table: 500 "rule.isNoOp is not a function".
+  it.each(
+    ['constructor', 'toString', 'valueOf', 'hasOwnProperty'].flatMap((key) =>
+      ['POST /v2/apps', 'PUT /v2/apps/prod/web', 'PATCH /v2/apps/prod/web'].flatMap((request) => [
+        { key, request, where: 'top level', body: `{"id": "/prod/web", "cmd": "sleep 600", "${key}": 1}`, path: `/${key}` },
+        {
+          key,
+          request,
+          where: 'healthChecks[0]',
+          body: `{"id": "/prod/web", "cmd": "sleep 600", "healthChecks": [{"protocol": "HTTP", "${key}": 1}]}`,
+          path: `/healthChecks(0)/${key}`,
+        },
+      ]),
+    ),
+  )('422 naming a "$key" key ($where, $request)', async ({ request, body, path }) => {
+    const [method, url] = request.split(' ') as [string, string];
+    if (method !== 'POST') await api('POST', '/v2/apps', WEB);
+    const answer = await api(method, `${url}?force=true`, body);
+    expect(answer.status).toBe(422);
+    expect(answer.body).toEqual({ message: 'Object is not valid', details: [{ path, errors: ['is not a known field'] }] });
+  });
+
+  it('refuses instances past what the proto carries (422), so listing apps keeps working', async () => {
+    const answer = await api('POST', '/v2/apps', { ...WEB, instances: 4294967296 });
+    expect(answer).toMatchObject({ status: 422, body: { details: [{ path: '/instances', errors: ['must be at most 100000'] }] } });
+    const backoff = await api('POST', '/v2/apps', { ...WEB, backoffSeconds: 3_000_000, healthChecks: [{ protocol: 'HTTP', intervalSeconds: 3_000_000 }] });
+    expect(backoff.body.details).toEqual([
+      { path: '/backoffSeconds', errors: ['must be at most 604800'] },
+      { path: '/healthChecks(0)/intervalSeconds', errors: ['must be at most 604800'] },
+    ]);
+    expect(await api('GET', '/v2/apps')).toMatchObject({ status: 200, body: { apps: [] } });
+  });
+
   it('400 with a message on malformed JSON', async () => {
     const answer = await api('POST', '/v2/apps', '{"id": "/x", "cmd": ');
     expect(answer).toMatchObject({ status: 400, body: { message: expect.stringMatching(/^Invalid JSON/) } });

@@ -145,6 +145,23 @@ describe('Marathon fields with other values are reported, never dropped', () => 
   });
 });
 
+describe('keys named like Object.prototype members', () => {
+  const NAMES = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
+
+  // JSON.parse makes each of these an own key, as a request body would.
+  it.each(NAMES.flatMap((name) => [
+    { name, where: 'at the top', json: `{"id": "a", "cmd": "x", "${name}": {"cmd": "evil"}}`, path: name },
+    { name, where: 'in healthChecks[0]', json: `{"id": "a", "cmd": "x", "healthChecks": [{"protocol": "HTTP", "${name}": 1}]}`, path: `healthChecks[0].${name}` },
+    { name, where: 'in portDefinitions[0]', json: `{"id": "a", "cmd": "x", "portDefinitions": [{"port": 0, "${name}": 1}]}`, path: `portDefinitions[0].${name}` },
+  ]))('"$name" $where is an unknown field, never a rule or a prototype', ({ json, path }) => {
+    expect(violationsOf(JSON.parse(json))).toEqual([[path, 'is not a known field']]);
+  });
+
+  it.each(NAMES.filter((n) => n !== '__proto__'))('"%s" is an ordinary env variable name', (name) => {
+    expect(parseMarathonApp(JSON.parse(`{"id": "a", "cmd": "x", "env": {"${name}": "1"}}`)).env).toEqual({ [name]: '1' });
+  });
+});
+
 describe('a real Marathon GET /v2/apps/{id} answer', () => {
   it.each([
     { name: 'Marathon 1.4', answer: MARATHON_1_4_APP_ANSWER },

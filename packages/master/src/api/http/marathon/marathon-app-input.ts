@@ -25,6 +25,12 @@
  * Unknown fields are left in place for parseAppDefinition to report.
  * Problems are returned (not thrown) so the caller can report them together
  * with the schema's own in one answer.
+ *
+ * Keys are the user's: a rule is found with Object.hasOwn (a plain lookup
+ * of "constructor" or "toString" finds Object.prototype's, which once made
+ * such a key a 500), and what is built from them is a null-prototype
+ * object, so "__proto__" stays an ordinary key for the parser to refuse
+ * instead of becoming the prototype the parser reads fields from.
  */
 import { type FieldViolation, parseAppDefinition, ValidationError } from '@drover/common';
 import type { AppSpec } from '@drover/proto';
@@ -97,7 +103,7 @@ export const MARATHON_FIELD_RULES: Readonly<Record<string, FieldRule>> = {
     '{"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600}',
     (v) =>
       isRecord(v) &&
-      Object.entries(v).every(([k, x]) => k in UNREACHABLE_DEFAULT && x === UNREACHABLE_DEFAULT[k as keyof typeof UNREACHABLE_DEFAULT]),
+      Object.entries(v).every(([k, x]) => Object.hasOwn(UNREACHABLE_DEFAULT, k) && x === UNREACHABLE_DEFAULT[k as keyof typeof UNREACHABLE_DEFAULT]),
   ),
   check: noOp('null', () => false),
   resourceLimits: noOp('null', () => false),
@@ -124,9 +130,9 @@ export interface MarathonAppInput {
 export function fromMarathonApp(input: unknown): MarathonAppInput {
   if (!isRecord(input)) return { definition: input, violations: [] };
   const violations: FieldViolation[] = [];
-  const definition: Record<string, unknown> = {};
+  const definition = userKeyed();
   for (const [key, value] of Object.entries(input)) {
-    const rule = MARATHON_FIELD_RULES[key];
+    const rule = ruleOf(MARATHON_FIELD_RULES, key);
     if (rule) {
       const problem = ruleProblem(key, value, rule);
       if (problem) violations.push(problem);
@@ -145,10 +151,10 @@ export function fromMarathonApp(input: unknown): MarathonAppInput {
     definition.portDefinitions = definition.portDefinitions.map((p: unknown) => withoutNulls(p));
   }
   if (isRecord(definition.env)) {
-    const env: Record<string, unknown> = {};
+    const env = userKeyed();
     for (const [name, value] of Object.entries(definition.env)) {
       // Reported here in words; left in, the parser would only say "must be a string".
-      if (isRecord(value) && 'secret' in value) violations.push({ path: `env.${name}`, message: 'is a secret reference but Drover does not support secrets' });
+      if (isRecord(value) && Object.hasOwn(value, 'secret')) violations.push({ path: `env.${name}`, message: 'is a secret reference but Drover does not support secrets' });
       else env[name] = value;
     }
     definition.env = env;
@@ -197,12 +203,22 @@ function ruleProblem(path: string, value: unknown, rule: FieldRule): FieldViolat
   return { path, message: `${named} but Drover does not support it; only ${rule.accepted} is accepted` };
 }
 
+/** The rule for a user's key, never one inherited from Object.prototype. */
+function ruleOf(rules: Readonly<Record<string, FieldRule>>, key: string): FieldRule | undefined {
+  return Object.hasOwn(rules, key) ? rules[key] : undefined;
+}
+
+/** An object for user-chosen keys: no prototype, so no key is special. */
+function userKeyed(): Record<string, unknown> {
+  return Object.create(null) as Record<string, unknown>;
+}
+
 /** An element of a list field without its nulls and its no-op Marathon-only fields. */
 function withoutNoOps(element: unknown, rules: Readonly<Record<string, FieldRule>>, path: string, out: FieldViolation[]): unknown {
   if (!isRecord(element)) return element;
-  const kept: Record<string, unknown> = {};
+  const kept = userKeyed();
   for (const [key, value] of Object.entries(element)) {
-    const rule = rules[key];
+    const rule = ruleOf(rules, key);
     if (rule) {
       const problem = ruleProblem(`${path}.${key}`, value, rule);
       if (problem) out.push(problem);
@@ -212,7 +228,10 @@ function withoutNoOps(element: unknown, rules: Readonly<Record<string, FieldRule
 }
 
 function withoutNulls(element: unknown): unknown {
-  return isRecord(element) ? Object.fromEntries(Object.entries(element).filter(([, v]) => v !== null)) : element;
+  if (!isRecord(element)) return element;
+  const kept = userKeyed();
+  for (const [key, value] of Object.entries(element)) if (value !== null) kept[key] = value;
+  return kept;
 }
 
 /** `ports: [p...]` means `portDefinitions: [{port: p}...]`; both given must agree, as in Marathon. */

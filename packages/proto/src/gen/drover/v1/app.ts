@@ -354,7 +354,12 @@ export interface HealthCheck {
   maxConsecutiveFailures?:
     | number
     | undefined;
-  /** Seconds after the task started before the first check. Default 15. */
+  /**
+   * Seconds after the task started before the first check. Default 0 for
+   * HTTP, HTTPS and TCP (they probe at once, as Marathon's own checks do),
+   * 15 for COMMAND (and Marathon's MESOS_* checks, resolved when the spec is
+   * accepted, since they arrive here as their plain protocols).
+   */
   delaySeconds?:
     | number
     | undefined;
@@ -478,6 +483,10 @@ export interface UpgradeStrategy {
  * maxLaunchDelaySeconds 300). JSON and YAML documents go through the same
  * validation; in those, an absent portDefinitions means one port of any
  * number, as in Marathon, while over gRPC an empty list means no ports.
+ * Every number has a range the master enforces, narrower than its wire type
+ * (instances at most 100000, durations at most 604800 seconds, and so on;
+ * see packages/common/src/app-spec/app-spec-limits.ts): a value outside it
+ * is refused with INVALID_ARGUMENT, never stored.
  */
 export interface AppSpec {
   /** Path-like id, for example "/prod/web"; a relative id gets a leading "/". */
