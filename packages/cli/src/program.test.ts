@@ -72,7 +72,7 @@ describe('drover (program)', () => {
       const result = await run(['--master', deadAddress, 'cluster', 'info'], { env: { DROVER_MASTER: master.address } });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(new RegExp(`^error: cannot reach the master at ${deadAddress}: .*\\n$`));
+      expect(result.stderr).toMatch(new RegExp(`^error: cannot reach the master at ${deadAddress}: connect ECONNREFUSED .*\\nhint: is a master running there\\? .*\\n$`));
     });
 
     it('accepts --master after the subcommand too', async () => {

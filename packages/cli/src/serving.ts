@@ -5,7 +5,21 @@
  * upgrading or restarting Drover does not take apps down.
  */
 import type { RunningAgent } from '@drover/agent';
+import { AddressInUseError } from '@drover/common';
+import type { MasterOptions, RunningMaster } from '@drover/master';
 import type { CliContext } from './cli-context.js';
+import { HintedError } from './cli-errors.js';
+
+/** Starts the master of `drover master` or `drover dev`; a port another process holds comes with the flag that moves it. */
+export async function startMaster(ctx: CliContext, options: MasterOptions): Promise<RunningMaster> {
+  try {
+    return await ctx.runtime.startMaster(options);
+  } catch (e) {
+    if (!(e instanceof AddressInUseError)) throw e;
+    const flag = e.listener === 'grpc' ? '--grpc-port' : '--http-port';
+    throw new HintedError(e, `another process listens there (another drover dev or master?): stop it, or pass ${flag} to use another port (0 picks a free one)`);
+  }
+}
 
 /** What happened first after an agent started. */
 export type AgentStartOutcome = { kind: 'registered'; id: string } | { kind: 'stopped'; signal: string };

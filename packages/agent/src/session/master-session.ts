@@ -16,14 +16,14 @@
  * the leader it names must pass the fence in turn. Any other loss goes back
  * to the configured master, which redirects again if it is a standby.
  */
-import type { Logger } from '@drover/common';
+import type { GrpcDial, Logger } from '@drover/common';
 import {
   type AgentMessage,
   AgentServiceClient,
   type MasterMessage,
   type Register,
 } from '@drover/proto';
-import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Backoff } from './backoff.js';
 import type { EpochFence } from './epoch-fence.js';
 
@@ -67,8 +67,8 @@ export interface SessionHandler {
 export interface MasterSessionOptions {
   /** host:port of the configured master. */
   master: string;
-  /** gRPC channel credentials. */
-  credentials: ChannelCredentials;
+  /** Credentials and channel options for dialing a master (the configured one, or a leader it names). */
+  dial(target: string): GrpcDial;
   /** Highest-epoch fence. */
   fence: EpochFence;
   /** Reconnect delays. */
@@ -141,7 +141,8 @@ export class MasterSession {
     const generation = ++this.generation;
     if (this.client === undefined || this.clientTarget !== this.target) {
       this.client?.close();
-      this.client = new AgentServiceClient(this.target, this.options.credentials);
+      const { credentials, channelOptions } = this.options.dial(this.target);
+      this.client = new AgentServiceClient(this.target, credentials, channelOptions);
       this.clientTarget = this.target;
     }
     this.log.info({ master: this.target, generation }, 'connecting to master');

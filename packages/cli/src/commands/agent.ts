@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createLogger } from '@drover/common';
 import { Agent } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, dialCredentials, masterAddress, printJson, withClient } from '../cli-context.js';
+import { type CliContext, dialTls, masterAddress, printJson, withClient } from '../cli-context.js';
 import { parseAttributes } from '../options/attributes.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
@@ -127,7 +127,7 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
   const { io, runtime } = ctx;
   const master = masterAddress(ctx, cmd);
   const workDir = path.resolve(io.cwd, opts.workDir);
-  const credentials = dialCredentials(ctx, cmd, master);
+  const tls = dialTls(ctx, cmd, master);
   const stop = runtime.waitForStop();
   const agent = await runtime.startAgent({
     master,
@@ -144,7 +144,7 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
     sandboxMaxAgeMs: opts.sandboxMaxAge,
     sandboxMaxTotalBytes: opts.sandboxMaxSize,
     pidsLimit: opts.pidsLimit,
-    credentials,
+    tls,
     logger: createLogger({ level: logLevel(ctx, 'info') }),
   });
   io.stdout(`agent started (work dir ${workDir}); connecting to master ${master}\n`);

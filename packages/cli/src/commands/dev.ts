@@ -13,7 +13,7 @@ import { type CliContext, DEFAULT_MASTER } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parsePortNumber } from '../options/numbers.js';
-import { logLevel, registeredOrStopped, stopAll } from '../serving.js';
+import { logLevel, registeredOrStopped, startMaster, stopAll } from '../serving.js';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -47,7 +47,7 @@ async function runDev(ctx: CliContext, opts: DevOptions): Promise<void> {
   let master: RunningMaster | undefined;
   let agent: RunningAgent | undefined;
   try {
-    master = await runtime.startMaster({
+    master = await startMaster(ctx, {
       dataDir: path.join(dataDir, 'master'),
       grpcHost: LOOPBACK,
       grpcPort: opts.grpcPort,

@@ -1,3 +1,4 @@
+import { AddressInUseError } from '@drover/common';
 import { describe, expect, it } from 'vitest';
 import { fakeRuntime } from '../testing/fake-runtime.js';
 import { run } from '../testing/run-cli.js';
@@ -40,6 +41,13 @@ describe('drover master', () => {
     const local = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1'], { runtime });
     expect(local.code).toBe(0);
     expect(local.stdout).toContain('plaintext');
+  });
+
+  it('names the flag to change when its gRPC port is in use', async () => {
+    const fake = fakeRuntime({ masterFails: new AddressInUseError('grpc', '127.0.0.1', 5053) });
+    const result = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1'], { runtime: fake.runtime });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot listen on 127\.0\.0\.1:5053 \(gRPC\): the port is in use\nhint: .*pass --grpc-port to use another port/);
   });
 
   it('requires --data-dir', async () => {

@@ -6,7 +6,7 @@ import { type CliContext, insecureAllowed, tlsMaterial } from '../cli-context.js
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parseCount, parsePortNumber } from '../options/numbers.js';
-import { logLevel } from '../serving.js';
+import { logLevel, startMaster } from '../serving.js';
 
 interface MasterFlags {
   dataDir: string;
@@ -42,7 +42,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
       const tls = tlsMaterial(ctx, cmd);
       requireTlsOffLoopback(tls, opts.host, insecureAllowed(ctx, cmd), `serving on ${opts.host}:${opts.grpcPort}`);
       const stop = runtime.waitForStop();
-      const master = await runtime.startMaster({
+      const master = await startMaster(ctx, {
         dataDir,
         grpcHost: opts.host,
         grpcPort: opts.grpcPort,

@@ -24,6 +24,7 @@ import { type Server, Server as GrpcServer, type ServerCredentials } from '@grpc
 import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
+import { listenFailure } from '../listen-failure.js';
 
 /** The service implementations to serve. */
 export interface GrpcServices {
@@ -84,7 +85,7 @@ export async function startGrpcServer(
 
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, actual) =>
-      error ? reject(error) : resolve(actual),
+      error ? listenFailure(error, 'grpc', host, port).then(reject) : resolve(actual),
     );
   });
   return { server, port: bound, health };
