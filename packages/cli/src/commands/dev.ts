@@ -13,6 +13,7 @@ import { type CliContext, DEFAULT_MASTER } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parsePortNumber } from '../options/numbers.js';
+import { parsedOption } from '../options/parsed-option.js';
 import { logLevel, registeredOrStopped, startMaster, stopAll } from '../serving.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -33,7 +34,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'state directory (master in <dir>/master, agent in <dir>/agent)', './.drover')
     .option('--grpc-port <port>', 'master gRPC port (0 picks a free one)', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'master HTTP port (0 picks a free one)', commanderParser(parsePortNumber), 5050)
-    .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
+    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', parseDuration, '10s'))
     .option('--force-new-cluster', 'start afresh although the master store holds no usable state (it is moved aside)', false)
     .addHelpText('after', '\nLogs of the master and agent: set DROVER_LOG_LEVEL (default warn in dev).')
     .action((opts: DevOptions) => runDev(ctx, opts));

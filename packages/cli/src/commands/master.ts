@@ -6,6 +6,7 @@ import { type CliContext, insecureAllowed, tlsMaterial } from '../cli-context.js
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parseCount, parsePortNumber } from '../options/numbers.js';
+import { parsedOption } from '../options/parsed-option.js';
 import { logLevel, startMaster } from '../serving.js';
 
 interface MasterFlags {
@@ -28,8 +29,8 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--grpc-port <port>', 'gRPC port for agents and clients', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'HTTP port (/ping, /metrics, REST)', commanderParser(parsePortNumber), 5050)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
-    .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
-    .option('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', commanderParser(parseDuration), 3_600_000)
+    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', parseDuration, '10s'))
+    .addOption(parsedOption('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', parseDuration, '1h'))
     .option('--task-history-max <n>', 'at most this many ended tasks are kept', commanderParser(parseCount), 1000)
     .option(
       '--force-new-cluster',
