@@ -145,6 +145,15 @@ describe('connection mistakes come with a hint', () => {
   });
 });
 
+describe('exit codes', () => {
+  it.each([
+    { name: 'task list for an app that does not exist', args: ['task', 'list', '--app', 'nosuch'], code: 1, stderr: 'error: no app /nosuch\n' },
+    { name: 'deploying a file that does not exist', args: ['app', 'deploy', 'missing.yaml'], code: 2, stderr: 'error: cannot read missing.yaml: no such file\n' },
+  ])('$name exits $code', async ({ args, code, stderr }) => {
+    expect(await drover([...args, '--master', plainGrpc])).toEqual({ code, stdout: '', stderr });
+  });
+});
+
 describe('Node warnings', () => {
   it('dialing a TLS master by IP prints no DEP0123 (or any) warning', async () => {
     const result = await drover(['cluster', 'info', '--master', secureGrpc, ...tlsFlags('client')]);
