@@ -131,7 +131,7 @@ export interface TaskLogsOptions {
   stderr?: boolean;
   /** Keep streaming what the task writes (across log rotation) until it ends or the signal aborts. */
   follow?: boolean;
-  /** Start with the last this-many lines; default the whole current file. */
+  /** Start with the last this-many lines (0: none, so a follow shows only new output); default the whole current file. */
   tailLines?: number;
 }
 
@@ -312,7 +312,7 @@ export class DroverClient {
       taskId,
       stderr: options.stderr ?? false,
       follow: options.follow ?? false,
-      tailLines: options.tailLines ?? 0,
+      tailLines: options.tailLines,
     });
     await followStream(
       () => this.tasks.logs(request, new Metadata(), {}),
