@@ -1,15 +1,15 @@
 /** `drover master`: run a master in the foreground until SIGINT/SIGTERM. */
 import path from 'node:path';
-import { createLogger, requireTlsOffLoopback } from '@drover/common';
+import { requireTlsOffLoopback } from '@drover/common';
 import type { Command } from 'commander';
 import { type CliContext, insecureAllowed, tlsMaterial } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parseCount, parsePortNumber } from '../options/numbers.js';
 import { parsedOption } from '../options/parsed-option.js';
-import { logLevel, startMaster } from '../serving.js';
+import { type LogFlags, logFormatOption, logLevelOption, serverLogger, startMaster } from '../serving.js';
 
-interface MasterFlags {
+interface MasterFlags extends LogFlags {
   dataDir: string;
   grpcPort: number;
   httpPort: number;
@@ -37,6 +37,8 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
       'start a new cluster although the data dir holds a store without usable state (it is moved aside; running tasks are adopted)',
       false,
     )
+    .addOption(logLevelOption('info'))
+    .addOption(logFormatOption())
     .action(async (opts: MasterFlags, cmd: Command) => {
       const { io, runtime } = ctx;
       const dataDir = path.resolve(io.cwd, opts.dataDir);
@@ -54,7 +56,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         taskHistoryMax: opts.taskHistoryMax,
         forceNewCluster: opts.forceNewCluster,
         tls,
-        logger: createLogger({ level: logLevel(ctx, 'info') }),
+        logger: serverLogger(ctx, opts, 'info'),
       });
       io.stdout(
         `master listening on ${opts.host}:${master.grpcPort} (gRPC${tls ? ' with mutual TLS' : ', plaintext'}, agents dial ${master.grpcAddress}) ` +
