@@ -16,7 +16,7 @@
  * the leader it names must pass the fence in turn. Any other loss goes back
  * to the configured master, which redirects again if it is a standby.
  */
-import type { GrpcDial, Logger } from '@drover/common';
+import { fromGrpcError, type GrpcDial, type Logger, UnreachableError } from '@drover/common';
 import {
   type AgentMessage,
   AgentServiceClient,
@@ -26,6 +26,7 @@ import {
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { Backoff } from './backoff.js';
 import type { EpochFence } from './epoch-fence.js';
+import { failureLogLevel } from './reconnect-log.js';
 
 /** A master command the session passes on once its epoch is admitted. */
 export type MasterCommand = Extract<NonNullable<MasterMessage['message']>, { $case: 'launch' | 'kill' | 'ack' }>;
@@ -97,6 +98,8 @@ export class MasterSession {
   private generation = 0;
   private isRegistered = false;
   private redirectsInARow = 0;
+  /** Attempts in a row that ended without registering (see reconnect-log.ts). */
+  private failures = 0;
   private inbox: Promise<void> = Promise.resolve();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -145,7 +148,8 @@ export class MasterSession {
       this.client = new AgentServiceClient(this.target, credentials, channelOptions);
       this.clientTarget = this.target;
     }
-    this.log.info({ master: this.target, generation }, 'connecting to master');
+    // Once per streak of failures: retries are summed up by lost().
+    this.log[this.failures === 0 ? 'info' : 'debug']({ master: this.target, generation }, 'connecting to master');
     const call = this.client.connect();
     this.call = call;
     this.channel = new StreamChannel(call);
@@ -156,7 +160,10 @@ export class MasterSession {
         this.log.error({ err: e }, 'failed to handle a master message');
       });
     });
-    call.on('error', (e: Error) => this.lost(generation, `stream failed: ${e.message}`));
+    call.on('error', (e: Error) => {
+      const err = fromGrpcError(e, this.target);
+      this.lost(generation, err instanceof UnreachableError ? err.reason : `stream failed: ${err.rawMessage}`);
+    });
     call.on('end', () => this.lost(generation, 'master closed the stream'));
     this.lastHeard = Date.now();
     this.armWatchdog(generation, this.options.registerTimeoutMs ?? 10_000, 'no answer to Register');
@@ -197,6 +204,7 @@ export class MasterSession {
         if (generation !== this.generation) return;
         this.isRegistered = true;
         this.redirectsInARow = 0;
+        this.failures = 0;
         this.options.backoff.reset();
         const interval = body.value.heartbeatIntervalMs;
         clearTimeout(this.watchdog);
@@ -234,6 +242,7 @@ export class MasterSession {
     if (generation !== this.generation || this.stopped) return;
     this.generation++;
     const wasRegistered = this.isRegistered;
+    const failed = this.target;
     this.teardown();
     let delay: number;
     if (redirect !== undefined) {
@@ -243,8 +252,14 @@ export class MasterSession {
       this.target = this.options.master;
       delay = this.options.backoff.next();
     }
-    const level = wasRegistered ? 'warn' : 'info';
-    this.log[level]({ why, next: this.target, delayMs: delay }, 'disconnected from master');
+    if (wasRegistered || redirect !== undefined) {
+      this.failures = 0;
+      this.log[wasRegistered ? 'warn' : 'info']({ why, next: this.target, delayMs: delay }, 'disconnected from master');
+    } else {
+      const level = failureLogLevel(++this.failures);
+      const message = level === 'warn' ? `cannot reach the master at ${failed} (${this.failures} attempts in a row); still trying` : 'disconnected from master';
+      this.log[level]({ master: failed, why, attempts: this.failures, delayMs: delay }, message);
+    }
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 
