@@ -160,4 +160,17 @@ describe('Node warnings', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
   });
+  it('an agent dialing a TLS master by IP registers and prints no DEP0123 warning', async () => {
+    const agent = new DroverServer(
+      'agent',
+      ['agent', '--master', secureGrpc, '--work-dir', path.join(root, 'agent'), '--resources', 'cpus=1,mem=256,ports=32500-32510', ...tlsFlags('agent')],
+      path.join(root, 'agent.log'),
+    ).start();
+    try {
+      await waitFor('the agent to register over TLS', async () => agent.log(), (log) => log.includes('registered as agent'), 20_000);
+      expect(agent.log()).not.toMatch(/DEP0123|DeprecationWarning/);
+    } finally {
+      await agent.kill('SIGTERM');
+    }
+  });
 });

@@ -52,7 +52,7 @@ export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
 
-/** "[12:00:01.250] WARN: master-session: disconnected from master {\"why\":...}" */
+/** "[12:00:01.250] WARN: master-session: disconnected from master {"why":"..."}" */
 function prettyStream(options: LoggerOptions): DestinationStream {
   return pinoPretty({
     destination: options.destination ?? 1,
