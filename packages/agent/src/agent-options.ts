@@ -1,5 +1,4 @@
-import type { Logger, PortRange } from '@drover/common';
-import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { Logger, PortRange, TlsMaterial } from '@drover/common';
 
 /** Resource totals that override what the probe finds. */
 export interface ResourceOverrides {
@@ -49,8 +48,8 @@ export interface AgentOptions {
   sandboxGcIntervalMs?: number;
   /** How often a followed file is looked at for new bytes; default 250 ms. */
   followPollMs?: number;
-  /** gRPC channel credentials; default insecure (loopback / dev). */
-  credentials?: ChannelCredentials;
+  /** Certificates to dial the master with (mutual TLS); default plaintext (loopback / dev). */
+  tls?: TlsMaterial;
   /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
   logger?: Logger;
   /** The Docker daemon's unix socket, for container tasks; default /var/run/docker.sock. */

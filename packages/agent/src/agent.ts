@@ -7,8 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import { Code, createLogger, DROVER_VERSION, DroverError } from '@drover/common';
-import { credentials as grpcCredentials } from '@grpc/grpc-js';
+import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError } from '@drover/common';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from './checkpoint/agent-identity-file.js';
 import { collectCapabilities } from './agent-capabilities.js';
@@ -128,7 +127,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const activeSession = new MasterSession({
     master: options.master,
-    credentials: options.credentials ?? grpcCredentials.createInsecure(),
+    dial: (target) => dialTarget(options.tls, target),
     fence,
     backoff: new Backoff(options.reconnectDelayMs ?? 200, options.maxReconnectDelayMs ?? 5000),
     logger: root,

@@ -115,8 +115,9 @@ describe('readAppFile', () => {
   });
 
   it.each([
-    { name: 'a missing file', file: 'nope.yaml', code: Code.NotFound, message: 'cannot read nope.yaml: no such file' },
-    { name: 'a directory', file: 'adir.yaml', code: Code.Unknown, message: 'cannot read adir.yaml: it is a directory' },
+    { name: 'a missing file', file: 'nope.yaml', code: Code.InvalidArgument, message: 'cannot read nope.yaml: no such file' },
+    { name: 'a directory', file: 'adir.yaml', code: Code.InvalidArgument, message: 'cannot read adir.yaml: it is a directory' },
+    { name: 'a path through a file', file: 'web.json/app.yaml', code: Code.InvalidArgument, message: 'cannot read web.json/app.yaml: no such file (a part of the path is not a directory)' },
   ])('fails clearly on $name', async ({ file, code, message }) => {
     const err = await readAppFile(file, dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DroverError);

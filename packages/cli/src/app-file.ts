@@ -11,6 +11,13 @@ import { Code, DroverError, parseAppDefinition, ValidationError } from '@drover/
 import type { AppSpec } from '@drover/proto';
 import { LineCounter, parseDocument } from 'yaml';
 
+/** Why a named file cannot be read, for the errors that mean the name is wrong. */
+const BAD_PATHS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a part of the path is not a directory)',
+  EISDIR: 'it is a directory',
+};
+
 /** A file could not be parsed as JSON or YAML. */
 export class AppFileSyntaxError extends DroverError {
   override name = 'AppFileSyntaxError';
@@ -54,9 +61,10 @@ export async function readAppFile(file: string, cwd: string): Promise<AppSpec> {
   try {
     text = await readFile(path.resolve(cwd, file), 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
-    throw new DroverError(`cannot read ${file}: ${why}`, code === 'ENOENT' ? Code.NotFound : Code.Unknown, { cause: e });
+    const errno = (e as NodeJS.ErrnoException).code ?? '';
+    const why = BAD_PATHS[errno] ?? (e as Error).message;
+    // A file name that leads nowhere is bad input (exit 2), like a bad flag; a failing disk is not.
+    throw new DroverError(`cannot read ${file}: ${why}`, errno in BAD_PATHS ? Code.InvalidArgument : Code.Unknown, { cause: e });
   }
   return parseAppFileText(text, file);
 }

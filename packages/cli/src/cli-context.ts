@@ -7,10 +7,10 @@
  */
 import type { AgentOptions, RunningAgent } from '@drover/agent';
 import { DroverClient } from '@drover/client';
-import { channelCredentials, hostOf, loadTls, requireTlsOffLoopback, type TlsMaterial } from '@drover/common';
-import type { ChannelCredentials } from '@grpc/grpc-js';
+import { dialTarget, hostOf, loadTls, requireTlsOffLoopback, type TlsMaterial, UnreachableError } from '@drover/common';
 import type { MasterOptions, RunningMaster } from '@drover/master';
 import type { Command } from 'commander';
+import { withConnectionHint } from './connection-hints.js';
 
 /** Master address used when neither --master nor DROVER_MASTER says otherwise. */
 export const DEFAULT_MASTER = '127.0.0.1:5053';
@@ -89,19 +89,25 @@ export function insecureAllowed(ctx: CliContext, command: Command): boolean {
   return (command.optsWithGlobals() as TlsFlags).insecure === true || ctx.io.env.DROVER_INSECURE === '1';
 }
 
-/** Credentials for dialing `address`: TLS when configured; plaintext only on loopback or with --insecure. */
-export function dialCredentials(ctx: CliContext, command: Command, address: string): ChannelCredentials {
+/** The TLS material to dial `address` with; refuses plaintext off loopback unless --insecure. */
+export function dialTls(ctx: CliContext, command: Command, address: string): TlsMaterial | undefined {
   const tls = tlsMaterial(ctx, command);
   requireTlsOffLoopback(tls, hostOf(address), insecureAllowed(ctx, command), `connecting to ${address}`);
-  return channelCredentials(tls);
+  return tls;
 }
 
-/** Runs `fn` with a client for the command's master and always closes it. */
+/**
+ * Runs `fn` with a client for the command's master and always closes it; a
+ * master it could not reach comes with a hint on what to do about it.
+ */
 export async function withClient<T>(ctx: CliContext, command: Command, fn: (client: DroverClient) => Promise<T>): Promise<T> {
   const address = masterAddress(ctx, command);
-  const client = new DroverClient(address, { credentials: dialCredentials(ctx, command, address) });
+  const tls = dialTls(ctx, command, address);
+  const client = new DroverClient(address, dialTarget(tls, address));
   try {
     return await fn(client);
+  } catch (e) {
+    throw e instanceof UnreachableError ? withConnectionHint(e, tls !== undefined) : e;
   } finally {
     client.close();
   }

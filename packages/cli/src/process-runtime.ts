@@ -5,18 +5,26 @@
  * executors and stay quick to start.
  */
 import path from 'node:path';
+import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import type { CliContext } from './cli-context.js';
+import { pipeWriter } from './pipe-writer.js';
 
 /** Exit code after a second Ctrl-C: 128 + SIGINT, as shells report it. */
 const FORCED_EXIT = 130;
 
 /** A context bound to this process. */
 export function processContext(): CliContext {
+  // grpc-js prints its own errors ("E No address added...") next to ours, which
+  // already say what failed; GRPC_VERBOSITY still turns them on for debugging.
+  if (process.env.GRPC_VERBOSITY === undefined) setLogVerbosity(logVerbosity.NONE);
+  // A reader that went away (`drover events | head -2`) stops the command as Ctrl-C would.
+  const stdout = pipeWriter(process.stdout, (code) => stopRequested(code));
+  const stderr = pipeWriter(process.stderr, (code) => stopRequested(code));
   return {
     io: {
-      stdout: (text) => void process.stdout.write(text),
-      stdoutBytes: (data) => void process.stdout.write(data),
-      stderr: (text) => void process.stderr.write(text),
+      stdout: (text) => stdout.write(text),
+      stdoutBytes: (data) => stdout.write(data),
+      stderr: (text) => stderr.write(text),
       env: process.env,
       cwd: process.cwd(),
       now: () => new Date(),
@@ -38,15 +46,25 @@ function invokedAs(script: string | undefined): string {
   return `node ${path.resolve(script)}`;
 }
 
-let stopRequested: Promise<string> | undefined;
+/** Why the process was asked to stop (a signal's name, or EPIPE), once it was. */
+let stopReason: string | undefined;
+const stopListeners: Array<(reason: string) => void> = [];
+let stopWaited: Promise<string> | undefined;
+
+/** Asks the running command to stop (first call wins); commands learn of it through waitForStop. */
+function stopRequested(reason: string): void {
+  if (stopReason !== undefined) return;
+  stopReason = reason;
+  for (const listener of stopListeners.splice(0)) listener(reason);
+}
 
 /**
- * Resolves on the first SIGINT or SIGTERM. A second one exits at once, for
- * when a clean stop hangs (the tasks still survive: they never depended on
- * this process).
+ * Resolves on the first SIGINT or SIGTERM, or when stdout or stderr lost
+ * its reader. A second signal exits at once, for when a clean stop hangs
+ * (the tasks still survive: they never depended on this process).
  */
 function waitForStop(): Promise<string> {
-  stopRequested ??= new Promise<string>((resolve) => {
+  stopWaited ??= new Promise<string>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -56,10 +74,12 @@ function waitForStop(): Promise<string> {
       };
       process.once('SIGINT', force);
       process.once('SIGTERM', force);
-      resolve(signal);
+      stopRequested(signal);
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    if (stopReason !== undefined) resolve(stopReason);
+    else stopListeners.push(resolve);
   });
-  return stopRequested;
+  return stopWaited;
 }

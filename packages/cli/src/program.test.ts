@@ -2,6 +2,9 @@ import { DROVER_VERSION } from '@drover/common';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliContext, DEFAULT_MASTER, masterAddress } from './cli-context.js';
+import { parseDuration } from './options/duration.js';
+import { parseSize } from './options/size.js';
+import { buildProgram } from './program.js';
 import { type FakeMaster, startFakeMaster } from './testing/fake-master.js';
 import { clusterInfo } from './testing/fixtures.js';
 import { run } from './testing/run-cli.js';
@@ -50,6 +53,36 @@ describe('drover (program)', () => {
     expect(await run(argv)).toEqual({ code, stdout, stderr });
   });
 
+  describe('defaults in --help', () => {
+    /** Every command of the tree, depth first. */
+    const commands = (c: Command): Command[] => [c, ...c.commands.flatMap(commands)];
+    const parsers: Record<string, (text: string) => number> = { '<duration>': parseDuration, '<size>': parseSize };
+    const options = commands(buildProgram({} as CliContext)).flatMap((c) =>
+      c.options.flatMap((o) => {
+        const kind = Object.keys(parsers).find((k) => o.flags.includes(k));
+        return kind === undefined || o.defaultValue === undefined ? [] : [{ name: `${c.name()} ${o.long}`, option: o, parse: parsers[kind] as (t: string) => number }];
+      }),
+    );
+
+    it('covers the duration options with defaults', () => {
+      expect(options.map((o) => o.name)).toEqual(expect.arrayContaining(['master --lost-timeout', 'master --task-history', 'dev --lost-timeout']));
+    });
+
+    it.each(options)('$name shows its default as typed, and that text parses to the default', ({ option, parse }) => {
+      expect(option.defaultValueDescription).toBeDefined();
+      expect(parse(option.defaultValueDescription as string)).toBe(option.defaultValue);
+    });
+
+    it.each([
+      { command: 'master', shown: ['(default: 10s)', '(default: 1h)'] },
+      { command: 'dev', shown: ['(default: 10s)'] },
+    ])('drover $command --help shows human durations, never milliseconds', async ({ command, shown }) => {
+      const { stdout } = await run([command, '--help']);
+      for (const text of shown) expect(stdout).toContain(text);
+      expect(stdout).not.toMatch(/default: (10000|3600000)\)/);
+    });
+  });
+
   describe('choosing the master', () => {
     let master: FakeMaster;
     let deadAddress: string;
@@ -72,7 +105,7 @@ describe('drover (program)', () => {
       const result = await run(['--master', deadAddress, 'cluster', 'info'], { env: { DROVER_MASTER: master.address } });
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(new RegExp(`^error: cannot reach the master at ${deadAddress}: .*\\n$`));
+      expect(result.stderr).toMatch(new RegExp(`^error: cannot reach the master at ${deadAddress}: connect ECONNREFUSED .*\\nhint: is a master running there\\? .*\\n$`));
     });
 
     it('accepts --master after the subcommand too', async () => {

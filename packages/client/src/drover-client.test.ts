@@ -552,6 +552,15 @@ describe('DroverClient task logs and files', () => {
     expect(requests.at(-1)).toEqual(['logs', { taskId: 'web.1', stderr: true, follow: false, tailLines: 5 }]);
   });
 
+  it.each([
+    { name: '0 (no lines) as 0', tailLines: 0, sent: 0 },
+    { name: 'unset (the whole file) as absent', tailLines: undefined, sent: undefined },
+  ])('taskLogs sends tailLines $name', async ({ tailLines, sent }) => {
+    await client.taskLogs('web.1', { tailLines }, () => undefined);
+    const request = requests.at(-1)?.[1] as TaskLogsRequest;
+    expect(request.tailLines).toBe(sent);
+  });
+
   it('taskLogs with follow has no deadline and resolves at once when aborted, canceling the call', async () => {
     const stop = new AbortController();
     const seen: string[] = [];

@@ -35,7 +35,7 @@ import {
   type WaitingInstances,
   WatchEventsRequest,
 } from '@drover/proto';
-import { Channel, type ChannelCredentials, credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
+import { Channel, type ChannelCredentials, type ChannelOptions, credentials as grpcCredentials, Metadata } from '@grpc/grpc-js';
 
 import { followStream } from './server-stream.js';
 import { callUnary, type UnaryMethod } from './unary-call.js';
@@ -49,6 +49,8 @@ export interface DroverClientOptions {
   credentials?: ChannelCredentials;
   /** Deadline of every call in milliseconds; default 10 000. */
   deadlineMs?: number;
+  /** grpc-js channel options, e.g. from dialTarget, which pairs them with the credentials. */
+  channelOptions?: ChannelOptions;
 }
 
 /** How to make a change to an app. */
@@ -129,7 +131,7 @@ export interface TaskLogsOptions {
   stderr?: boolean;
   /** Keep streaming what the task writes (across log rotation) until it ends or the signal aborts. */
   follow?: boolean;
-  /** Start with the last this-many lines; default the whole current file. */
+  /** Start with the last this-many lines (0: none, so a follow shows only new output); default the whole current file. */
   tailLines?: number;
 }
 
@@ -161,7 +163,7 @@ export class DroverClient {
     this.address = address;
     this.deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINE_MS;
     const creds = options.credentials ?? grpcCredentials.createInsecure();
-    this.channel = new Channel(address, creds, {});
+    this.channel = new Channel(address, creds, options.channelOptions ?? {});
     const shared = { channelOverride: this.channel };
     this.apps = new AppsClient(address, creds, shared);
     this.tasks = new TasksClient(address, creds, shared);
@@ -310,7 +312,7 @@ export class DroverClient {
       taskId,
       stderr: options.stderr ?? false,
       follow: options.follow ?? false,
-      tailLines: options.tailLines ?? 0,
+      tailLines: options.tailLines,
     });
     await followStream(
       () => this.tasks.logs(request, new Metadata(), {}),

@@ -108,7 +108,7 @@ beforeAll(async () => {
   });
   agent = await startAgent({
     master: master.grpcAddress,
-    credentials: credentialsOf('agent-node-1'),
+    tls: material('agent-node-1'),
     workDir: path.join(root, 'node-1'),
     hostname: 'node-1',
     resources: { cpus: 2, mem: 1024, disk: 1024, ports: [{ begin: 32600, end: 32619 }] },

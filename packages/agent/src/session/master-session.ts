@@ -16,16 +16,17 @@
  * the leader it names must pass the fence in turn. Any other loss goes back
  * to the configured master, which redirects again if it is a standby.
  */
-import { type Logger, timerDelay } from '@drover/common';
+import { fromGrpcError, type GrpcDial, type Logger, timerDelay, UnreachableError } from '@drover/common';
 import {
   type AgentMessage,
   AgentServiceClient,
   type MasterMessage,
   type Register,
 } from '@drover/proto';
-import { type ChannelCredentials, type ClientDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
+import { type ClientDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
 import type { Backoff } from './backoff.js';
 import type { EpochFence } from './epoch-fence.js';
+import { failureLogLevel } from './reconnect-log.js';
 
 /** A master command the session passes on once its epoch is admitted. */
 export type MasterCommand = Extract<NonNullable<MasterMessage['message']>, { $case: 'launch' | 'kill' | 'ack' }>;
@@ -70,8 +71,8 @@ export interface SessionHandler {
 export interface MasterSessionOptions {
   /** host:port of the configured master. */
   master: string;
-  /** gRPC channel credentials. */
-  credentials: ChannelCredentials;
+  /** Credentials and channel options for dialing a master (the configured one, or a leader it names). */
+  dial(target: string): GrpcDial;
   /** Highest-epoch fence. */
   fence: EpochFence;
   /** Reconnect delays. */
@@ -100,6 +101,8 @@ export class MasterSession {
   private generation = 0;
   private isRegistered = false;
   private redirectsInARow = 0;
+  /** Attempts in a row that ended without registering (see reconnect-log.ts). */
+  private failures = 0;
   private inbox: Promise<void> = Promise.resolve();
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -144,10 +147,12 @@ export class MasterSession {
     const generation = ++this.generation;
     if (this.client === undefined || this.clientTarget !== this.target) {
       this.client?.close();
-      this.client = new AgentServiceClient(this.target, this.options.credentials);
+      const { credentials, channelOptions } = this.options.dial(this.target);
+      this.client = new AgentServiceClient(this.target, credentials, channelOptions);
       this.clientTarget = this.target;
     }
-    this.log.info({ master: this.target, generation }, 'connecting to master');
+    // Once per streak of failures: retries are summed up by lost().
+    this.log[this.failures === 0 ? 'info' : 'debug']({ master: this.target, generation }, 'connecting to master');
     const call = this.client.connect();
     this.call = call;
     this.channel = new StreamChannel(call);
@@ -160,7 +165,8 @@ export class MasterSession {
     });
     call.on('error', (e: Error) => {
       if (generation === this.generation) this.refused(e);
-      this.lost(generation, `stream failed: ${e.message}`);
+      const err = fromGrpcError(e, this.target);
+      this.lost(generation, err instanceof UnreachableError ? err.reason : `stream failed: ${err.rawMessage}`);
     });
     call.on('end', () => this.lost(generation, 'master closed the stream'));
     this.lastHeard = Date.now();
@@ -202,6 +208,7 @@ export class MasterSession {
         if (generation !== this.generation) return;
         this.isRegistered = true;
         this.redirectsInARow = 0;
+        this.failures = 0;
         this.options.backoff.reset();
         const interval = body.value.heartbeatIntervalMs;
         clearTimeout(this.watchdog);
@@ -254,6 +261,7 @@ export class MasterSession {
     if (generation !== this.generation || this.stopped) return;
     this.generation++;
     const wasRegistered = this.isRegistered;
+    const failed = this.target;
     this.teardown();
     let delay: number;
     if (redirect !== undefined) {
@@ -263,8 +271,14 @@ export class MasterSession {
       this.target = this.options.master;
       delay = this.options.backoff.next();
     }
-    const level = wasRegistered ? 'warn' : 'info';
-    this.log[level]({ why, next: this.target, delayMs: delay }, 'disconnected from master');
+    if (wasRegistered || redirect !== undefined) {
+      this.failures = 0;
+      this.log[wasRegistered ? 'warn' : 'info']({ why, next: this.target, delayMs: delay }, 'disconnected from master');
+    } else {
+      const level = failureLogLevel(++this.failures);
+      const message = level === 'warn' ? `cannot reach the master at ${failed} (${this.failures} attempts in a row); still trying` : 'disconnected from master';
+      this.log[level]({ master: failed, why, attempts: this.failures, delayMs: delay }, message);
+    }
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 

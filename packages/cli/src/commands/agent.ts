@@ -5,10 +5,9 @@
  * `drover app`: the bare command starts the thing, subcommands act on it.
  */
 import path from 'node:path';
-import { createLogger } from '@drover/common';
 import { Agent } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, dialCredentials, masterAddress, printJson, withClient } from '../cli-context.js';
+import { type CliContext, dialTls, masterAddress, printJson, withClient } from '../cli-context.js';
 import { parseAttributes } from '../options/attributes.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
@@ -16,9 +15,9 @@ import { parsePositiveCount } from '../options/numbers.js';
 import { parseResources, RESOURCES_SYNTAX, type ResourceFlags } from '../options/resources.js';
 import { parseSize } from '../options/size.js';
 import { formatAgentDetails, formatAgentTable, formatDrainStarted } from '../output/agents.js';
-import { logLevel, registeredOrStopped } from '../serving.js';
+import { type LogFlags, logFormatOption, logLevelOption, registeredOrStopped, serverLogger } from '../serving.js';
 
-interface AgentFlags {
+interface AgentFlags extends LogFlags {
   workDir?: string;
   hostname?: string;
   address?: string;
@@ -52,6 +51,8 @@ export function registerAgentCommands(program: Command, ctx: CliContext): void {
     .option('--sandbox-max-age <duration>', "remove a finished task's sandbox once untouched this long, e.g. 72h (default: 168h)", commanderParser(parseDuration))
     .option('--sandbox-max-size <size>', 'remove the oldest finished sandboxes beyond this total, e.g. 20GiB (default: 10GiB)', commanderParser(parseSize))
     .option('--pids-limit <n>', 'most processes and threads one task may have, enforced by its cgroup (default: 4096)', commanderParser(parsePositiveCount))
+    .addOption(logLevelOption('info'))
+    .addOption(logFormatOption())
     .addHelpText(
       'after',
       [
@@ -127,7 +128,7 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
   const { io, runtime } = ctx;
   const master = masterAddress(ctx, cmd);
   const workDir = path.resolve(io.cwd, opts.workDir);
-  const credentials = dialCredentials(ctx, cmd, master);
+  const tls = dialTls(ctx, cmd, master);
   const stop = runtime.waitForStop();
   const agent = await runtime.startAgent({
     master,
@@ -144,8 +145,8 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
     sandboxMaxAgeMs: opts.sandboxMaxAge,
     sandboxMaxTotalBytes: opts.sandboxMaxSize,
     pidsLimit: opts.pidsLimit,
-    credentials,
-    logger: createLogger({ level: logLevel(ctx, 'info') }),
+    tls,
+    logger: serverLogger(ctx, opts, 'info'),
   });
   io.stdout(`agent started (work dir ${workDir}); connecting to master ${master}\n`);
   try {

@@ -214,7 +214,7 @@ describe('drover app', () => {
       stdout: '',
       stderr: expect.stringMatching(/^error: broken\.yaml is not valid YAML: line \d+, column \d+: .+\n$/),
     },
-    { name: 'deploy of a missing file', argv: ['app', 'deploy', 'nope.yaml'], code: 1, stdout: '', stderr: 'error: cannot read nope.yaml: no such file\n' },
+    { name: 'deploy of a missing file', argv: ['app', 'deploy', 'nope.yaml'], code: 2, stdout: '', stderr: 'error: cannot read nope.yaml: no such file\n' },
     {
       name: 'list prints a table; WAITING counts instances held back by a launch delay too',
       argv: ['app', 'list'],

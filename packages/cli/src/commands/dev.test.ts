@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { AddressInUseError } from '@drover/common';
 import { describe, expect, it } from 'vitest';
 import { fakeRuntime } from '../testing/fake-runtime.js';
 import { run } from '../testing/run-cli.js';
@@ -70,6 +71,20 @@ describe('drover dev', () => {
     const result = await run(['dev'], { cwd, runtime: fake.runtime });
     expect(result).toMatchObject({ code: 1, stderr: 'error: work dir is not writable\n' });
     expect(fake.events).toEqual(['master.start', 'agent.start', 'master.stop']);
+  });
+
+  it.each([
+    { name: 'gRPC', listener: 'grpc' as const, port: 5053, flag: '--grpc-port' },
+    { name: 'HTTP', listener: 'http' as const, port: 5050, flag: '--http-port' },
+  ])('names the flag to change when the $name port is in use (a second drover dev)', async ({ listener, port, flag }) => {
+    const fake = fakeRuntime({ masterFails: new AddressInUseError(listener, '127.0.0.1', port) });
+    const result = await run(['dev'], { cwd, runtime: fake.runtime });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: cannot listen on 127.0.0.1:${port} (${listener === 'grpc' ? 'gRPC' : 'HTTP'}): the port is in use\n` +
+        `hint: another process listens there (another drover dev or master?): stop it, or pass ${flag} to use another port (0 picks a free one)\n`,
+    );
+    expect(fake.events).toEqual(['master.start']);
   });
 
   it('stops cleanly when interrupted before the agent registered', async () => {

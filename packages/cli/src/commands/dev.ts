@@ -5,7 +5,6 @@
  * .drover` is a full reset and nothing is reachable from the network.
  */
 import path from 'node:path';
-import { createLogger } from '@drover/common';
 import type { RunningAgent } from '@drover/agent';
 import type { RunningMaster } from '@drover/master';
 import type { Command } from 'commander';
@@ -13,11 +12,12 @@ import { type CliContext, DEFAULT_MASTER } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parsePortNumber } from '../options/numbers.js';
-import { logLevel, registeredOrStopped, stopAll } from '../serving.js';
+import { parsedOption } from '../options/parsed-option.js';
+import { type LogFlags, logFormatOption, logLevelOption, registeredOrStopped, serverLogger, startMaster, stopAll } from '../serving.js';
 
 const LOOPBACK = '127.0.0.1';
 
-interface DevOptions {
+interface DevOptions extends LogFlags {
   dataDir: string;
   grpcPort: number;
   httpPort: number;
@@ -33,21 +33,22 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'state directory (master in <dir>/master, agent in <dir>/agent)', './.drover')
     .option('--grpc-port <port>', 'master gRPC port (0 picks a free one)', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'master HTTP port (0 picks a free one)', commanderParser(parsePortNumber), 5050)
-    .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
+    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', parseDuration, '10s'))
     .option('--force-new-cluster', 'start afresh although the master store holds no usable state (it is moved aside)', false)
-    .addHelpText('after', '\nLogs of the master and agent: set DROVER_LOG_LEVEL (default warn in dev).')
+    .addOption(logLevelOption('warn'))
+    .addOption(logFormatOption())
     .action((opts: DevOptions) => runDev(ctx, opts));
 }
 
 async function runDev(ctx: CliContext, opts: DevOptions): Promise<void> {
   const { io, runtime } = ctx;
   const dataDir = path.resolve(io.cwd, opts.dataDir);
-  const logger = createLogger({ level: logLevel(ctx, 'warn') });
+  const logger = serverLogger(ctx, opts, 'warn');
   const stop = runtime.waitForStop();
   let master: RunningMaster | undefined;
   let agent: RunningAgent | undefined;
   try {
-    master = await runtime.startMaster({
+    master = await startMaster(ctx, {
       dataDir: path.join(dataDir, 'master'),
       grpcHost: LOOPBACK,
       grpcPort: opts.grpcPort,

@@ -1,3 +1,4 @@
+import { AddressInUseError } from '@drover/common';
 import { describe, expect, it } from 'vitest';
 import { fakeRuntime } from '../testing/fake-runtime.js';
 import { run } from '../testing/run-cli.js';
@@ -40,6 +41,36 @@ describe('drover master', () => {
     const local = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1'], { runtime });
     expect(local.code).toBe(0);
     expect(local.stdout).toContain('plaintext');
+  });
+
+  it('names the flag to change when its gRPC port is in use', async () => {
+    const fake = fakeRuntime({ masterFails: new AddressInUseError('grpc', '127.0.0.1', 5053) });
+    const result = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1'], { runtime: fake.runtime });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: cannot listen on 127\.0\.0\.1:5053 \(gRPC\): the port is in use\nhint: .*pass --grpc-port to use another port/);
+  });
+
+  it.each([
+    { name: '--log-level', argv: ['--log-level', 'debug'], env: {}, level: 'debug' },
+    { name: 'DROVER_LOG_LEVEL', argv: [], env: { DROVER_LOG_LEVEL: 'error' }, level: 'error' },
+    { name: 'the default', argv: [], env: {}, level: 'info' },
+  ])('logs at the level $name says', async ({ argv, env, level }) => {
+    const fake = fakeRuntime();
+    const runtime = { ...fake.runtime, waitForStop: () => new Promise<string>((r) => setTimeout(() => r('SIGTERM'), 5)) };
+    const result = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1', ...argv], { runtime, env });
+    expect(result.code).toBe(0);
+    expect(fake.masterOptions[0]?.logger?.level).toBe(level);
+  });
+
+  it.each([
+    { name: 'an unknown --log-level', argv: ['--log-level', 'loud'], env: {}, stderr: "error: option '--log-level <level>' argument 'loud' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent.\n" },
+    { name: 'an unknown --log-format', argv: ['--log-format', 'xml'], env: {}, stderr: "error: option '--log-format <format>' argument 'xml' is invalid. Allowed choices are pretty, json.\n" },
+    { name: 'an unknown DROVER_LOG_LEVEL', argv: [], env: { DROVER_LOG_LEVEL: 'loud' }, stderr: expect.stringContaining('DROVER_LOG_LEVEL=loud is not a log level') },
+  ])('refuses $name with exit code 2', async ({ argv, env, stderr }) => {
+    const fake = fakeRuntime();
+    const result = await run(['master', '--data-dir', '/d', '--host', '127.0.0.1', ...argv], { runtime: fake.runtime, env });
+    expect(result).toEqual({ code: 2, stdout: '', stderr });
+    expect(fake.events).toEqual([]);
   });
 
   it('requires --data-dir', async () => {

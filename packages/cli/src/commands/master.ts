@@ -1,14 +1,15 @@
 /** `drover master`: run a master in the foreground until SIGINT/SIGTERM. */
 import path from 'node:path';
-import { createLogger, requireTlsOffLoopback } from '@drover/common';
+import { requireTlsOffLoopback } from '@drover/common';
 import type { Command } from 'commander';
 import { type CliContext, insecureAllowed, tlsMaterial } from '../cli-context.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
 import { parseCount, parsePortNumber } from '../options/numbers.js';
-import { logLevel } from '../serving.js';
+import { parsedOption } from '../options/parsed-option.js';
+import { type LogFlags, logFormatOption, logLevelOption, serverLogger, startMaster } from '../serving.js';
 
-interface MasterFlags {
+interface MasterFlags extends LogFlags {
   dataDir: string;
   grpcPort: number;
   httpPort: number;
@@ -28,21 +29,23 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--grpc-port <port>', 'gRPC port for agents and clients', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'HTTP port (/ping, /metrics, REST)', commanderParser(parsePortNumber), 5050)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
-    .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
-    .option('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', commanderParser(parseDuration), 3_600_000)
+    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', parseDuration, '10s'))
+    .addOption(parsedOption('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', parseDuration, '1h'))
     .option('--task-history-max <n>', 'at most this many ended tasks are kept', commanderParser(parseCount), 1000)
     .option(
       '--force-new-cluster',
       'start a new cluster although the data dir holds a store without usable state (it is moved aside; running tasks are adopted)',
       false,
     )
+    .addOption(logLevelOption('info'))
+    .addOption(logFormatOption())
     .action(async (opts: MasterFlags, cmd: Command) => {
       const { io, runtime } = ctx;
       const dataDir = path.resolve(io.cwd, opts.dataDir);
       const tls = tlsMaterial(ctx, cmd);
       requireTlsOffLoopback(tls, opts.host, insecureAllowed(ctx, cmd), `serving on ${opts.host}:${opts.grpcPort}`);
       const stop = runtime.waitForStop();
-      const master = await runtime.startMaster({
+      const master = await startMaster(ctx, {
         dataDir,
         grpcHost: opts.host,
         grpcPort: opts.grpcPort,
@@ -53,7 +56,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         taskHistoryMax: opts.taskHistoryMax,
         forceNewCluster: opts.forceNewCluster,
         tls,
-        logger: createLogger({ level: logLevel(ctx, 'info') }),
+        logger: serverLogger(ctx, opts, 'info'),
       });
       io.stdout(
         `master listening on ${opts.host}:${master.grpcPort} (gRPC${tls ? ' with mutual TLS' : ', plaintext'}, agents dial ${master.grpcAddress}) ` +

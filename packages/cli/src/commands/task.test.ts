@@ -247,19 +247,23 @@ describe('drover task logs and files', () => {
 
   it('logs prints the raw bytes in order (a character split across messages stays whole)', async () => {
     expect(await cli(['task', 'logs', 'web.1'])).toEqual({ code: 0, stdout: 'line 1\nhéllo\n', stderr: '' });
-    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: false, follow: false, tailLines: 0 }]);
+    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: false, follow: false, tailLines: undefined }]);
   });
 
-  it('logs passes --stderr and --tail', async () => {
-    await cli(['task', 'logs', 'web.1', '--stderr', '--tail', '20']);
-    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: true, follow: false, tailLines: 20 }]);
+  it.each([
+    { name: '--stderr and --tail', argv: ['--stderr', '--tail', '20'], request: { stderr: true, tailLines: 20 } },
+    // 0 is sent as 0, not left out: the master prints nothing for it and the whole file without it.
+    { name: '--tail 0', argv: ['--tail', '0'], request: { stderr: false, tailLines: 0 } },
+  ])('logs passes $name', async ({ argv, request }) => {
+    await cli(['task', 'logs', 'web.1', ...argv]);
+    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', follow: false, ...request }]);
   });
 
   it('logs -f prints lines as they come and exits 0 on Ctrl-C, canceling the stream', async () => {
     const waitForStop = () => followSent.then(() => new Promise<string>((r) => setTimeout(() => r('SIGINT'), 30)));
     const result = await cli(['task', 'logs', 'web.1', '-f'], { runtime: { waitForStop } });
     expect(result).toEqual({ code: 0, stdout: 'a\nb\n', stderr: '' });
-    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: false, follow: true, tailLines: 0 }]);
+    expect(master.calls.at(-1)).toEqual(['tasks.logs', { taskId: 'web.1', stderr: false, follow: true, tailLines: undefined }]);
     await vi.waitFor(() => expect(master.canceled).toContain('tasks.logs'));
   });
 

@@ -68,7 +68,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
     .argument('<id>', 'task id')
     .option('--stderr', 'stderr instead of stdout')
     .option('-f, --follow', 'keep printing what the task writes (across log rotation) until it ends; Ctrl-C stops and exits 0')
-    .option('--tail <n>', 'start with the last N lines (default: the whole current log file)', commanderParser(parseCount))
+    .option('--tail <n>', 'start with the last N lines; 0 prints none, so with -f only new output (default: the whole current log file)', commanderParser(parseCount))
     .addHelpText(
       'after',
       [
@@ -81,7 +81,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
       // Ctrl-C is how a follow normally ends: it cancels the stream and the command exits 0.
       const signal = opts.follow ? stopSignal(ctx) : undefined;
       await withClient(ctx, cmd, (c) =>
-        c.taskLogs(id, { stderr: opts.stderr ?? false, follow: opts.follow ?? false, tailLines: opts.tail ?? 0 }, (data) => ctx.io.stdoutBytes(data), signal),
+        c.taskLogs(id, { stderr: opts.stderr ?? false, follow: opts.follow ?? false, tailLines: opts.tail }, (data) => ctx.io.stdoutBytes(data), signal),
       );
     });
 

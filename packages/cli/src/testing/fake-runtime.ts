@@ -21,6 +21,8 @@ export interface FakeRuntime {
 
 /** How the fakes behave. */
 export interface FakeRuntimeOptions {
+  /** Make startMaster fail with this error. */
+  masterFails?: Error;
   /** Make startAgent fail with this error. */
   agentFails?: Error;
   /** Never register the agent (it keeps "connecting"). */
@@ -41,6 +43,7 @@ export function fakeRuntime(options: FakeRuntimeOptions = {}): FakeRuntime {
     async startMaster(o) {
       events.push('master.start');
       masterOptions.push(o);
+      if (options.masterFails) throw options.masterFails;
       const grpcPort = o.grpcPort ?? 5053;
       const master: RunningMaster = {
         grpcPort,

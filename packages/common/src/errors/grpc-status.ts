@@ -10,6 +10,7 @@ import { BadRequest, RpcStatus } from '@drover/proto';
 import { Metadata, type ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { Code } from './code.js';
 import { DroverError } from './drover-error.js';
+import { connectFailureOf, UnreachableError } from './unreachable-error.js';
 import { type FieldViolation, ValidationError } from './validation-error.js';
 
 const DETAILS_KEY = 'grpc-status-details-bin';
@@ -66,9 +67,8 @@ export function fromGrpcError(error: unknown, target?: string): DroverError {
     }
   }
   if (code === Code.Unavailable && target !== undefined && (error.metadata?.get(FROM_SERVER_KEY).length ?? 0) === 0) {
-    // grpc-js appends an empty "Resolution note:" and repeats the address; keep the cause only.
-    const why = /Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s.exec(error.details)?.[1] ?? error.details;
-    return new DroverError(`cannot reach the master at ${target}: ${why.trim()}`, code, { cause: error });
+    const { reason, failure } = connectFailureOf(error.details);
+    return new UnreachableError(target, reason, failure, { cause: error });
   }
   return new DroverError(error.details || error.message, code, { cause: error });
 }

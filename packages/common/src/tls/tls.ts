@@ -8,7 +8,9 @@
  * tests), or when the operator says --insecure on purpose.
  */
 import fs from 'node:fs';
-import { ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
+import net from 'node:net';
+import { checkServerIdentity } from 'node:tls';
+import { type ChannelOptions, ChannelCredentials, ServerCredentials } from '@grpc/grpc-js';
 import { Code } from '../errors/code.js';
 import { DroverError } from '../errors/drover-error.js';
 
@@ -60,6 +62,38 @@ export function serverCredentials(tls: TlsMaterial | undefined): ServerCredentia
 export function channelCredentials(tls: TlsMaterial | undefined): ChannelCredentials {
   if (!tls) return ChannelCredentials.createInsecure();
   return ChannelCredentials.createSsl(tls.ca, tls.key, tls.cert);
+}
+
+/** What to dial one address with: credentials and the channel options that go with them. */
+export interface GrpcDial {
+  readonly credentials: ChannelCredentials;
+  readonly channelOptions: ChannelOptions;
+}
+
+/**
+ * The TLS server name sent when the target is an IP address. Any name that
+ * is not an IP will do: the master ignores SNI, and ".invalid" (RFC 6761)
+ * can never be a real host.
+ */
+export const IP_TARGET_SERVER_NAME = 'drover-master.invalid';
+
+/**
+ * How to dial `target` ("host:port"): mutual TLS with `tls`, plaintext without.
+ *
+ * grpc-js sends the target's host as the TLS server name (SNI), and Node
+ * warns (DEP0123) when that is an IP address, which RFC 6066 forbids there:
+ * every CLI run against 10.0.0.1:5053 printed a deprecation warning. For an
+ * IP target the server name is therefore a placeholder
+ * (grpc.ssl_target_name_override), and the master's certificate is still
+ * checked against the IP itself, exactly as Node would have.
+ */
+export function dialTarget(tls: TlsMaterial | undefined, target: string): GrpcDial {
+  const host = hostOf(target);
+  if (!tls || net.isIP(host) === 0) return { credentials: channelCredentials(tls), channelOptions: {} };
+  return {
+    credentials: ChannelCredentials.createSsl(tls.ca, tls.key, tls.cert, { checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) }),
+    channelOptions: { 'grpc.ssl_target_name_override': IP_TARGET_SERVER_NAME },
+  };
 }
 
 /** True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1. */

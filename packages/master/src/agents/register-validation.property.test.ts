@@ -54,24 +54,33 @@ const register: fc.Arbitrary<Register> = fc.record({
   epoch: plausible(fc.nat(), hostileNumber),
   capabilities: fc.array(plausible(fc.constantFrom('docker', 'isolation:none'), hostileString), { maxLength: 3 }),
   agentSecret: fc.constant(''),
-  taskSpecs: fc.array(
-    fc.record({
-      taskId: plausible(fc.constantFrom('web.1', 't'), hostileString),
-      appId: plausible(fc.constantFrom('/web', ''), hostileString),
-      cpus: amount(64),
-      mem: amount(65536),
-      port: port,
-      grace: plausible(fc.constantFrom(0, 3, 30), hostileNumber),
-    }).map((t) =>
-      TaskSpec.fromPartial({
-        taskId: t.taskId,
-        appId: t.appId,
-        resources: { cpus: t.cpus, mem: t.mem, disk: 0, gpus: 0, ports: [] },
-        ports: [{ number: t.port, name: '', protocol: 'tcp' }],
-        killGracePeriodSeconds: t.grace,
-      }),
-    ),
-    { maxLength: 2 },
+  // Mostly none (most Registers must pass to test what is recorded), sometimes hostile ones.
+  taskSpecs: fc.oneof(
+    { arbitrary: fc.constant([]), weight: 3 },
+    {
+      arbitrary: fc.array(
+        fc
+          .record({
+            taskId: plausible(fc.constantFrom('web.1', 't'), hostileString),
+            appId: plausible(fc.constantFrom('/web', ''), hostileString),
+            cpus: amount(64),
+            mem: amount(65536),
+            port: port,
+            grace: plausible(fc.constantFrom(0, 3, 30), hostileNumber),
+          })
+          .map((t) =>
+            TaskSpec.fromPartial({
+              taskId: t.taskId,
+              appId: t.appId,
+              resources: { cpus: t.cpus, mem: t.mem, disk: 0, gpus: 0, ports: [] },
+              ports: [{ number: t.port, name: '', protocol: 'tcp' }],
+              killGracePeriodSeconds: t.grace,
+            }),
+          ),
+        { minLength: 1, maxLength: 2 },
+      ),
+      weight: 1,
+    },
   ),
 });
 
@@ -129,7 +138,9 @@ describe('registration of hostile agents', () => {
       }),
       { numRuns: 300 },
     );
-    expect(recorded).toBeGreaterThan(30);
-    expect(refused).toBeGreaterThan(30);
+    // Both sides exercised. About 11 % of runs are recorded (mean ~35, sd ~5.4):
+    // 10 is five standard deviations away, so this never fails by chance.
+    expect(recorded).toBeGreaterThanOrEqual(10);
+    expect(refused).toBeGreaterThanOrEqual(10);
   });
 });

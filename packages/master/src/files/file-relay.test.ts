@@ -143,7 +143,7 @@ describe('Tasks.Logs', () => {
 
   it('cancels the agent-side follow when the client goes away', async () => {
     const { agent, taskId } = await agentWithTask();
-    const call = tasks.logs({ taskId, stderr: false, follow: true, tailLines: 0 });
+    const call = tasks.logs({ taskId, stderr: false, follow: true });
     const logs = collect(call);
     const whole = await agent.next('fileRequest');
     answer(agent, whole, { data: Buffer.from('hi\n'), offset: 0, done: true });
@@ -158,7 +158,7 @@ describe('Tasks.Logs', () => {
 
   it('fails with UNAVAILABLE when the agent goes away during a follow', async () => {
     const { agent, taskId } = await agentWithTask('gone.test');
-    const logs = collect(tasks.logs({ taskId, stderr: false, follow: true, tailLines: 0 }));
+    const logs = collect(tasks.logs({ taskId, stderr: false, follow: true }));
     answer(agent, await agent.next('fileRequest'), { done: true });
     await agent.next('fileRequest');
     agent.disconnect();
@@ -170,7 +170,7 @@ describe('Tasks.Logs', () => {
   it.each([
     { name: 'an unknown task is NOT_FOUND', taskId: 'nope.1', code: Code.NotFound, message: 'task nope.1 not found' },
   ])('$name', async ({ taskId, code, message }) => {
-    const logs = collect(tasks.logs({ taskId, stderr: false, follow: false, tailLines: 0 }));
+    const logs = collect(tasks.logs({ taskId, stderr: false, follow: false }));
     const error = await logs.ended;
     expect(error?.code).toBe(code);
     expect(error?.rawMessage).toBe(message);
@@ -182,7 +182,7 @@ describe('Tasks.Logs', () => {
       call.on('data', (r: { task?: { id: string } }) => resolve(r.task?.id ?? ''));
       call.on('error', reject);
     });
-    const error = await collect(tasks.logs({ taskId: pending, stderr: false, follow: false, tailLines: 0 })).ended;
+    const error = await collect(tasks.logs({ taskId: pending, stderr: false, follow: false })).ended;
     expect(error?.code).toBe(Code.FailedPrecondition);
     expect(error?.rawMessage).toBe(`task ${pending} has not been placed on an agent yet`);
   });
@@ -194,7 +194,7 @@ describe('Tasks.Logs', () => {
     const deadline = Date.now() + 5000;
     // The master notices the dropped stream a moment later.
     while (Date.now() < deadline) {
-      error = await collect(tasks.logs({ taskId, stderr: false, follow: false, tailLines: 0 })).ended;
+      error = await collect(tasks.logs({ taskId, stderr: false, follow: false })).ended;
       if (error?.code === Code.Unavailable) break;
       await new Promise((r) => setTimeout(r, 20));
     }

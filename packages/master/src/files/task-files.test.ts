@@ -60,9 +60,23 @@ describe('TaskFiles', () => {
   it('follows logs from where the whole-file read ended', async () => {
     const asks: FileAsk[] = [];
     const out = sink();
-    await new TaskFiles(relayOver(Buffer.from('abc\n'), asks, [Buffer.from('def\n')])).logs('t', { stderr: true, follow: true, tailLines: 0 }, out, new AbortController().signal);
+    await new TaskFiles(relayOver(Buffer.from('abc\n'), asks, [Buffer.from('def\n')])).logs('t', { stderr: true, follow: true }, out, new AbortController().signal);
     expect(Buffer.concat(out.written).toString()).toBe('abc\ndef\n');
     expect(asks.at(-1)).toMatchObject({ path: 'stderr', follow: true, offset: 4 });
+  });
+
+  it.each([
+    { name: 'unset: the whole file', tailLines: undefined, follow: false, printed: 'one\ntwo\nthree\n' },
+    { name: 'two lines', tailLines: 2, follow: false, printed: 'two\nthree\n' },
+    { name: '0: nothing (tail -n 0)', tailLines: 0, follow: false, printed: '' },
+    { name: '0 with follow: only what is written from now on', tailLines: 0, follow: true, printed: 'four\n' },
+  ])('tailLines $name', async ({ tailLines, follow, printed }) => {
+    const asks: FileAsk[] = [];
+    const out = sink();
+    const file = Buffer.from('one\ntwo\nthree\n');
+    await new TaskFiles(relayOver(file, asks, [Buffer.from('four\n')])).logs('t', { stderr: false, follow, tailLines }, out, new AbortController().signal);
+    expect(Buffer.concat(out.written).toString()).toBe(printed);
+    if (follow) expect(asks.at(-1)).toMatchObject({ follow: true, offset: file.length });
   });
 
   it('gives up a follow with RESOURCE_EXHAUSTED when the client falls too far behind', async () => {
@@ -73,7 +87,7 @@ describe('TaskFiles', () => {
       },
     } as unknown as FileRelay;
     const err = await new TaskFiles(relay, { maxBacklogBytes: 5 })
-      .logs('t', { stderr: false, follow: true, tailLines: 0 }, sink(100), new AbortController().signal)
+      .logs('t', { stderr: false, follow: true }, sink(100), new AbortController().signal)
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DroverError);
     expect((err as DroverError).code).toBe(Code.ResourceExhausted);

@@ -13,7 +13,9 @@
  *
  * Logs with tail_lines asks the agent for the file's last bytes (a guess of
  * 256 bytes a line, doubled until enough newlines came or the whole file
- * did, up to 16 MiB) and cuts them to the last N lines. With follow, the
+ * did, up to 16 MiB) and cuts them to the last N lines; tail_lines 0 asks
+ * for the last byte only, to learn where the file ends, and sends nothing
+ * (`tail -n 0`), so a follow shows only what is written from then on. With follow, the
  * follow request then starts where that read ended; a rotation in the
  * instant between the two requests makes the agent start the new file from
  * 0 (see the agent's file server). The tail only looks at the live file,
@@ -40,8 +42,8 @@ export interface LogsRequest {
   stderr: boolean;
   /** Keep streaming until the task ends or the call is cancelled. */
   follow: boolean;
-  /** Start with the last this-many lines (0: the whole current file). */
-  tailLines: number;
+  /** Start with the last this-many lines, none with 0 (a follow then starts at the end); unset: the whole current file. */
+  tailLines?: number;
 }
 
 /** Tuning of TaskFiles. */
@@ -108,14 +110,18 @@ export class TaskFiles {
   /** A task's stdout or stderr (see the top of the file for tail and follow). */
   async logs(taskId: string, request: LogsRequest, sink: ByteSink, signal: AbortSignal): Promise<void> {
     const path = request.stderr ? 'stderr' : 'stdout';
-    const end = request.tailLines > 0 ? await this.tail(taskId, path, request.tailLines, sink, signal) : await this.read(taskId, path, { offset: 0, length: 0 }, sink, signal);
+    const end =
+      request.tailLines === undefined
+        ? await this.read(taskId, path, { offset: 0, length: 0 }, sink, signal)
+        : await this.tail(taskId, path, request.tailLines, sink, signal);
     if (!request.follow || signal.aborted) return;
     await this.follow(taskId, { operation: FileOperation.FILE_OPERATION_READ, path, offset: end, follow: true }, sink, signal);
   }
 
   /** Writes the last `lines` lines of the file; returns the offset its end had. */
   private async tail(taskId: string, path: string, lines: number, sink: ByteSink, signal: AbortSignal): Promise<number> {
-    let bytes = Math.max(4096, lines * BYTES_PER_LINE_GUESS);
+    // No lines: only where the file ends matters, which its last byte tells.
+    let bytes = lines === 0 ? 1 : Math.max(4096, lines * BYTES_PER_LINE_GUESS);
     for (;;) {
       const parts: FileResponse[] = [];
       await this.relay.request(taskId, { operation: FileOperation.FILE_OPERATION_READ, path, tailBytes: bytes }, (r) => void parts.push(r), signal);
@@ -123,7 +129,7 @@ export class TaskFiles {
       const data = Buffer.concat(parts.map((p) => p.data));
       const start = parts[0]?.offset ?? 0;
       const end = start + data.length;
-      const cut = lastLines(data, lines);
+      const cut = lines === 0 ? data.length : lastLines(data, lines);
       // Enough lines, or nothing before them: this is the tail.
       if (cut > 0 || start === 0 || bytes >= MAX_TAIL_BYTES) {
         if (cut < data.length) sink.write(data.subarray(cut), start + cut);

@@ -4,6 +4,8 @@
  * an answer; instances that have no task yet are listed with the reason.
  */
 import {
+  Code,
+  DroverError,
   isLive,
   isTerminal,
   newTaskId,
@@ -41,10 +43,16 @@ export class TaskService {
     private readonly clock: Clock,
   ) {}
 
-  /** Live tasks first, then ended ones; each by app id then staging time; plus waiting app instances. */
+  /**
+   * Live tasks first, then ended ones; each by app id then staging time; plus
+   * waiting app instances. An app filter that names neither an app nor one
+   * of the tasks still remembered (a deleted app's ended ones) is NotFound:
+   * an empty list would read as "the app has no tasks" when the id was mistyped.
+   */
   list(filter: TaskFilter = {}): { tasks: Task[]; waiting: WaitingInstances[] } {
     const appId = filter.appId ? normalizeAppId(filter.appId) : undefined;
     const source = appId ? this.state.tasksOfApp(appId) : this.state.allTasks();
+    if (appId !== undefined && source.length === 0 && !this.state.app(appId)) throw new DroverError(`no app ${appId}`, Code.NotFound);
     const tasks = source
       .filter((t) => filter.includeEnded || isLive(t.state))
       .sort(byLiveAppStaged)

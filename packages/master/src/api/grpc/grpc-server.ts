@@ -27,6 +27,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@drover/common';
 import { accessInterceptor } from './grpc-access.js';
+import { listenFailure } from '../listen-failure.js';
 
 /** The service implementations to serve. */
 export interface GrpcServices {
@@ -96,7 +97,7 @@ export async function startGrpcServer(services: GrpcServices, serving: GrpcServi
 
   const bound = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, actual) =>
-      error ? reject(error) : resolve(actual),
+      error ? listenFailure(error, 'grpc', host, port).then(reject) : resolve(actual),
     );
   });
   return { server, port: bound, health };

@@ -15,6 +15,7 @@ import type { ClusterFacts } from '../grpc/client-services.js';
 import { requireHttpRoles } from './http-access.js';
 import type { EventStreamOptions } from './marathon/event-stream.js';
 import { registerMarathonApi } from './marathon/marathon-api.js';
+import { listenFailure } from '../listen-failure.js';
 
 /** Where and how to serve HTTP. */
 export interface HttpServerOptions {
@@ -61,7 +62,9 @@ export async function startHttpServer(core: MasterCore, options: HttpServerOptio
     },
     events: options.events,
   });
-  await app.listen({ host, port });
+  await app.listen({ host, port }).catch(async (e: unknown) => {
+    throw await listenFailure(e, 'http', host, port);
+  });
   const address = app.server.address();
   port = typeof address === 'object' && address ? address.port : port;
   return { close: () => closeWithGrace(app), port };

@@ -134,8 +134,11 @@ export interface TaskLogsRequest {
   stderr: boolean;
   /** Keep streaming what is appended until the task ends or the call is cancelled. */
   follow: boolean;
-  /** Start with the last this-many lines (0: the whole current file). */
-  tailLines: number;
+  /**
+   * Start with the last this-many lines; 0 prints nothing (with follow: only
+   * what is written from now on). Unset: the whole current file.
+   */
+  tailLines?: number | undefined;
 }
 
 /** The next bytes of the log. */
@@ -1184,7 +1187,7 @@ export const RunTaskResponse: MessageFns<RunTaskResponse> = {
 };
 
 function createBaseTaskLogsRequest(): TaskLogsRequest {
-  return { taskId: "", stderr: false, follow: false, tailLines: 0 };
+  return { taskId: "", stderr: false, follow: false, tailLines: undefined };
 }
 
 export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
@@ -1198,7 +1201,7 @@ export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
     if (message.follow !== false) {
       writer.uint32(24).bool(message.follow);
     }
-    if (message.tailLines !== 0) {
+    if (message.tailLines !== undefined) {
       writer.uint32(32).uint32(message.tailLines);
     }
     return writer;
@@ -1274,7 +1277,7 @@ export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
         ? globalThis.Number(object.tailLines)
         : isSet(object.tail_lines)
         ? globalThis.Number(object.tail_lines)
-        : 0,
+        : undefined,
     };
   },
 
@@ -1289,7 +1292,7 @@ export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
     if (message.follow !== false) {
       obj.follow = message.follow;
     }
-    if (message.tailLines !== 0) {
+    if (message.tailLines !== undefined) {
       obj.tailLines = Math.round(message.tailLines);
     }
     return obj;
@@ -1303,7 +1306,7 @@ export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
     message.taskId = object.taskId ?? "";
     message.stderr = object.stderr ?? false;
     message.follow = object.follow ?? false;
-    message.tailLines = object.tailLines ?? 0;
+    message.tailLines = object.tailLines ?? undefined;
     return message;
   },
 };

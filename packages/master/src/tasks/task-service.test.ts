@@ -1,0 +1,60 @@
+/** Listing tasks by app: an app filter that names nothing is an error, not an empty list. */
+import { Code, DroverError } from '@drover/common';
+import { AppSpec } from '@drover/proto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CoreHarness, startCore } from '../testing/core-harness.js';
+
+let h: CoreHarness;
+
+afterEach(async () => {
+  await h?.close();
+});
+
+/** Lets the store's writes and the orchestrator's passes (on setImmediate) finish. */
+async function tick(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+const spec = (id: string) => AppSpec.fromPartial({ id, cmd: 'sleep 600', cpus: 0.1, mem: 16, instances: 1 });
+
+describe('TaskService.list with an app filter', () => {
+  it.each(['nosuch', '/nosuch'])('is NotFound "no app /nosuch" for %s when neither the app nor any task of it exists', async (appId) => {
+    h = await startCore();
+    const err = (() => {
+      try {
+        h.core.tasks.list({ appId, includeEnded: true });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(DroverError);
+    expect(err).toMatchObject({ code: Code.NotFound, rawMessage: 'no app /nosuch' });
+  });
+
+  it('answers an empty list for an app that exists but has no task yet', async () => {
+    h = await startCore();
+    await h.core.apps.deploy(spec('/web'));
+    expect(h.core.tasks.list({ appId: 'web' }).tasks).toEqual([]);
+  });
+
+  it("lists a deleted app's remembered ended tasks instead of failing", async () => {
+    h = await startCore();
+    const agent = await h.agent('a1');
+    await h.core.apps.deploy(spec('/gone'));
+    await tick();
+    const [taskId] = agent.launched();
+    expect(taskId).toBeDefined();
+    await agent.report(taskId as string, 'RUNNING');
+    await h.core.apps.delete('/gone', true);
+    await tick();
+    await agent.finishKills();
+    await tick();
+    expect(h.core.tasks.list({ appId: '/gone' }).tasks).toEqual([]);
+    expect(h.core.tasks.list({ appId: '/gone', includeEnded: true }).tasks.map((t) => t.id)).toEqual([taskId]);
+  });
+
+  it('lists every task without a filter, even with no app at all', async () => {
+    h = await startCore();
+    expect(h.core.tasks.list()).toEqual({ tasks: [], waiting: [] });
+  });
+});
