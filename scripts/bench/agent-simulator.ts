@@ -62,6 +62,7 @@ function simulate(i: number): Promise<void> {
           version: DROVER_VERSION,
           epoch: 0,
           capabilities: [],
+          portsInUse: [],
         },
       },
     });

@@ -73,6 +73,7 @@ const agent: Agent = {
   state: AgentState.AGENT_STATE_ACTIVE,
   attributes: { rack: 'r1' },
   draining: false,
+  foreignPorts: [],
   capabilities: [],
   tasks: 1,
   version: '0.1.0',

@@ -73,6 +73,8 @@ async function handle(deps: AgentGatewayDeps, session: AgentSession, msg: AgentM
       throw new DroverError(`the first message must be register, got ${body.$case}`, Code.FailedPrecondition);
     }
     const outcome = await deps.registration.register(body.value);
+    // Before attach: the agent is placed on from the moment it is connected.
+    deps.sessions.recordPortsInUse(outcome.agentId, body.value.portsInUse);
     deps.sessions.attach(outcome.agentId, session, now);
     session.send({
       $case: 'registered',

@@ -2,8 +2,11 @@
  * The open agent sessions by agent id, and when each agent was last heard
  * from. Last-seen times live only in memory: persisting every heartbeat
  * would cost a disk write per agent per second for nothing, since a
- * restarted master gives every agent a fresh lost timeout anyway.
+ * restarted master gives every agent a fresh lost timeout anyway. The same
+ * goes for what an agent last said about its machine (usage, host ports in
+ * use): every Register and usage sample says it again in full.
  */
+import type { PortRange } from '@drover/common';
 import type { ResourceUsage } from '@drover/proto';
 import type { AgentSession, MasterCommand } from './agent-session.js';
 
@@ -12,6 +15,7 @@ export class AgentSessions {
   private readonly sessions = new Map<string, AgentSession>();
   private readonly lastSeen = new Map<string, number>();
   private readonly usages = new Map<string, ResourceUsage>();
+  private readonly inUse = new Map<string, readonly PortRange[]>();
 
   /** Binds a registered session to its agent, closing any older one. */
   attach(agentId: string, session: AgentSession, now: number): void {
@@ -55,9 +59,20 @@ export class AgentSessions {
     return this.lastSeen.get(agentId);
   }
 
-  /** Keeps an agent's latest usage sample. */
+  /** Keeps an agent's latest usage sample (and the host ports in use it reports). */
   recordUsage(agentId: string, usage: ResourceUsage): void {
     this.usages.set(agentId, usage);
+    this.recordPortsInUse(agentId, usage.portsInUse);
+  }
+
+  /** Keeps the offered host ports an agent says are in use on its machine (from Register or a usage sample). */
+  recordPortsInUse(agentId: string, ranges: readonly PortRange[]): void {
+    this.inUse.set(agentId, ranges.map((r) => ({ begin: r.begin, end: r.end })));
+  }
+
+  /** The offered host ports in use on an agent's machine, as it last reported (none when it never did). */
+  portsInUse(agentId: string): readonly PortRange[] {
+    return this.inUse.get(agentId) ?? [];
   }
 
   /** An agent's latest usage sample. */

@@ -2,7 +2,7 @@
  * Master records -> the proto messages clients receive. The only place that
  * knows both shapes.
  */
-import { isLive, portsAsRanges, type ScalarResources } from '@drover/common';
+import { isLive, type PortRange, portsAsRanges, type ScalarResources } from '@drover/common';
 import {
   type Agent,
   agentStateCodec,
@@ -20,6 +20,7 @@ import {
 } from '@drover/proto';
 import { isHealthy } from '../tasks/task-updates.js';
 import type { BackoffView } from '../orchestrator/launch-backoff.js';
+import { foreignPorts } from '../orchestrator/reservations.js';
 import type { Waiting } from '../orchestrator/orchestrator.js';
 import type { AgentReservation } from '../state/agent-ledger.js';
 import type { AgentRecord, AppRecord, TaskFailureRecord, TaskRecord } from '../state/records.js';
@@ -119,8 +120,14 @@ export function appToProto(
   };
 }
 
-/** An agent for clients. */
-export function agentToProto(a: AgentRecord, reservation: AgentReservation, usage: ResourceUsage | undefined, lastSeenAt: number): Agent {
+/** An agent for clients; `inUse` is what its machine last reported of the offered ports in use. */
+export function agentToProto(
+  a: AgentRecord,
+  reservation: AgentReservation,
+  usage: ResourceUsage | undefined,
+  lastSeenAt: number,
+  inUse: readonly PortRange[],
+): Agent {
   return {
     id: a.id,
     hostname: a.hostname,
@@ -137,5 +144,6 @@ export function agentToProto(a: AgentRecord, reservation: AgentReservation, usag
     draining: a.drainDeadline !== undefined,
     drainDeadline: a.drainDeadline !== undefined ? new Date(a.drainDeadline) : undefined,
     capabilities: [...(a.capabilities ?? [])],
+    foreignPorts: foreignPorts(reservation, inUse),
   };
 }

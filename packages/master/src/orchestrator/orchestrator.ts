@@ -387,7 +387,7 @@ export class Orchestrator {
       .filter((a) => a.state === 'ACTIVE' && this.sessions.connected(a.id))
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((agent) => {
-        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id));
+        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id), this.sessions.portsInUse(agent.id));
         return {
           id: agent.id,
           hostname: agent.hostname,

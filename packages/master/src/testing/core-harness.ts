@@ -117,6 +117,7 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
         end: () => undefined,
       } as unknown as ServerDuplexStream<AgentMessage, MasterMessage>;
       const outcome = await core.registration.register(reg);
+      core.sessions.recordPortsInUse(outcome.agentId, reg.portsInUse);
       core.sessions.attach(outcome.agentId, new AgentSession(stream, 1, silentLogger()), clock.now());
       core.registration.followUp(outcome);
       core.orchestrator.trigger();

@@ -44,6 +44,7 @@ export class FakeAgent {
       version: 'test',
       epoch: 0,
       capabilities: [],
+      portsInUse: [],
       ...overrides,
     };
   }

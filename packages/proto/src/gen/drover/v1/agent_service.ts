@@ -18,7 +18,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Resources, ResourceUsage } from "./resources.js";
+import { PortRange, Resources, ResourceUsage } from "./resources.js";
 import { TaskReason, taskReasonFromJSON, taskReasonToJSON, TaskSpec, TaskStatus } from "./task.js";
 
 /** What a FileRequest asks for. */
@@ -149,6 +149,12 @@ export interface Register {
    * "isolation:cgroups-v1", "isolation:cgroups-v2" or "isolation:none".
    */
   capabilities: string[];
+  /**
+   * Host ports inside `resources.ports` in use on the machine when the agent
+   * registered, as in ResourceUsage.ports_in_use: the master keeps them off
+   * placements from the first moment, before the first usage sample.
+   */
+  portsInUse: PortRange[];
 }
 
 export interface Register_AttributesEntry {
@@ -704,6 +710,7 @@ function createBaseRegister(): Register {
     version: "",
     epoch: 0,
     capabilities: [],
+    portsInUse: [],
   };
 }
 
@@ -735,6 +742,9 @@ export const Register: MessageFns<Register> = {
     }
     for (const v of message.capabilities) {
       writer.uint32(74).string(v!);
+    }
+    for (const v of message.portsInUse) {
+      PortRange.encode(v!, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -827,6 +837,14 @@ export const Register: MessageFns<Register> = {
             message.capabilities.push(reader.string());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.portsInUse.push(PortRange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -869,6 +887,11 @@ export const Register: MessageFns<Register> = {
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
         : [],
+      portsInUse: globalThis.Array.isArray(object?.portsInUse)
+        ? object.portsInUse.map((e: any) => PortRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.ports_in_use)
+        ? object.ports_in_use.map((e: any) => PortRange.fromJSON(e))
+        : [],
     };
   },
 
@@ -907,6 +930,9 @@ export const Register: MessageFns<Register> = {
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
+    if (message.portsInUse?.length) {
+      obj.portsInUse = message.portsInUse.map((e) => PortRange.toJSON(e));
+    }
     return obj;
   },
 
@@ -934,6 +960,7 @@ export const Register: MessageFns<Register> = {
     message.version = object.version ?? "";
     message.epoch = object.epoch ?? 0;
     message.capabilities = object.capabilities?.map((e) => e) || [];
+    message.portsInUse = object.portsInUse?.map((e) => PortRange.fromPartial(e)) || [];
     return message;
   },
 };
