@@ -179,7 +179,7 @@ describe('DroverClient', () => {
       'apps.scale': (req: { instances: number }) => ({ app: { ...app, spec: { ...spec, instances: req.instances } }, deployment }),
       'apps.delete': () => ({ tasksKilled: 2 }),
       'apps.restart': () => ({ deployment }),
-      'apps.versions': () => ({ versions: [{ version: app.version, spec }] }),
+      'apps.versions': () => ({ versions: [{ version: app.version, spec, configVersion: '' }] }),
       'apps.rollback': (req: { toVersion: string }) => {
         if (req.toVersion === 'nope') throw new NotFoundError('version', 'nope of app /web');
         return { app, deployment: rollback };
@@ -240,7 +240,7 @@ describe('DroverClient', () => {
     {
       name: 'appVersions',
       call: (c: DroverClient) => c.appVersions('web'),
-      want: [{ version: app.version, spec }],
+      want: [{ version: app.version, spec, configVersion: '' }],
       sent: ['apps.versions', { id: 'web' }],
     },
     {

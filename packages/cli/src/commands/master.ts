@@ -16,6 +16,7 @@ interface MasterFlags {
   lostTimeout: number;
   taskHistory: number;
   taskHistoryMax: number;
+  minRunning: number;
 }
 
 /** Adds `drover master` to the program. */
@@ -30,6 +31,12 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', commanderParser(parseDuration), 10_000)
     .option('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', commanderParser(parseDuration), 3_600_000)
     .option('--task-history-max <n>', 'at most this many ended tasks are kept', commanderParser(parseCount), 1000)
+    .option(
+      '--min-running <duration>',
+      'how long a task of an app without health checks must run before it counts as healthy (deployments wait for it)',
+      commanderParser(parseDuration),
+      5_000,
+    )
     .action(async (opts: MasterFlags, cmd: Command) => {
       const { io, runtime } = ctx;
       const dataDir = path.resolve(io.cwd, opts.dataDir);
@@ -45,6 +52,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         agentLostTimeoutMs: opts.lostTimeout,
         taskHistoryMs: opts.taskHistory,
         taskHistoryMax: opts.taskHistoryMax,
+        minRunningMs: opts.minRunning,
         tls,
         logger: createLogger({ level: logLevel(ctx, 'info') }),
       });

@@ -18,12 +18,12 @@ import {
   HealthState,
   healthStateCodec,
 } from '@drover/proto';
-import { isHealthy } from '../tasks/task-updates.js';
+import { isHealthy } from '../tasks/task-health.js';
 import type { BackoffView } from '../orchestrator/launch-backoff.js';
 import { foreignPorts } from '../orchestrator/reservations.js';
 import type { Waiting } from '../orchestrator/orchestrator.js';
 import type { AgentReservation } from '../state/agent-ledger.js';
-import type { AgentRecord, AppRecord, TaskFailureRecord, TaskRecord } from '../state/records.js';
+import { type AgentRecord, type AppRecord, currentVersion, type TaskFailureRecord, type TaskRecord } from '../state/records.js';
 
 function resources(r: ScalarResources, ports: Resources['ports'] = []): Resources {
   return { cpus: r.cpus, mem: r.mem, disk: r.disk, gpus: r.gpus, ports };
@@ -80,6 +80,12 @@ function failureToProto(f: TaskFailureRecord): TaskFailure {
   };
 }
 
+/** When health is judged: the time, and how long a task without health checks must have run (see task-health.ts). */
+export interface HealthMoment {
+  readonly now: number;
+  readonly minRunningMs: number;
+}
+
 /** An app with its live counts, backoff, last failure and deployments, for clients. */
 export function appToProto(
   app: AppRecord,
@@ -87,6 +93,7 @@ export function appToProto(
   waiting: Waiting | undefined,
   backoff: BackoffView,
   deployments: readonly string[],
+  at: HealthMoment,
 ): App {
   let running = 0;
   let staged = 0;
@@ -98,12 +105,14 @@ export function appToProto(
     if (t.killRequested || t.state === 'KILLING') killing++;
     else if (t.state === 'RUNNING') running++;
     else staged++;
-    if (isHealthy(t)) healthy++;
+    if (isHealthy(t, at.now, at.minRunningMs)) healthy++;
     else if (t.health === 'UNHEALTHY') unhealthy++;
   }
   return {
     spec: app.spec,
-    version: app.version,
+    version: currentVersion(app),
+    lastConfigChangeAt: app.version,
+    lastScalingAt: app.scaledAt ?? '',
     status: {
       tasksRunning: running,
       tasksStaged: staged,

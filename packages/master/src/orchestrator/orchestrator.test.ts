@@ -116,7 +116,7 @@ describe('restart backoff', () => {
 });
 
 describe('drain', () => {
-  it('moves app tasks off a draining agent (new instance RUNNING before the old one is killed), then kills the rest at the deadline', async () => {
+  it('moves app tasks off a draining agent (new instance healthy, i.e. RUNNING for the min running time, before the old one is killed), then kills the rest at the deadline', async () => {
     h = await startCore();
     const a = await h.agent('agent-a');
     await deploy({ id: 'web', cmd: 'x', cpus: 0.5, mem: 64, instances: 2 });
@@ -137,12 +137,15 @@ describe('drain', () => {
     expect(a.take('kill')).toEqual([]);
 
     await b.report(onB[0] as string, 'RUNNING');
-    await advance(50);
+    // RUNNING is not enough for an app without health checks: it must have run for the min running time (5 s).
+    await advance(4900, 50);
+    expect(a.take('kill')).toEqual([]);
+    await advance(1200, 50);
     const firstKill = a.take('kill');
     expect(firstKill).toHaveLength(1);
     expect(firstKill[0]?.message).toBe('moved off a draining agent');
     await b.report(onB[1] as string, 'RUNNING');
-    await advance(50);
+    await advance(6200, 50);
     expect(a.take('kill')).toHaveLength(1);
     expect(h.core.apps.get('web').status?.tasksRunning).toBe(2);
   });
@@ -257,7 +260,7 @@ describe('host ports in use on the agent', () => {
     const inUse = [31001, left as number, ...placed].sort((x, y) => x - y).map((p) => ({ begin: p, end: p }));
     h.core.sessions.recordUsage('agent-a', { cpusUsed: 0, memUsed: 0, memTotal: 4096, tasksRunning: 4, portsInUse: inUse });
     expect(h.core.agents.get('agent-a').foreignPorts).toEqual(normalizeRanges([31001, left as number].map((p) => ({ begin: p, end: p }))));
-    await h.core.apps.scale('web', 5);
+    await h.core.apps.scale('web', 5, true);
     await advance(50);
     expect(agent.launched()).toEqual([]);
     expect(h.core.apps.get('web').status?.waiting?.summary).toBe('1 agent: insufficient ports (need 1 ports, most free 0 ports)');
