@@ -16,6 +16,13 @@ import si from 'systeminformation';
 
 const MiB = 1024 * 1024;
 
+/**
+ * How long an asked-for sample waits: the tasks that end together (a kill
+ * of a whole app, an agent stopping) share one sample instead of taking
+ * one each.
+ */
+export const SAMPLE_SOON_MS = 100;
+
 /** Takes one usage sample; `tasksRunning` and `portsInUse` are the caller's. */
 export async function sampleUsage(tasksRunning: number, portsInUse: PortRange[] = []): Promise<ResourceUsage> {
   const [mem, load] = await Promise.all([si.mem(), si.currentLoad()]);
@@ -49,6 +56,7 @@ export class UsageSampler {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private sampling = false;
+  private soon = false;
   private again = false;
 
   constructor(private readonly options: UsageSamplerOptions) {}
@@ -59,19 +67,21 @@ export class UsageSampler {
   }
 
   /**
-   * Takes a sample now instead of at the next tick (right after the one in
-   * flight, if any). The agent asks when a task ends: if it failed because
-   * another process took its port, the master hears of that port before it
-   * places the replacement, not up to an interval later.
+   * Takes a sample within SAMPLE_SOON_MS instead of at the next tick (after
+   * the one in flight, if any). The agent asks when a task ends: if it
+   * failed because another process took its port, the master hears of that
+   * port before it places the replacement, not up to an interval later.
    */
   sampleSoon(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.soon) return;
     if (this.sampling) {
       this.again = true;
       return;
     }
+    this.soon = true;
     clearTimeout(this.timer);
-    void this.tick();
+    this.timer = setTimeout(() => void this.tick(), SAMPLE_SOON_MS);
+    this.timer.unref();
   }
 
   /** Stops sampling. */
@@ -87,6 +97,7 @@ export class UsageSampler {
   }
 
   private async tick(): Promise<void> {
+    this.soon = false;
     this.sampling = true;
     try {
       const ports = await this.options.portsInUse();
@@ -100,7 +111,7 @@ export class UsageSampler {
     this.sampling = false;
     if (this.again) {
       this.again = false;
-      void this.tick();
+      this.sampleSoon();
       return;
     }
     this.schedule();
