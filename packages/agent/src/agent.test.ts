@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { DROVER_VERSION } from '@drover/common';
 import { type TaskSpec, TaskReason } from '@drover/proto';
@@ -43,6 +44,8 @@ describe('agent session', () => {
       epoch: 0,
       capabilities: expect.arrayContaining([expect.stringMatching(/^isolation:(cgroups-v1|cgroups-v2|none)$/)]),
       agentSecret: '',
+      // Whatever else on this machine listens in 31000-32000 (see 'host ports in use').
+      portsInUse: expect.any(Array),
     });
     const idFile = path.join(workDir, 'agent-id.json');
     expect(JSON.parse(await fs.readFile(idFile, 'utf8'))).toEqual({ agentId: id, secret: master.issuedSecret });
@@ -238,5 +241,62 @@ describe('agent session', () => {
     );
     expect(usage.memTotal).toBeGreaterThan(0);
     expect(usage.tasksRunning).toBe(0);
+  });
+});
+
+describe('host ports in use', () => {
+  const servers: net.Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  });
+
+  /** A listener of another process's kind: the agent knows nothing of it. */
+  async function listen(port = 0): Promise<number> {
+    const server = net.createServer();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', () => resolve()));
+    servers.push(server);
+    return (server.address() as net.AddressInfo).port;
+  }
+
+  /** A port nobody listens on right now (the kernel's pick; other suites may run on this machine). */
+  async function unusedPort(): Promise<number> {
+    const port = await listen();
+    const server = servers.pop() as net.Server;
+    await new Promise((r) => server.close(r));
+    return port;
+  }
+
+  function usages(master: FakeMaster) {
+    return master.latest?.messages.flatMap((m) => (m.message?.$case === 'usage' ? [m.message.value] : [])) ?? [];
+  }
+
+  it('reports offered ports that other processes listen on, at registration and as they come and go', async () => {
+    const early = await listen();
+    const late = await unusedPort();
+    const master = await h.master();
+    const ports = [
+      { begin: early, end: early },
+      { begin: late, end: late },
+    ].sort((a, b) => a.begin - b.begin);
+    await (await h.agent(master, await h.workDir(), { resources: { cpus: 1, mem: 512, disk: 512, ports }, usageIntervalMs: 50 })).registered();
+    const register = master.connections[0]?.register;
+    // The offer itself is unchanged; what is in use right now is said beside it.
+    expect(register?.resources?.ports).toEqual(ports);
+    expect(register?.portsInUse).toEqual([{ begin: early, end: early }]);
+
+    await listen(late);
+    await eventually(() => usages(master).some((u) => u.portsInUse.some((r) => r.begin === late)), `a usage report with port ${late}`);
+    await new Promise((r) => (servers.shift() as net.Server).close(r));
+    const after = await eventually(() => usages(master).find((u) => !u.portsInUse.some((r) => r.begin === early)), `a usage report without port ${early}`);
+    expect(after.portsInUse).toEqual([{ begin: late, end: late }]);
+  });
+
+  it('reports the ports at once when a task ends, not at the next sample', async () => {
+    const master = await h.master();
+    await (await h.agent(master, await h.workDir(), { usageIntervalMs: 60_000 })).registered();
+    const spec = shellTask('exit 1');
+    launch(master, spec);
+    await h.reached(master, spec.taskId, 'FAILED');
+    await eventually(() => usages(master)[0], 'a usage report after the task failed');
   });
 });

@@ -7,7 +7,8 @@
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError } from '@drover/common';
+import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError, isTerminal } from '@drover/common';
+import { taskStateCodec } from '@drover/proto';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from './checkpoint/agent-identity-file.js';
 import { collectCapabilities } from './agent-capabilities.js';
@@ -18,6 +19,7 @@ import { ProcessExecutor } from './executor/process-executor.js';
 import { Fetcher } from './fetch/fetcher.js';
 import { SandboxFileServer } from './files/sandbox-file-server.js';
 import { agentCgroupParent, detectIsolation } from './isolation/cgroup-detect.js';
+import { offeredPortsInUse } from './probe/ports-in-use.js';
 import { probeResources } from './probe/resource-probe.js';
 import { UsageSampler } from './probe/usage-sampler.js';
 import { LogRotator } from './sandbox/log-rotator.js';
@@ -65,13 +67,20 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   // The session is created after recovery; until then updates only go to the journal.
   let session: MasterSession | undefined;
+  let usage: UsageSampler | undefined;
   const tasks = new TaskManager({
     executor: new ExecutorRegistry([new ProcessExecutor({ logger: root, isolator: isolation }), dockerExecutor], root),
     journal,
     tasksDir: layout.tasksDir,
     host: address,
     logger: root,
-    send: (status) => session?.send({ message: { $case: 'status', value: status } }),
+    send: (status) => {
+      session?.send({ message: { $case: 'status', value: status } });
+      // A task that ended freed its ports, or failed on one that another
+      // process took: either way the master should know the ports now.
+      const state = taskStateCodec.name(status.state);
+      if (state !== undefined && isTerminal(state)) usage?.sampleSoon();
+    },
     fetcher: new Fetcher({ logger: root, cacheDir: layout.cacheDir, idleTimeoutMs: options.fetchIdleTimeoutMs }),
   });
   await tasks.recover();
@@ -144,6 +153,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         taskSpecs: tasks.liveSpecs(),
         version: DROVER_VERSION,
         epoch: fence.highest,
+        portsInUse: await offeredPortsInUse(resources.ports),
       }),
       registered: async (id, secret) => {
         const agentId = id !== '' ? id : identity?.agentId;
@@ -169,22 +179,24 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   session = activeSession;
 
-  const usage = new UsageSampler({
+  const sampler = new UsageSampler({
     intervalMs: options.usageIntervalMs ?? 5000,
     tasksRunning: () => tasks.liveCount(),
+    portsInUse: () => offeredPortsInUse(resources.ports),
     report: (value) => activeSession.send({ message: { $case: 'usage', value } }),
     logger: log,
   });
+  usage = sampler;
 
   activeSession.start();
-  usage.start();
+  sampler.start();
   rotator.start();
   collector.start();
   log.info({ workDir: layout.root, master: options.master, hostname, address, resources }, 'agent started');
 
   let stopping: Promise<void> | undefined;
   const stop = async (stopOptions: { killTasks?: boolean } = {}): Promise<void> => {
-    usage.stop();
+    sampler.stop();
     await Promise.all([rotator.stop(), collector.stop(), files.close()]);
     if (stopOptions.killTasks === true) await tasks.killAll('the agent is stopping');
     await tasks.close();

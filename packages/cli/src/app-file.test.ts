@@ -71,10 +71,13 @@ describe('parseAppDocument', () => {
 });
 
 describe('parseAppFileText', () => {
-  it('returns the normalized spec with defaults', () => {
+  it('returns the normalized spec with defaults, leaving an absent instance count to the master', () => {
     const spec = parseAppFileText('id: web\ncmd: sleep 100\n', 'web.yaml');
-    expect(spec).toMatchObject({ id: '/web', cmd: 'sleep 100', cpus: 1, mem: 128, instances: 1 });
+    expect(spec).toMatchObject({ id: '/web', cmd: 'sleep 100', cpus: 1, mem: 128 });
+    // The master keeps the app's current count (1 for a new app): a redeploy after a scale keeps the scale.
+    expect(spec.instances).toBeUndefined();
     expect(spec.portDefinitions).toHaveLength(1);
+    expect(parseAppFileText('id: web\ncmd: sleep 100\ninstances: 0\n', 'web.yaml').instances).toBe(0);
   });
 
   it('reports every problem with its field path and names the file', () => {

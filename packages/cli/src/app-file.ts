@@ -44,15 +44,23 @@ export function parseAppDocument(text: string, fileName: string): unknown {
   }
 }
 
-/** Parses and validates an app definition's text; throws ValidationError naming the file. */
+/**
+ * Parses and validates an app definition's text; throws ValidationError
+ * naming the file. A file without `instances` gives a spec without it: the
+ * master then keeps the app's current count (1 for a new app), so deploying
+ * the file again after `drover app scale` does not undo the scale.
+ */
 export function parseAppFileText(text: string, fileName: string): AppSpec {
   const document = parseAppDocument(text, fileName);
+  let spec: AppSpec;
   try {
-    return parseAppDefinition(document);
+    spec = parseAppDefinition(document);
   } catch (e) {
     if (e instanceof ValidationError) throw new ValidationError(e.violations, `invalid app definition in ${fileName}`);
     throw e;
   }
+  const countGiven = typeof document === 'object' && document !== null && 'instances' in document;
+  return countGiven ? spec : { ...spec, instances: undefined };
 }
 
 /** Reads, parses and validates an app definition file (path relative to `cwd`). */

@@ -73,6 +73,7 @@ const agent: Agent = {
   state: AgentState.AGENT_STATE_ACTIVE,
   attributes: { rack: 'r1' },
   draining: false,
+  foreignPorts: [],
   capabilities: [],
   tasks: 1,
   version: '0.1.0',
@@ -178,7 +179,7 @@ describe('DroverClient', () => {
       'apps.scale': (req: { instances: number }) => ({ app: { ...app, spec: { ...spec, instances: req.instances } }, deployment }),
       'apps.delete': () => ({ tasksKilled: 2 }),
       'apps.restart': () => ({ deployment }),
-      'apps.versions': () => ({ versions: [{ version: app.version, spec }] }),
+      'apps.versions': () => ({ versions: [{ version: app.version, spec, configVersion: '' }] }),
       'apps.rollback': (req: { toVersion: string }) => {
         if (req.toVersion === 'nope') throw new NotFoundError('version', 'nope of app /web');
         return { app, deployment: rollback };
@@ -239,7 +240,7 @@ describe('DroverClient', () => {
     {
       name: 'appVersions',
       call: (c: DroverClient) => c.appVersions('web'),
-      want: [{ version: app.version, spec }],
+      want: [{ version: app.version, spec, configVersion: '' }],
       sent: ['apps.versions', { id: 'web' }],
     },
     {

@@ -38,6 +38,8 @@ export interface CoreOptions {
   readonly reconcileEveryMs?: number;
   /** Fraction of an app's instances that may be replaced for failing health at once; default 0.25. */
   readonly healthKillFraction?: number;
+  /** How long a task without health checks must have been RUNNING to count as healthy; default 5000 ms (see task-health.ts). */
+  readonly minRunningMs?: number;
 }
 
 /** Every component of a master. */
@@ -75,7 +77,7 @@ export function buildCore(state: ClusterState, epoch: MasterEpoch, options: Core
   const commands = new TaskCommands(sessions);
   const events = new EventBus(state);
   publishClusterEvents(state, sessions, events);
-  const deploymentManager = new DeploymentManager(state, events, clock, log.child({ component: 'deployments' }));
+  const deploymentManager = new DeploymentManager(state, events, clock, log.child({ component: 'deployments' }), options.minRunningMs);
   const deployments = new DeploymentService(state, deploymentManager);
   const backoff = new LaunchBackoff(options.backoffResetMs);
   const failures = new TaskFailures(state, backoff, clock);
@@ -104,6 +106,7 @@ export function buildCore(state: ClusterState, epoch: MasterEpoch, options: Core
     log.child({ component: 'orchestrator' }),
     options.reconcileEveryMs,
     options.healthKillFraction,
+    options.minRunningMs,
   );
   const monitor = new AgentMonitor(state, sessions, options.lostTimeoutMs, clock, log.child({ component: 'monitor' }));
   const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
@@ -120,7 +123,7 @@ export function buildCore(state: ClusterState, epoch: MasterEpoch, options: Core
     orchestrator,
     monitor,
     history,
-    apps: new AppService(state, orchestrator, killer, backoff, deploymentManager, deployments, events, clock),
+    apps: new AppService(state, orchestrator, killer, backoff, deploymentManager, deployments, events, clock, options.minRunningMs),
     tasks: new TaskService(state, killer, orchestrator, clock),
     agents: new AgentAdmin(state, sessions, clock),
     deployments,

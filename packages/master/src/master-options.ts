@@ -26,6 +26,13 @@ export interface MasterOptions {
    */
   backoffResetMs?: number;
   /**
+   * A task of an app without health checks counts as healthy (for
+   * deployments and the upgrade strategy) once it has been RUNNING this
+   * long; default 5000 ms. Its process starting is all the master hears of
+   * it otherwise, and one that dies at start must not count.
+   */
+  minRunningMs?: number;
+  /**
    * CA, certificate and key: gRPC then requires TLS with a client
    * certificate from that CA (mutual TLS), and HTTP is served over TLS.
    * Without it both are plaintext, which the CLI allows only on loopback or

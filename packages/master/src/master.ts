@@ -50,6 +50,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       taskHistoryMs: options.taskHistoryMs,
       taskHistoryMax: options.taskHistoryMax,
       backoffResetMs: options.backoffResetMs,
+      minRunningMs: options.minRunningMs,
     },
     clock,
     log,

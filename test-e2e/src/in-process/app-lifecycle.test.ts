@@ -67,6 +67,9 @@ describe('app lifecycle over real gRPC', () => {
     expect(ended.signal).toBe('SIGKILL');
     expect(replaced.map((t) => t.id)).not.toContain(victim.id);
 
+    // The deployment ends once every task has run for the min running time (5 s), the replacement too.
+    await waitFor('the deployment to succeed', () => client.getApp('sleepy'), (a) => a.status?.deployments.length === 0, 15_000, 200);
+
     // Scale to 1: two tasks are killed, and their processes are gone.
     await client.scaleApp('sleepy', 1);
     const one = await waitFor('1 task left', () => client.listTasks({ appId: 'sleepy' }), (ts) => ts.length === 1 && running(ts).length === 1);

@@ -85,6 +85,8 @@ describeDocker('containers through the master', () => {
     }
     const shown = await drover(['app', 'get', 'web'], { DROVER_MASTER: cluster.master.grpcAddress });
     expect(shown.stdout).toContain(`Container:    docker ${TEST_IMAGE} (network bridge)\n              port 8080/tcp <- host assigned (http)\n`);
+    // The deployment ends once both have run for the min running time (5 s): only then is the app free to delete without force.
+    await waitFor('the deployment to succeed', () => client.getApp('web'), (a) => a.status?.deployments.length === 0, 15_000, 200);
     await client.deleteApp('web');
   });
 
@@ -143,6 +145,7 @@ describeDocker('containers through the master', () => {
       { force: true },
     );
     await waitFor('the fixed app RUNNING', () => client.listTasks({ appId: 'fetcher' }), (ts) => ts.some((t) => state(t) === 'RUNNING'), 30_000);
+    await waitFor('its deployment to succeed', () => client.getApp('fetcher'), (a) => a.status?.deployments.length === 0, 15_000, 200);
     await client.deleteApp('fetcher');
   });
 });

@@ -60,7 +60,9 @@ describe('placement through the CLI', () => {
     expect(shown.stdout).toMatch(/Launch delay:\s+30s \(1 consecutive failure/);
     const tasks = await cli('task', 'list', '--app', 'crasher');
     expect(tasks.stdout + tasks.stderr).toMatch(/launch delayed/);
-    await client.deleteApp('crasher');
+    // A crash-looping app's deployment never succeeds: deleting it replaces that deployment.
+    expect((await client.getApp('crasher')).status?.deployments).toHaveLength(1);
+    await client.deleteApp('crasher', { force: true });
   });
 
   it('drain moves an app off an agent, RUNNING elsewhere before the old tasks die', async () => {

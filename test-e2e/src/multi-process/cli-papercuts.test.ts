@@ -72,7 +72,7 @@ beforeAll(async () => {
   requireBuiltCli();
   root = tempDir('cli-papercuts');
   certs = path.join(root, 'certs');
-  await run('bash', [path.join(REPO, 'scripts/gen-certs'), certs]);
+  await run('bash', [path.join(REPO, 'scripts/gen-certs'), certs, '--agent', 'node-1']);
   const [pg, ph, sg, sh] = [await freePort(), await freePort(), await freePort(), await freePort()];
   plainGrpc = `127.0.0.1:${pg}`;
   plainHttp = `127.0.0.1:${ph}`;
@@ -163,7 +163,19 @@ describe('Node warnings', () => {
   it('an agent dialing a TLS master by IP registers and prints no DEP0123 warning', async () => {
     const agent = new DroverServer(
       'agent',
-      ['agent', '--master', secureGrpc, '--work-dir', path.join(root, 'agent'), '--resources', 'cpus=1,mem=256,ports=32500-32510', ...tlsFlags('agent')],
+      [
+        'agent',
+        '--master',
+        secureGrpc,
+        '--work-dir',
+        path.join(root, 'agent'),
+        // Its certificate names the machine it may register as.
+        '--hostname',
+        'node-1',
+        '--resources',
+        'cpus=1,mem=256,ports=32500-32510',
+        ...tlsFlags('agent-node-1'),
+      ],
       path.join(root, 'agent.log'),
     ).start();
     try {

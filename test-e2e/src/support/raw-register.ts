@@ -24,6 +24,7 @@ export function register(overrides: Partial<Register>): Register {
     epoch: 0,
     capabilities: [],
     taskSpecs: [],
+    portsInUse: [],
     ...overrides,
   };
 }

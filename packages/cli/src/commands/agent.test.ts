@@ -68,10 +68,12 @@ describe('drover agent list / get / drain / undrain', () => {
       stderr: '',
     },
     {
-      name: 'get of a draining agent says until when',
+      name: 'get of a draining agent says until when, and which offered ports other processes hold',
       argv: ['agent', 'get', 'agent-3'],
       code: 0,
-      stdout: expect.stringContaining('State:          ACTIVE\nDraining:       until 2025-06-01T12:05:00.000Z (in 5m)\nVersion:'),
+      stdout: expect.stringMatching(
+        /State: {10}ACTIVE\nDraining: {7}until 2025-06-01T12:05:00.000Z \(in 5m\)\nVersion:[^]*\nPorts in use: {3}31500,31900-31901 \(by other processes: not given to tasks\)\nTasks:/,
+      ),
       stderr: '',
     },
     { name: 'get of an unknown agent', argv: ['agent', 'get', 'x'], code: 1, stdout: '', stderr: 'error: agent x not found\n' },

@@ -25,6 +25,7 @@ import {
 import { run } from '../testing/run-cli.js';
 
 const V1 = '2025-06-01T10:00:00.000Z';
+const V_CONFIG = '2025-06-01T10:30:00.000Z';
 const V = webApp.version;
 
 /** An update of /web from V1, with `newHealthy` of 2 new instances healthy and `oldRemaining` old ones left. */
@@ -132,8 +133,10 @@ describe('drover app', () => {
         if (req.id !== 'web') throw new NotFoundError('app', req.id);
         return {
           versions: [
-            { version: V, spec: webApp.spec },
-            { version: V1, spec: { ...webApp.spec!, cmd: '', args: ['node', 'old server.js'], instances: 4, mem: 128 } },
+            // The current version is a scale down of the configuration before it: same spec, 2 instances instead of 3.
+            { version: V, spec: webApp.spec, configVersion: V_CONFIG },
+            { version: V_CONFIG, spec: { ...webApp.spec!, instances: 3 }, configVersion: '' },
+            { version: V1, spec: { ...webApp.spec!, cmd: '', args: ['node', 'old server.js'], instances: 4, mem: 128 }, configVersion: '' },
           ],
         };
       },
@@ -371,13 +374,14 @@ describe('drover app', () => {
     },
     { name: 'rollback --to an unknown version prints the master\'s error', argv: ['app', 'rollback', 'web', '--to', 'nope'], code: 1, stdout: '', stderr: 'error: version nope of app /web not found\n' },
     {
-      name: 'versions lists them newest first and marks the current one',
+      name: 'versions lists them newest first, marks the current one, and which only scaled (their instance count is the truth)',
       argv: ['app', 'versions', 'web'],
       code: 0,
       stdout: [
-        'VERSION                              INSTANCES   CPUS   MEM   CMD',
-        '2025-06-01T11:00:00.000Z (current)   2           0.1    64    node server.js',
-        '2025-06-01T10:00:00.000Z             4           0.1    128   node "old server.js"',
+        'VERSION                                      INSTANCES   CPUS   MEM   CMD',
+        '2025-06-01T11:00:00.000Z (current) (scale)   2           0.1    64    node server.js',
+        '2025-06-01T10:30:00.000Z                     3           0.1    64    node server.js',
+        '2025-06-01T10:00:00.000Z                     4           0.1    128   node "old server.js"',
         '',
       ].join('\n'),
       stderr: '',
@@ -483,7 +487,11 @@ describe('drover app', () => {
     {
       name: 'versions',
       argv: ['app', 'versions', 'web', '--json'],
-      want: [{ version: V, spec: expect.objectContaining({ cmd: 'node server.js' }) }, { version: V1, spec: expect.objectContaining({ args: ['node', 'old server.js'] }) }],
+      want: [
+        { version: V, spec: expect.objectContaining({ cmd: 'node server.js', instances: 2 }), configVersion: V_CONFIG },
+        { version: V_CONFIG, spec: expect.objectContaining({ cmd: 'node server.js', instances: 3 }) },
+        { version: V1, spec: expect.objectContaining({ args: ['node', 'old server.js'] }) },
+      ],
     },
   ])('$name --json prints the proto JSON', async ({ argv, want }) => {
     const result = await cli(...argv);

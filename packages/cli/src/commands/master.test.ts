@@ -8,12 +8,12 @@ describe('drover master', () => {
     {
       name: 'defaults',
       argv: ['master', '--data-dir', '/var/lib/drover', '--insecure'],
-      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 10_000, taskHistoryMs: 3_600_000, taskHistoryMax: 1000, forceNewCluster: false },
+      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 10_000, taskHistoryMs: 3_600_000, taskHistoryMax: 1000, forceNewCluster: false, minRunningMs: 5000 },
     },
     {
       name: 'every flag',
-      argv: ['master', '--data-dir', 'm', '--host', '10.0.0.5', '--grpc-port', '7053', '--http-port', '7050', '--lost-timeout', '30s', '--insecure', '--task-history', '10m', '--task-history-max', '50', '--force-new-cluster'],
-      want: { dataDir: '/srv/m', grpcHost: '10.0.0.5', httpHost: '10.0.0.5', grpcPort: 7053, httpPort: 7050, agentLostTimeoutMs: 30_000, taskHistoryMs: 600_000, taskHistoryMax: 50, forceNewCluster: true },
+      argv: ['master', '--data-dir', 'm', '--host', '10.0.0.5', '--grpc-port', '7053', '--http-port', '7050', '--lost-timeout', '30s', '--insecure', '--task-history', '10m', '--task-history-max', '50', '--force-new-cluster', '--min-running', '2s'],
+      want: { dataDir: '/srv/m', grpcHost: '10.0.0.5', httpHost: '10.0.0.5', grpcPort: 7053, httpPort: 7050, agentLostTimeoutMs: 30_000, taskHistoryMs: 600_000, taskHistoryMax: 50, forceNewCluster: true, minRunningMs: 2000 },
     },
   ])('runs until stopped with $name', async ({ argv, want }) => {
     const fake = fakeRuntime();

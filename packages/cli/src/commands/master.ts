@@ -18,6 +18,7 @@ interface MasterFlags extends LogFlags {
   taskHistory: number;
   taskHistoryMax: number;
   forceNewCluster: boolean;
+  minRunning: number;
 }
 
 /** Adds `drover master` to the program. */
@@ -37,6 +38,14 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
       'start a new cluster although the data dir holds a store without usable state (it is moved aside; running tasks are adopted)',
       false,
     )
+    .addOption(
+      parsedOption(
+        '--min-running <duration>',
+        'how long a task of an app without health checks must run before it counts as healthy (deployments wait for it)',
+        parseDuration,
+        '5s',
+      ),
+    )
     .addOption(logLevelOption('info'))
     .addOption(logFormatOption())
     .action(async (opts: MasterFlags, cmd: Command) => {
@@ -55,6 +64,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
         taskHistoryMs: opts.taskHistory,
         taskHistoryMax: opts.taskHistoryMax,
         forceNewCluster: opts.forceNewCluster,
+        minRunningMs: opts.minRunning,
         tls,
         logger: serverLogger(ctx, opts, 'info'),
       });

@@ -1,4 +1,5 @@
 /** How agents look in `drover agent list` and `drover agent get`. */
+import { formatPortRanges } from '@drover/common';
 import { type Agent, agentStateCodec } from '@drover/proto';
 import { type DetailRow, formatDetails } from './details.js';
 import { formatResources, usedOfTotal } from './resources.js';
@@ -47,6 +48,8 @@ export function formatAgentDetails(a: Agent, now: Date): string {
         ? undefined
         : `${usedOfTotal(usage.cpusUsed, a.total?.cpus)} cpus, ${usedOfTotal(usage.memUsed, usage.memTotal, ' MiB')} mem`,
     ],
+    // Why an offered port is never handed out: something else on the machine holds it.
+    ['Ports in use', a.foreignPorts.length > 0 ? `${formatPortRanges(a.foreignPorts)} (by other processes: not given to tasks)` : undefined],
     ['Tasks', String(a.tasks)],
     ['Registered', formatMoment(a.registeredAt, now)],
     ['Last seen', formatMoment(a.lastSeenAt, now)],

@@ -31,8 +31,29 @@ describe('formatAppDetails', () => {
       app: failedWith({ exitCode: undefined, host: '', timestamp: undefined, state: 'LOST', message: 'agent lost', stderrTail: 'a\u0007b\n\n', appVersion: '' }),
       want: [`${failure.taskId} on agent-1`, 'LOST: agent lost', 'stderr:', '  a?b'],
     },
+    {
+      name: 'a task of the configuration the app was scaled from is not old',
+      app: { ...failedWith({ appVersion: '2025-06-01T09:00:00.000Z', stderrTail: '' }), version: '2025-06-01T11:00:00.000Z', lastConfigChangeAt: '2025-06-01T09:00:00.000Z', lastScalingAt: '2025-06-01T11:00:00.000Z' },
+      want: [`${failure.taskId} on node1, 2025-06-01T11:58:00.000Z (2m ago)`, `FAILED, exit code 1: ${failure.message}`, 'stderr: (empty)'],
+    },
+    {
+      name: 'a task of a configuration before the current one is',
+      app: { ...failedWith({ appVersion: '2025-06-01T08:00:00.000Z', stderrTail: '' }), version: '2025-06-01T11:00:00.000Z', lastConfigChangeAt: '2025-06-01T09:00:00.000Z' },
+      want: [
+        `${failure.taskId} on node1, 2025-06-01T11:58:00.000Z (2m ago)`,
+        `FAILED, exit code 1: ${failure.message}`,
+        'ran version 2025-06-01T08:00:00.000Z (not the current one)',
+        'stderr: (empty)',
+      ],
+    },
   ])('last failure: $name', ({ app, want }) => {
     expect(lastFailure(app)).toEqual(want);
+  });
+
+  it('says when the current version is a scale, and of which configuration', () => {
+    const app: App = { ...webApp, version: '2025-06-01T11:00:00.000Z', lastConfigChangeAt: '2025-06-01T09:00:00.000Z', lastScalingAt: '2025-06-01T11:00:00.000Z' };
+    expect(formatAppDetails(app, NOW)).toContain('Version:      2025-06-01T11:00:00.000Z (a scale of 2025-06-01T09:00:00.000Z)\n');
+    expect(formatAppDetails({ ...app, lastScalingAt: '' }, NOW)).toContain('Version:      2025-06-01T11:00:00.000Z\n');
   });
 
   it('shows no launch delay or last failure for a healthy app', () => {

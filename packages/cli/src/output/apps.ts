@@ -63,12 +63,16 @@ export function formatAppTable(apps: readonly App[]): string {
   );
 }
 
-/** An app's versions, newest first as the master lists them, the current one marked "(current)". */
+/**
+ * An app's versions, newest first as the master lists them, the current one
+ * marked "(current)" and those that only changed the instance count
+ * "(scale)": their tasks are the ones of the configuration before them.
+ */
 export function formatVersionTable(versions: readonly AppVersion[], current: string): string {
   return formatTable(
     ['version', 'instances', 'cpus', 'mem', 'cmd'],
     versions.map((v) => [
-      `${v.version}${v.version === current ? ' (current)' : ''}`,
+      `${v.version}${v.version === current ? ' (current)' : ''}${v.configVersion ? ' (scale)' : ''}`,
       formatNumber(v.spec?.instances),
       formatNumber(v.spec?.cpus),
       formatNumber(v.spec?.mem),
@@ -89,7 +93,7 @@ export function formatAppDetails(app: App, now: Date, deployments: readonly Depl
   const status = app.status;
   const rows: DetailRow[] = [
     ['ID', spec?.id ?? '-'],
-    ['Version', app.version || '-'],
+    ['Version', `${app.version || '-'}${app.lastScalingAt ? ` (a scale of ${app.lastConfigChangeAt || '-'})` : ''}`],
     ['Command', spec ? commandOf(spec) : '-'],
     ['Instances', String(spec?.instances ?? 0)],
     ['CPUs', formatNumber(spec?.cpus)],
@@ -111,7 +115,8 @@ export function formatAppDetails(app: App, now: Date, deployments: readonly Depl
     ['Tasks', `${formatRunning(app)}, ${status?.tasksStaged ?? 0} staged, ${status?.tasksKilling ?? 0} killing`],
     ['Deployment', status && status.deployments.length > 0 ? status.deployments.map((id) => formatRunningDeployment(id, deployments, now)).join('\n') : undefined],
     ['Launch delay', status ? formatLaunchDelay(status, now) : undefined],
-    ['Last failure', status?.lastTaskFailure ? formatFailure(status.lastTaskFailure, app.version, now) : undefined],
+    // Tasks run the configuration version: a scale since does not make a failure old.
+    ['Last failure', status?.lastTaskFailure ? formatFailure(status.lastTaskFailure, app.lastConfigChangeAt || app.version, now) : undefined],
   ];
   const waiting = waitingOf(app);
   if (waiting === undefined) return formatDetails(rows);

@@ -3,12 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { shopUpdate, shopUpdateAt } from '../testing/fixtures.js';
 import { formatDeploymentProgress, progressBar, progressFraction, progressText } from './deployments.js';
 
-const progress = (targetInstances: number, newHealthy: number, oldRemaining: number): DeploymentProgress => ({
+const progress = (targetInstances: number, newHealthy: number, oldRemaining: number, surplusRemaining = 0): DeploymentProgress => ({
   targetInstances,
   newLive: newHealthy,
   newHealthy,
   oldRemaining,
   healthyTotal: newHealthy + oldRemaining,
+  surplusRemaining,
 });
 
 describe('progressFraction', () => {
@@ -17,7 +18,8 @@ describe('progressFraction', () => {
     { name: 'the start of an update: no new, all old', p: progress(6, 0, 6), want: 0 },
     { name: 'done', p: progress(6, 6, 0), want: 1 },
     { name: 'a new app part way', p: progress(4, 1, 0), want: 0.25 },
-    { name: 'more healthy than wanted (scale-down in progress) counts as the target', p: progress(2, 5, 0), want: 1 },
+    { name: 'more healthy than wanted (from an older master) counts as the target', p: progress(2, 5, 0), want: 1 },
+    { name: 'a scale down from 3 to 2 with one task still stopping is not done', p: progress(2, 2, 0, 1), want: 2 / 3 },
     { name: 'scale to zero with tasks left', p: progress(0, 0, 3), want: 0 },
     { name: 'scale to zero done', p: progress(0, 0, 0), want: 1 },
     { name: 'no progress reported', p: undefined, want: 0 },
@@ -87,7 +89,11 @@ describe('formatDeploymentProgress', () => {
     expect(formatDeploymentProgress(d)).toEqual(want);
   });
 
-  it('says the numbers in words', () => {
-    expect(progressText(progress(6, 4, 2))).toBe('4/6 new healthy, 2 old remaining');
+  it.each([
+    { name: 'a rolling update', p: progress(6, 4, 2), want: '4/6 new healthy, 2 old remaining' },
+    { name: 'a scale down with a surplus task stopping', p: progress(2, 2, 0, 1), want: '2/2 new healthy, 0 old remaining, 1 surplus stopping' },
+    { name: 'never more new healthy than the target, whatever the master says', p: progress(2, 3, 0), want: '2/2 new healthy, 0 old remaining' },
+  ])('says the numbers in words: $name', ({ p, want }) => {
+    expect(progressText(p)).toBe(want);
   });
 });

@@ -3,9 +3,10 @@
  * friends, `drover deployment list` and `drover deployment get`.
  *
  * Progress is measured on what a rolling change must do: bring up the
- * target's new instances and retire the old ones. The bar is
- * newHealthy / (target + oldRemaining), so it fills as new instances turn
- * healthy and as old ones go, and is full only when both are done.
+ * target's new instances and retire the rest (old versions, and the
+ * surplus of a scale down). The bar is newHealthy / (target + oldRemaining
+ * + surplusRemaining), so it fills as new instances turn healthy and as the
+ * rest goes, and is full only when both are done.
  */
 import {
   type Deployment,
@@ -59,23 +60,29 @@ export function progressBar(fraction: number, width: number = BAR_WIDTH): string
   return `[${'#'.repeat(done)}${'.'.repeat(width - done)}]`;
 }
 
-/** How much of the change is done: new instances healthy over the new ones wanted plus the old ones left. */
+/** How much of the change is done: new instances healthy over the new ones wanted plus what is left to go. */
 export function progressFraction(p: DeploymentProgress | undefined): number {
   if (p === undefined) return 0;
-  const total = p.targetInstances + p.oldRemaining;
+  const total = p.targetInstances + p.oldRemaining + p.surplusRemaining;
   return total === 0 ? 1 : Math.min(p.newHealthy, p.targetInstances) / total;
 }
 
-/** "4/6 new healthy, 2 old remaining", for progress lines. */
+/**
+ * "4/6 new healthy, 2 old remaining" (", 1 surplus stopping" during a scale
+ * down), for progress lines. The count shown never exceeds the target,
+ * whatever a master says.
+ */
 export function progressText(p: DeploymentProgress | undefined): string {
   if (p === undefined) return 'no progress reported';
-  return `${p.newHealthy}/${p.targetInstances} new healthy, ${p.oldRemaining} old remaining`;
+  const surplus = p.surplusRemaining > 0 ? `, ${p.surplusRemaining} surplus stopping` : '';
+  return `${Math.min(p.newHealthy, p.targetInstances)}/${p.targetInstances} new healthy, ${p.oldRemaining} old remaining${surplus}`;
 }
 
-/** "4/6 healthy, 2 old", for a table cell. */
+/** "4/6 healthy, 2 old" (", 1 surplus" during a scale down), for a table cell. */
 export function progressCell(p: DeploymentProgress | undefined): string {
   if (p === undefined) return '-';
-  return `${p.newHealthy}/${p.targetInstances} healthy, ${p.oldRemaining} old`;
+  const surplus = p.surplusRemaining > 0 ? `, ${p.surplusRemaining} surplus` : '';
+  return `${Math.min(p.newHealthy, p.targetInstances)}/${p.targetInstances} healthy, ${p.oldRemaining} old${surplus}`;
 }
 
 /**

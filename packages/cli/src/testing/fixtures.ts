@@ -327,12 +327,13 @@ export const agent1: Agent = {
   used: { cpus: 0.2, mem: 128, disk: 0, gpus: 0, ports: [] },
   draining: false,
   capabilities: ['isolation:cgroups-v1', 'docker'],
-  usage: { cpusUsed: 0.5, memUsed: 2048, memTotal: 7936, tasksRunning: 2 },
+  usage: { cpusUsed: 0.5, memUsed: 2048, memTotal: 7936, tasksRunning: 2, portsInUse: [{ begin: 31000, end: 31000 }] },
   attributes: { rack: 'r1' },
   registeredAt: ago(86_400 * 3),
   lastSeenAt: ago(2),
   tasks: 2,
   version: '0.1.0',
+  foreignPorts: [],
 };
 
 /** An agent the master gave up on. */
@@ -354,6 +355,11 @@ export const drainingAgent: Agent = {
   draining: true,
   drainDeadline: new Date(NOW.getTime() + 300_000),
   lastSeenAt: ago(1),
+  // Something else on node3 listens on two of its offered ports.
+  foreignPorts: [
+    { begin: 31500, end: 31500 },
+    { begin: 31900, end: 31901 },
+  ],
 };
 
 /** An agent event: node2 was lost. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DroverError } from '../errors/drover-error.js';
 import { Code } from '../errors/code.js';
-import { containsPort, countPorts, formatPortRanges, normalizeRanges, parsePortRanges, removePorts } from './port-ranges.js';
+import { containsPort, countPorts, formatPortRanges, normalizeRanges, parsePortRanges, removePorts, removeRanges } from './port-ranges.js';
 
 describe('port ranges', () => {
   it.each([
@@ -39,6 +39,18 @@ describe('port ranges', () => {
     { name: 'across ranges, duplicates', ranges: '10-12,20-22', used: [11, 11, 20, 22], out: '10,12,21' },
   ])('removes ports: $name', ({ ranges, used, out }) => {
     expect(formatPortRanges(removePorts(parsePortRanges(ranges), used))).toBe(out);
+  });
+
+  it.each([
+    { name: 'nothing removed', ranges: '10-20', removed: '', out: '10-20' },
+    { name: 'a middle range', ranges: '10-20', removed: '13-15', out: '10-12,16-20' },
+    { name: 'edges', ranges: '10-20', removed: '5-10,20-25', out: '11-19' },
+    { name: 'ranges outside are ignored', ranges: '10-12', removed: '1-9,13-99', out: '10-12' },
+    { name: 'the whole range', ranges: '10-12', removed: '1-100', out: '' },
+    { name: 'one cut across two ranges', ranges: '10-12,20-22', removed: '12-20', out: '10-11,21-22' },
+    { name: 'several cuts, unsorted and overlapping', ranges: '10-30', removed: '25,12-13,13-14,20', out: '10-11,15-19,21-24,26-30' },
+  ])('removes ranges: $name', ({ ranges, removed, out }) => {
+    expect(formatPortRanges(removeRanges(parsePortRanges(ranges), parsePortRanges(removed)))).toBe(out);
   });
 
   it('normalizes overlapping ranges', () => {

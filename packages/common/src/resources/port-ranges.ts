@@ -75,6 +75,25 @@ export function removePorts(ranges: readonly PortRange[], ports: Iterable<number
   return out;
 }
 
+/** The ranges minus every port of `removed` (which need not be sorted, merged or inside). */
+export function removeRanges(ranges: readonly PortRange[], removed: readonly PortRange[]): PortRange[] {
+  const cuts = normalizeRanges(removed);
+  const out: PortRange[] = [];
+  let first = 0;
+  for (const r of normalizeRanges(ranges)) {
+    let begin = r.begin;
+    // Cuts that end before this range cannot touch a later one either.
+    while (first < cuts.length && (cuts[first] as PortRange).end < begin) first++;
+    for (let i = first; i < cuts.length && (cuts[i] as PortRange).begin <= r.end; i++) {
+      const cut = cuts[i] as PortRange;
+      if (cut.begin > begin) out.push({ begin, end: cut.begin - 1 });
+      begin = Math.max(begin, cut.end + 1);
+    }
+    if (begin <= r.end) out.push({ begin, end: r.end });
+  }
+  return out;
+}
+
 /** Each port as a single-port range, the way a task's held ports are listed. */
 export function portsAsRanges(ports: readonly number[]): PortRange[] {
   return ports.map((p) => ({ begin: p, end: p }));

@@ -53,7 +53,8 @@ export class AgentAdmin {
   }
 
   private view(a: AgentRecord): Agent {
-    return agentToProto(a, this.state.ledger.reservation(a.id), this.sessions.usage(a.id), this.sessions.lastSeenAt(a.id) ?? a.lastSeenAt);
+    const reservation = this.state.ledger.reservation(a.id);
+    return agentToProto(a, reservation, this.sessions.usage(a.id), this.sessions.lastSeenAt(a.id) ?? a.lastSeenAt, this.sessions.portsInUse(a.id));
   }
 
   private require(id: string): AgentRecord {

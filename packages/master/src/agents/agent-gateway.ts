@@ -86,6 +86,8 @@ async function handle(deps: AgentGatewayDeps, session: AgentSession, caller: Cal
       throw new DroverError(`the first message must be register, got ${body.$case}`, Code.FailedPrecondition);
     }
     const outcome = await deps.registration.register(body.value, caller, session);
+    // Before attach: the agent is placed on from the moment it is connected.
+    deps.sessions.recordPortsInUse(outcome.agentId, body.value.portsInUse);
     deps.sessions.attach(outcome.agentId, session, deps.clock.now());
     session.send({
       $case: 'registered',

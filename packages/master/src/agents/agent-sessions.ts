@@ -2,11 +2,16 @@
  * The open agent sessions by agent id, and when each agent was last heard
  * from. Last-seen times live only in memory: persisting every heartbeat
  * would cost a disk write per agent per second for nothing, since a
- * restarted master gives every agent a fresh lost timeout anyway.
+ * restarted master gives every agent a fresh lost timeout anyway. The same
+ * goes for what an agent last said about its machine (usage, host ports in
+ * use): every Register and usage sample says it again in full.
  */
-import { Code, DroverError } from '@drover/common';
+import { Code, DroverError, type PortRange } from '@drover/common';
 import type { ResourceUsage } from '@drover/proto';
 import type { AgentSession, MasterCommand } from './agent-session.js';
+
+/** In-use port ranges kept per agent (a machine's listeners fit in far fewer). */
+export const MAX_IN_USE_RANGES = 4096;
 
 /** Registry of live sessions. */
 export class AgentSessions {
@@ -15,6 +20,7 @@ export class AgentSessions {
   private readonly claims = new Map<string, AgentSession>();
   private readonly lastSeen = new Map<string, number>();
   private readonly usages = new Map<string, ResourceUsage>();
+  private readonly inUse = new Map<string, readonly PortRange[]>();
 
   /**
    * Reserves `agentId` for a session whose registration is about to be
@@ -94,9 +100,26 @@ export class AgentSessions {
     return this.lastSeen.get(agentId);
   }
 
-  /** Keeps an agent's latest usage sample. */
+  /** Keeps an agent's latest usage sample (and the host ports in use it reports). */
   recordUsage(agentId: string, usage: ResourceUsage): void {
     this.usages.set(agentId, usage);
+    this.recordPortsInUse(agentId, usage.portsInUse);
+  }
+
+  /**
+   * Keeps the offered host ports an agent says are in use on its machine
+   * (from Register or a usage sample). Usage samples are not validated as
+   * Register is, so ranges that are no ports are dropped here, and one agent
+   * cannot make the master hold more than MAX_IN_USE_RANGES of them.
+   */
+  recordPortsInUse(agentId: string, ranges: readonly PortRange[]): void {
+    const sane = ranges.filter((r) => Number.isInteger(r.begin) && Number.isInteger(r.end) && r.begin >= 1 && r.begin <= r.end && r.end <= 65535);
+    this.inUse.set(agentId, sane.slice(0, MAX_IN_USE_RANGES).map((r) => ({ begin: r.begin, end: r.end })));
+  }
+
+  /** The offered host ports in use on an agent's machine, as it last reported (none when it never did). */
+  portsInUse(agentId: string): readonly PortRange[] {
+    return this.inUse.get(agentId) ?? [];
   }
 
   /** An agent's latest usage sample. */

@@ -54,9 +54,10 @@ const register: fc.Arbitrary<Register> = fc.record({
   epoch: plausible(fc.nat(), hostileNumber),
   capabilities: fc.array(plausible(fc.constantFrom('docker', 'isolation:none'), hostileString), { maxLength: 3 }),
   agentSecret: fc.constant(''),
+  portsInUse: fc.constant([]),
   // Mostly none (most Registers must pass to test what is recorded), sometimes hostile ones.
   taskSpecs: fc.oneof(
-    { arbitrary: fc.constant([]), weight: 3 },
+    { arbitrary: fc.constant<TaskSpec[]>([]), weight: 3 },
     {
       arbitrary: fc.array(
         fc

@@ -39,6 +39,14 @@ describe('Register validation', () => {
     { name: 'an epoch past what a master can count to', overrides: { epoch: MAX_REPORTED_EPOCH + 1 }, expected: [['epoch', /integer from 0 to/]] },
     { name: 'a negative epoch', overrides: { epoch: -1 }, expected: [['epoch', /integer from 0 to/]] },
     {
+      name: 'ports in use that are no ports',
+      overrides: { portsInUse: [{ begin: 31000, end: 31000 }, { begin: 32000, end: 31000 }, { begin: 0, end: 70000 }] },
+      expected: [
+        ['portsInUse[1]', /range of ports 1-65535, got 32000-31000/],
+        ['portsInUse[2]', /range of ports 1-65535, got 0-70000/],
+      ],
+    },
+    {
       name: 'a task spec a master could not adopt',
       overrides: {
         taskSpecs: [

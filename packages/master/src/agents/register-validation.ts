@@ -78,6 +78,14 @@ export function registerProblems(reg: Register): FieldViolation[] {
   }
   if (reg.taskSpecs.length > MAX_TASK_STATUSES) out.push({ path: 'taskSpecs', message: `must have at most ${MAX_TASK_STATUSES} items` });
   else reg.taskSpecs.forEach((spec, i) => out.push(...taskSpecProblems(spec, `taskSpecs[${i}]`)));
+  if (reg.portsInUse.length > MAX_PORT_RANGES) out.push({ path: 'portsInUse', message: `must have at most ${MAX_PORT_RANGES} items` });
+  else {
+    reg.portsInUse.forEach((r, i) => {
+      if (![r.begin, r.end].every((p) => Number.isInteger(p) && p >= 1 && p <= 65535) || r.begin > r.end) {
+        out.push({ path: `portsInUse[${i}]`, message: `must be a range of ports 1-65535, got ${r.begin}-${r.end}` });
+      }
+    });
+  }
   if (!Number.isSafeInteger(reg.epoch) || reg.epoch < 0 || reg.epoch > MAX_REPORTED_EPOCH) {
     out.push({ path: 'epoch', message: `must be an integer from 0 to ${MAX_REPORTED_EPOCH}` });
   }

@@ -3,6 +3,15 @@
  * validate, store durably, and start the deployment that carries the change
  * out. Nothing is written unless the whole request is valid, and an app
  * with a deployment in progress takes no other change unless forced.
+ *
+ * Versions, as in Marathon: every change is a new version and is listed
+ * with its spec, a scale included, so the versions show the instance count
+ * each change asked for. A scale keeps the tasks, though: they run the
+ * configuration version (AppRecord.version, Marathon's lastConfigChangeAt),
+ * and the scale's version is recorded beside it (AppRecord.scaledAt,
+ * lastScalingAt). A spec deployed without `instances` keeps the current
+ * count, as Marathon's PUT does: redeploying the file an app was created
+ * from does not undo a scale made since.
  */
 import { Code, DroverError, isLive, normalizeAppId, normalizeAppSpec, NotFoundError } from '@drover/common';
 import type { App, AppSpec, AppVersion, Deployment } from '@drover/proto';
@@ -14,8 +23,9 @@ import type { EventBus } from '../events/event-bus.js';
 import type { LaunchBackoff } from '../orchestrator/launch-backoff.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AppRecord, DeploymentRecord } from '../state/records.js';
+import { type AppRecord, currentVersion, type DeploymentRecord, type VersionRecord } from '../state/records.js';
 import type { Mutation } from '../store/store.js';
+import { DEFAULT_MIN_RUNNING_MS } from '../tasks/task-health.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 
 /** Versions kept per app; older ones are pruned (the current one never is). */
@@ -40,25 +50,26 @@ export class AppService {
     private readonly deploymentViews: DeploymentService,
     private readonly events: EventBus,
     private readonly clock: Clock,
+    /** How long a task without health checks must have run to count as healthy (see task-health.ts). */
+    private readonly minRunningMs = DEFAULT_MIN_RUNNING_MS,
   ) {}
 
-  /** Creates or updates an app. A new spec is a new version; a new instance count alone is a scale. */
+  /**
+   * Creates or updates an app. A new spec is a new version that replaces
+   * the tasks; a new instance count alone is a scale (a version that keeps
+   * them). Without `instances` the app keeps its count (1 when new).
+   */
   async deploy(input: AppSpec, force = false): Promise<ChangeResult> {
-    const spec = normalizeAppSpec(input);
-    const existing = this.state.app(spec.id);
+    const existing = this.state.app(normalizeAppId(input.id));
+    const spec = normalizeAppSpec(input.instances === undefined && existing ? { ...input, instances: existing.spec.instances } : input);
     if (existing && sameSpec(existing.spec, spec)) return { app: this.view(existing), created: false };
     this.deployments.checkLock(spec.id, force);
     const now = this.clock.now();
     const configChanged = !existing || !sameSpec({ ...existing.spec, instances: spec.instances }, spec);
-    const record: AppRecord = {
-      spec,
-      version: configChanged ? newVersion(now, existing?.version) : (existing?.version as string),
-      createdAt: existing?.createdAt ?? now,
-      ...(existing?.lastTaskFailure ? { lastTaskFailure: existing.lastTaskFailure } : {}),
-    };
+    const record: AppRecord = !existing || configChanged ? this.newConfig(spec, now, existing) : this.scaled(existing, spec, now);
     const kind = !existing ? 'CREATE' : configChanged ? 'UPDATE' : 'SCALE';
-    const deployment = await this.change(record, kind, existing?.version ?? '', configChanged);
-    this.events.publish('api_post_event', { $case: 'app', value: { appId: spec.id, spec, version: record.version } });
+    const deployment = await this.change(record, kind, existing ? currentVersion(existing) : '');
+    this.events.publish('api_post_event', { $case: 'app', value: { appId: spec.id, spec, version: currentVersion(record) } });
     return { app: this.view(record), created: !existing, deployment };
   }
 
@@ -103,16 +114,16 @@ export class AppService {
   async restart(id: string, force = false): Promise<Deployment> {
     const app = this.require(id);
     this.deployments.checkLock(app.spec.id, force);
-    const record: AppRecord = { ...app, version: newVersion(this.clock.now(), app.version) };
-    const deployment = await this.change(record, 'RESTART', app.version, true);
+    const record = this.newConfig(app.spec, this.clock.now(), app);
+    const deployment = await this.change(record, 'RESTART', currentVersion(app));
     this.events.publish('api_post_event', { $case: 'app', value: { appId: app.spec.id, spec: app.spec, version: record.version } });
     return deployment;
   }
 
-  /** Every version of an app, newest first. */
+  /** Every version of an app, newest first, scales included. */
   versions(id: string): AppVersion[] {
     const app = this.require(id);
-    return this.state.versionsOf(app.spec.id).map((v) => ({ version: v.version, spec: v.spec }));
+    return this.state.versionsOf(app.spec.id).map((v) => ({ version: v.version, spec: v.spec, configVersion: v.configVersion ?? '' }));
   }
 
   /** One version's spec. */
@@ -123,20 +134,28 @@ export class AppService {
     return found.spec;
   }
 
-  /** Deploys an earlier version's spec (by default the one before the current) as a new version. */
+  /**
+   * Deploys an earlier version's spec (by default the one before the
+   * current) as a new version. Going back to a version with the current
+   * configuration and another instance count (before a scale) is a scale:
+   * the tasks stay.
+   */
   async rollback(id: string, toVersion = '', force = false): Promise<ChangeResult> {
     const app = this.require(id);
+    const from = currentVersion(app);
     const versions = this.state.versionsOf(app.spec.id);
-    const target = toVersion === '' ? versions.find((v) => v.version < app.version) : versions.find((v) => v.version === toVersion);
+    const target = toVersion === '' ? versions.find((v) => v.version < from) : versions.find((v) => v.version === toVersion);
     if (!target) {
       throw toVersion === ''
-        ? new DroverError(`app ${app.spec.id} has no version before ${app.version}`, Code.FailedPrecondition)
+        ? new DroverError(`app ${app.spec.id} has no version before ${from}`, Code.FailedPrecondition)
         : new NotFoundError('version', `${toVersion} of app ${app.spec.id}`);
     }
     this.deployments.checkLock(app.spec.id, force);
-    const record: AppRecord = { ...app, spec: target.spec, version: newVersion(this.clock.now(), app.version) };
-    const deployment = await this.change(record, 'ROLLBACK', app.version, true);
-    this.events.publish('api_post_event', { $case: 'app', value: { appId: app.spec.id, spec: target.spec, version: record.version } });
+    const now = this.clock.now();
+    const sameConfig = sameSpec({ ...app.spec, instances: target.spec.instances }, target.spec);
+    const record = sameConfig ? this.scaled(app, target.spec, now) : this.newConfig(target.spec, now, app);
+    const deployment = await this.change(record, 'ROLLBACK', from);
+    this.events.publish('api_post_event', { $case: 'app', value: { appId: app.spec.id, spec: target.spec, version: currentVersion(record) } });
     return { app: this.view(record), created: false, deployment };
   }
 
@@ -153,21 +172,38 @@ export class AppService {
     return killed.length;
   }
 
-  /** Writes the app (and its version) with the deployment that carries the change out. */
-  private async change(record: AppRecord, kind: DeploymentRecord['kind'], fromVersion: string, newVersionStored: boolean): Promise<Deployment> {
+  /** A new configuration of an app: a new version its tasks will be replaced with (no scale on top of it yet). */
+  private newConfig(spec: AppSpec, now: number, existing: AppRecord | undefined): AppRecord {
+    return {
+      spec,
+      version: newVersion(now, existing ? currentVersion(existing) : undefined),
+      createdAt: existing?.createdAt ?? now,
+      ...(existing?.lastTaskFailure ? { lastTaskFailure: existing.lastTaskFailure } : {}),
+    };
+  }
+
+  /** The app with a new instance count: a version of its own that keeps the configuration version (and the tasks). */
+  private scaled(app: AppRecord, spec: AppSpec, now: number): AppRecord {
+    return { ...app, spec, scaledAt: newVersion(now, currentVersion(app)) };
+  }
+
+  /** Writes the app and its new version with the deployment that carries the change out. */
+  private async change(record: AppRecord, kind: DeploymentRecord['kind'], fromVersion: string): Promise<Deployment> {
     const started = this.deployments.begin(record, kind, fromVersion);
-    const mutations: Mutation[] = [{ kind: 'putApp', app: record }, ...started.mutations];
-    if (newVersionStored) {
-      mutations.push({ kind: 'putVersion', version: { appId: record.spec.id, version: record.version, spec: record.spec } });
-      mutations.push(...this.pruneVersions(record));
-    }
+    const version: VersionRecord = {
+      appId: record.spec.id,
+      version: currentVersion(record),
+      spec: record.spec,
+      ...(record.scaledAt !== undefined ? { configVersion: record.version } : {}),
+    };
+    const mutations: Mutation[] = [{ kind: 'putApp', app: record }, ...started.mutations, { kind: 'putVersion', version }, ...this.pruneVersions(record)];
     await this.state.write(mutations);
     this.deployments.announce(started);
     return this.deploymentViews.view(started.deployment);
   }
 
   private pruneVersions(record: AppRecord): Mutation[] {
-    const versions = this.state.versionsOf(record.spec.id).filter((v) => v.version !== record.version);
+    const versions = this.state.versionsOf(record.spec.id).filter((v) => v.version !== currentVersion(record));
     return versions.slice(MAX_VERSIONS_PER_APP - 1).map((v) => ({ kind: 'deleteVersion', appId: v.appId, version: v.version }));
   }
 
@@ -186,6 +222,7 @@ export class AppService {
       this.orchestrator.waitingOf(app.spec.id),
       this.backoff.view(app, now),
       running ? [running.id] : [],
+      { now, minRunningMs: this.minRunningMs },
     );
   }
 }

@@ -2,7 +2,7 @@
  * Master records -> the proto messages clients receive. The only place that
  * knows both shapes.
  */
-import { isLive, portsAsRanges, type ScalarResources } from '@drover/common';
+import { isLive, type PortRange, portsAsRanges, type ScalarResources } from '@drover/common';
 import {
   type Agent,
   agentStateCodec,
@@ -18,11 +18,12 @@ import {
   HealthState,
   healthStateCodec,
 } from '@drover/proto';
-import { isHealthy } from '../tasks/task-updates.js';
+import { isHealthy } from '../tasks/task-health.js';
 import type { BackoffView } from '../orchestrator/launch-backoff.js';
+import { foreignPorts } from '../orchestrator/reservations.js';
 import type { Waiting } from '../orchestrator/orchestrator.js';
 import type { AgentReservation } from '../state/agent-ledger.js';
-import type { AgentRecord, AppRecord, TaskFailureRecord, TaskRecord } from '../state/records.js';
+import { type AgentRecord, type AppRecord, currentVersion, type TaskFailureRecord, type TaskRecord } from '../state/records.js';
 
 function resources(r: ScalarResources, ports: Resources['ports'] = []): Resources {
   return { cpus: r.cpus, mem: r.mem, disk: r.disk, gpus: r.gpus, ports };
@@ -80,6 +81,12 @@ function failureToProto(f: TaskFailureRecord): TaskFailure {
   };
 }
 
+/** When health is judged: the time, and how long a task without health checks must have run (see task-health.ts). */
+export interface HealthMoment {
+  readonly now: number;
+  readonly minRunningMs: number;
+}
+
 /** An app with its live counts, backoff, last failure and deployments, for clients. */
 export function appToProto(
   app: AppRecord,
@@ -87,6 +94,7 @@ export function appToProto(
   waiting: Waiting | undefined,
   backoff: BackoffView,
   deployments: readonly string[],
+  at: HealthMoment,
 ): App {
   let running = 0;
   let staged = 0;
@@ -98,12 +106,14 @@ export function appToProto(
     if (t.killRequested || t.state === 'KILLING') killing++;
     else if (t.state === 'RUNNING') running++;
     else staged++;
-    if (isHealthy(t)) healthy++;
+    if (isHealthy(t, at.now, at.minRunningMs)) healthy++;
     else if (t.health === 'UNHEALTHY') unhealthy++;
   }
   return {
     spec: app.spec,
-    version: app.version,
+    version: currentVersion(app),
+    lastConfigChangeAt: app.version,
+    lastScalingAt: app.scaledAt ?? '',
     status: {
       tasksRunning: running,
       tasksStaged: staged,
@@ -120,8 +130,14 @@ export function appToProto(
   };
 }
 
-/** An agent for clients. */
-export function agentToProto(a: AgentRecord, reservation: AgentReservation, usage: ResourceUsage | undefined, lastSeenAt: number): Agent {
+/** An agent for clients; `inUse` is what its machine last reported of the offered ports in use. */
+export function agentToProto(
+  a: AgentRecord,
+  reservation: AgentReservation,
+  usage: ResourceUsage | undefined,
+  lastSeenAt: number,
+  inUse: readonly PortRange[],
+): Agent {
   return {
     id: a.id,
     hostname: a.hostname,
@@ -138,5 +154,6 @@ export function agentToProto(a: AgentRecord, reservation: AgentReservation, usag
     draining: a.drainDeadline !== undefined,
     drainDeadline: a.drainDeadline !== undefined ? new Date(a.drainDeadline) : undefined,
     capabilities: [...(a.capabilities ?? [])],
+    foreignPorts: foreignPorts(reservation, inUse),
   };
 }

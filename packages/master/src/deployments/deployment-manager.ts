@@ -6,9 +6,11 @@
  * - Lock: an app has at most one running deployment. Another change is
  *   refused (AppLockedError -> FAILED_PRECONDITION / HTTP 409) unless
  *   forced, which cancels the running one and starts from where it is.
- * - Progress: the deployment progresses when a new-version task becomes
- *   healthy or an old one goes away. It succeeds when the app has exactly
- *   its instances, all at the target version and healthy.
+ * - Progress (deployment-progress.ts): the deployment progresses when a
+ *   new-version task becomes healthy or a task it no longer wants goes away.
+ *   It succeeds when the app has exactly its instances, all at the target
+ *   version and healthy. An ended deployment keeps the progress it ended
+ *   with: the tasks that come and go later are no longer its business.
  * - Deadline (beyond Marathon, whose deployments never time out): with no
  *   progress for progressDeadlineSeconds it fails, and the app goes back to
  *   the version it came from. That version's tasks that still run are
@@ -18,13 +20,14 @@
  * - Cancel: rolls back the same way; cancel with force just stops watching,
  *   leaving the app's spec as it is.
  */
-import { Code, DroverError, isLive, type Logger, newId, NotFoundError } from '@drover/common';
+import { Code, DroverError, type Logger, newId, NotFoundError } from '@drover/common';
 import type { Clock } from '../clock.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AppRecord, DeploymentRecord, TaskRecord } from '../state/records.js';
+import { type AppRecord, currentVersion, type DeploymentRecord, type ProgressRecord, type TaskRecord } from '../state/records.js';
 import type { Mutation } from '../store/store.js';
-import { isHealthy } from '../tasks/task-updates.js';
+import { DEFAULT_MIN_RUNNING_MS } from '../tasks/task-health.js';
+import { improvedSince, isComplete, type Progress, progressMark, progressOf } from './deployment-progress.js';
 import { deploymentToProto } from './deployment-view.js';
 import { strategyLimits } from './strategy.js';
 
@@ -41,33 +44,9 @@ export class AppLockedError extends DroverError {
   }
 }
 
-/** How far a deployment got, from the app's live tasks. */
-export interface Progress {
-  readonly newLive: number;
-  readonly newHealthy: number;
-  readonly oldRemaining: number;
-  readonly healthyTotal: number;
-  readonly liveTotal: number;
-}
-
-/** Measures progress toward `version` from the app's live tasks. */
-export function progressOf(tasks: readonly TaskRecord[], version: string): Progress {
-  let newLive = 0;
-  let newHealthy = 0;
-  let oldRemaining = 0;
-  let healthyTotal = 0;
-  let liveTotal = 0;
-  for (const t of tasks) {
-    if (!isLive(t.state)) continue;
-    liveTotal++;
-    const healthy = isHealthy(t);
-    if (healthy) healthyTotal++;
-    if (t.appVersion === version) {
-      if (!t.killRequested) newLive++;
-      if (healthy) newHealthy++;
-    } else oldRemaining++;
-  }
-  return { newLive, newHealthy, oldRemaining, healthyTotal, liveTotal };
+/** The configuration version whose tasks a deployment counts as new. */
+export function configVersionOf(d: DeploymentRecord): string {
+  return d.configVersion ?? d.version;
 }
 
 /** Starts, watches, fails, rolls back and cancels deployments. */
@@ -77,6 +56,8 @@ export class DeploymentManager {
     private readonly events: EventBus,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /** How long a task without health checks must have run to count as healthy (see task-health.ts). */
+    private readonly minRunningMs = DEFAULT_MIN_RUNNING_MS,
   ) {}
 
   /** Throws AppLockedError when the app has a running deployment and the change is not forced. */
@@ -104,7 +85,8 @@ export class DeploymentManager {
       appId: app.spec.id,
       kind,
       state: 'RUNNING',
-      version: app.version,
+      version: currentVersion(app),
+      configVersion: app.version,
       fromVersion,
       targetInstances: app.spec.instances ?? 0,
       minHealthy: limits.minHealthy,
@@ -112,15 +94,16 @@ export class DeploymentManager {
       progressDeadlineMs: limits.progressDeadlineMs,
       startedAt: now,
       lastProgressAt: now,
-      progressMark: mark(progressOf(this.state.liveTasksOfApp(app.spec.id), app.version)),
+      progressMark: '',
     };
+    const started = { ...deployment, progressMark: progressMark(this.progress(deployment, now)) };
     let replaced: DeploymentRecord | undefined;
     if (running) {
-      replaced = { ...running, state: 'CANCELED', endedAt: now, message: `replaced by deployment ${deployment.id}` };
+      replaced = this.ended(running, 'CANCELED', now, `replaced by deployment ${started.id}`);
       mutations.push({ kind: 'putDeployment', deployment: replaced });
     }
-    mutations.push({ kind: 'putDeployment', deployment });
-    return replaced ? { deployment, replaced, mutations } : { deployment, mutations };
+    mutations.push({ kind: 'putDeployment', deployment: started });
+    return replaced ? { deployment: started, replaced, mutations } : { deployment: started, mutations };
   }
 
   /** Publishes the start of a deployment `begin` made (and the end of the one it replaced). */
@@ -129,26 +112,38 @@ export class DeploymentManager {
     this.publish('deployment_info', started.deployment);
   }
 
+  /**
+   * Where a deployment stands: for a running one, measured on the app's
+   * live tasks now; for an ended one, what it ended with (or, for records
+   * older than that, measured now).
+   */
+  progress(d: DeploymentRecord, now = this.clock.now()): ProgressRecord {
+    if (d.state !== 'RUNNING' && d.finalProgress) return d.finalProgress;
+    return finalOf(this.measure(d, this.state.liveTasksOfApp(d.appId), now));
+  }
+
   /** Checks one app's running deployment against its live tasks; returns the mutations to write. */
   evaluate(app: AppRecord, tasks: readonly TaskRecord[], now: number): { mutations: Mutation[]; wakeInMs?: number } {
     const d = this.state.runningDeployment(app.spec.id);
     if (!d) return { mutations: [] };
-    const p = progressOf(tasks, d.version);
-    const target = app.spec.instances ?? 0;
-    if (p.oldRemaining === 0 && p.newHealthy >= target && p.liveTotal <= target) {
-      const done: DeploymentRecord = { ...d, state: 'SUCCEEDED', endedAt: now, lastProgressAt: now, progressMark: mark(p) };
+    const p = this.measure(d, tasks, now);
+    if (isComplete(p, d.targetInstances)) {
+      const done = { ...this.ended(d, 'SUCCEEDED', now, undefined, p), lastProgressAt: now, progressMark: progressMark(p) };
       this.publish('deployment_step_success', done);
       this.publish('deployment_success', done);
       this.log.info({ deploymentId: d.id, appId: d.appId, kind: d.kind }, 'deployment succeeded');
       return { mutations: [{ kind: 'putDeployment', deployment: done }] };
     }
-    const m = mark(p);
-    if (improved(d.progressMark, p)) {
-      return { mutations: [{ kind: 'putDeployment', deployment: { ...d, progressMark: m, lastProgressAt: now } }], wakeInMs: d.progressDeadlineMs };
+    if (improvedSince(d.progressMark, p)) {
+      return { mutations: [{ kind: 'putDeployment', deployment: { ...d, progressMark: progressMark(p), lastProgressAt: now } }], wakeInMs: d.progressDeadlineMs };
     }
+    // A task that runs but has not run long enough to count is progress in
+    // the making, not a stall: a deadline shorter than the min running time
+    // must not fail a deployment whose tasks are fine.
+    if (p.settledInMs !== undefined) return { mutations: [], wakeInMs: p.settledInMs };
     const stalledMs = now - d.lastProgressAt;
     if (stalledMs < d.progressDeadlineMs) return { mutations: [], wakeInMs: d.progressDeadlineMs - stalledMs };
-    return { mutations: this.fail(app, d, `no progress for ${Math.round(stalledMs / 1000)} s (progress deadline ${d.progressDeadlineMs / 1000} s)`, now) };
+    return { mutations: this.fail(app, d, p, `no progress for ${Math.round(stalledMs / 1000)} s (progress deadline ${d.progressDeadlineMs / 1000} s)`, now) };
   }
 
   /** Cancels: rolls back, or with force just stops the deployment. */
@@ -159,12 +154,12 @@ export class DeploymentManager {
     const app = this.state.app(d.appId);
     const now = this.clock.now();
     if (force || !app) {
-      const canceled: DeploymentRecord = { ...d, state: 'CANCELED', endedAt: now, message: 'canceled (forced: no rollback)' };
+      const canceled = this.ended(d, 'CANCELED', now, 'canceled (forced: no rollback)');
       await this.state.write([{ kind: 'putDeployment', deployment: canceled }]);
       this.publish('deployment_failed', canceled);
       return { canceled };
     }
-    const mutations = this.rollBack(app, d, 'CANCELED', 'canceled: rolling back', now);
+    const mutations = this.rollBack(app, d, this.progress(d, now), 'CANCELED', 'canceled: rolling back', now);
     await this.state.write(mutations);
     const canceled = this.state.deployment(id) as DeploymentRecord;
     const rollback = canceled.rollbackId ? this.state.deployment(canceled.rollbackId) : undefined;
@@ -175,38 +170,53 @@ export class DeploymentManager {
   endForDelete(appId: string): Mutation[] {
     const d = this.state.runningDeployment(appId);
     if (!d) return [];
-    const canceled: DeploymentRecord = { ...d, state: 'CANCELED', endedAt: this.clock.now(), message: 'the app was deleted' };
+    const canceled = this.ended(d, 'CANCELED', this.clock.now(), 'the app was deleted');
     this.publish('deployment_failed', canceled);
     return [{ kind: 'putDeployment', deployment: canceled }];
   }
 
-  private fail(app: AppRecord, d: DeploymentRecord, why: string, now: number): Mutation[] {
+  private fail(app: AppRecord, d: DeploymentRecord, p: ProgressRecord, why: string, now: number): Mutation[] {
     this.log.warn({ deploymentId: d.id, appId: d.appId, why }, 'deployment failed');
-    // A rollback that fails is not rolled back again (that would ping-pong).
-    if (d.kind === 'ROLLBACK' || d.fromVersion === '' || d.fromVersion === d.version) {
-      const failed: DeploymentRecord = { ...d, state: 'FAILED', endedAt: now, message: why };
+    // A rollback that fails is not rolled back again (that would ping-pong),
+    // and a scale that cannot be carried out keeps asking for its instances
+    // (records from before scales had versions of their own say a scale by
+    // moving from a version to itself).
+    if (d.kind === 'ROLLBACK' || d.kind === 'SCALE' || d.fromVersion === '' || d.fromVersion === d.version) {
+      const failed = this.ended(d, 'FAILED', now, why, p);
       this.publish('deployment_failed', failed);
       return [{ kind: 'putDeployment', deployment: failed }];
     }
-    return this.rollBack(app, d, 'FAILED', `${why}; rolling back to ${d.fromVersion}`, now);
+    return this.rollBack(app, d, p, 'FAILED', `${why}; rolling back to ${d.fromVersion}`, now);
   }
 
-  /** Ends `d` and starts a deployment back to its from-version (whose tasks become current again). */
-  private rollBack(app: AppRecord, d: DeploymentRecord, end: 'FAILED' | 'CANCELED', why: string, now: number): Mutation[] {
+  /**
+   * Ends `d` and starts a deployment back to its from-version. That may be
+   * a version a scale created: the app then gets back that configuration
+   * with that instance count, and the tasks of the configuration are current
+   * again at once.
+   */
+  private rollBack(app: AppRecord, d: DeploymentRecord, p: ProgressRecord, end: 'FAILED' | 'CANCELED', why: string, now: number): Mutation[] {
     const previous = this.state.version(d.appId, d.fromVersion);
     if (!previous) {
-      const ended: DeploymentRecord = { ...d, state: end, endedAt: now, message: `${why}: version ${d.fromVersion} is no longer stored` };
+      const ended = this.ended(d, end, now, `${why}: version ${d.fromVersion} is no longer stored`, p);
       this.publish('deployment_failed', ended);
       return [{ kind: 'putDeployment', deployment: ended }];
     }
-    const restored: AppRecord = { ...app, spec: previous.spec, version: previous.version };
+    const { scaledAt: _current, ...rest } = app;
+    const restored: AppRecord = {
+      ...rest,
+      spec: previous.spec,
+      version: previous.configVersion ?? previous.version,
+      ...(previous.configVersion !== undefined ? { scaledAt: previous.version } : {}),
+    };
     const limits = strategyLimits(restored.spec);
-    const rollback: DeploymentRecord = {
+    const draft: DeploymentRecord = {
       id: newId(),
       appId: d.appId,
       kind: 'ROLLBACK',
       state: 'RUNNING',
       version: previous.version,
+      configVersion: restored.version,
       fromVersion: d.version,
       targetInstances: restored.spec.instances ?? 0,
       minHealthy: limits.minHealthy,
@@ -214,10 +224,11 @@ export class DeploymentManager {
       progressDeadlineMs: limits.progressDeadlineMs,
       startedAt: now,
       lastProgressAt: now,
-      progressMark: mark(progressOf(this.state.liveTasksOfApp(d.appId), previous.version)),
+      progressMark: '',
       rollsBack: d.id,
     };
-    const ended: DeploymentRecord = { ...d, state: end, endedAt: now, message: why, rollbackId: rollback.id };
+    const rollback = { ...draft, progressMark: progressMark(this.progress(draft, now)) };
+    const ended = { ...this.ended(d, end, now, why, p), rollbackId: rollback.id };
     this.publish('deployment_failed', ended);
     this.publish('deployment_info', rollback);
     return [
@@ -227,21 +238,27 @@ export class DeploymentManager {
     ];
   }
 
+  /** `d` ended in `state`, keeping the progress it ended with (measured now unless given). */
+  private ended(d: DeploymentRecord, state: 'SUCCEEDED' | 'FAILED' | 'CANCELED', now: number, message?: string, p: ProgressRecord = this.progress(d, now)): DeploymentRecord {
+    return { ...d, state, endedAt: now, ...(message !== undefined ? { message } : {}), finalProgress: finalOf(p) };
+  }
+
+  private measure(d: DeploymentRecord, tasks: readonly TaskRecord[], now: number): Progress {
+    return progressOf(tasks, { version: configVersionOf(d), instances: d.targetInstances, now, minRunningMs: this.minRunningMs });
+  }
+
   private publish(type: string, d: DeploymentRecord): void {
-    this.events.publish(type, { $case: 'deployment', value: { deployment: deploymentToProto(d, this.progressNow(d)) } });
-  }
-
-  private progressNow(d: DeploymentRecord): Progress {
-    return progressOf(this.state.liveTasksOfApp(d.appId), d.version);
+    this.events.publish(type, { $case: 'deployment', value: { deployment: deploymentToProto(d, this.progress(d)) } });
   }
 }
 
-function mark(p: Progress): string {
-  return `${p.newHealthy}/${p.oldRemaining}`;
-}
-
-/** True when `p` is closer to done than the mark: more new healthy, or fewer old. */
-function improved(previous: string, p: Progress): boolean {
-  const [healthy = 0, old = Infinity] = previous.split('/').map(Number);
-  return p.newHealthy > healthy || p.oldRemaining < old;
+/** The part of progress clients see (and an ended deployment keeps). */
+function finalOf(p: ProgressRecord): ProgressRecord {
+  return {
+    newLive: p.newLive,
+    newHealthy: p.newHealthy,
+    oldRemaining: p.oldRemaining,
+    surplusRemaining: p.surplusRemaining,
+    healthyTotal: p.healthyTotal,
+  };
 }

@@ -4,7 +4,6 @@ import type { Deployment } from '@drover/proto';
 import type { ClusterState } from '../state/cluster-state.js';
 import type { DeploymentRecord } from '../state/records.js';
 import type { DeploymentManager } from './deployment-manager.js';
-import { progressOf } from './deployment-manager.js';
 import { deploymentToProto } from './deployment-view.js';
 
 /** Deployment list/get/cancel. */
@@ -36,8 +35,8 @@ export class DeploymentService {
     return rollback ? { canceled: this.view(canceled), rollback: this.view(rollback) } : { canceled: this.view(canceled) };
   }
 
-  /** A record as clients see it, with live progress. */
+  /** A record as clients see it, with its progress (live while it runs, as it ended after). */
   view(d: DeploymentRecord): Deployment {
-    return deploymentToProto(d, progressOf(this.state.liveTasksOfApp(d.appId), d.version));
+    return deploymentToProto(d, this.manager.progress(d));
   }
 }

@@ -1,7 +1,6 @@
 /** Deployment records -> the proto messages clients receive. */
 import { type Deployment, deploymentKindCodec, deploymentStateCodec } from '@drover/proto';
-import type { DeploymentRecord } from '../state/records.js';
-import type { Progress } from './deployment-manager.js';
+import type { DeploymentRecord, ProgressRecord } from '../state/records.js';
 
 const ACTIONS: Record<DeploymentRecord['kind'], string> = {
   CREATE: 'StartApplication',
@@ -12,7 +11,7 @@ const ACTIONS: Record<DeploymentRecord['kind'], string> = {
 };
 
 /** A deployment with its current progress, for clients. */
-export function deploymentToProto(d: DeploymentRecord, p: Progress): Deployment {
+export function deploymentToProto(d: DeploymentRecord, p: ProgressRecord): Deployment {
   return {
     id: d.id,
     appId: d.appId,
@@ -28,6 +27,7 @@ export function deploymentToProto(d: DeploymentRecord, p: Progress): Deployment 
       newHealthy: p.newHealthy,
       oldRemaining: p.oldRemaining,
       healthyTotal: p.healthyTotal,
+      surplusRemaining: p.surplusRemaining,
     },
     startedAt: new Date(d.startedAt),
     lastProgressAt: new Date(d.lastProgressAt),

@@ -31,7 +31,7 @@ export function publishClusterEvents(state: ClusterState, sessions: AgentSession
     known.set(after.id, after);
     const view = () => ({
       $case: 'agent' as const,
-      value: { agent: agentToProto(after, state.ledger.reservation(after.id), sessions.usage(after.id), after.lastSeenAt) },
+      value: { agent: agentToProto(after, state.ledger.reservation(after.id), sessions.usage(after.id), after.lastSeenAt, sessions.portsInUse(after.id)) },
     });
     if (after.state === 'ACTIVE' && before?.state !== 'ACTIVE') events.publish('agent_registered_event', view());
     if (after.state === 'LOST' && before?.state !== 'LOST') events.publish('agent_lost_event', view());

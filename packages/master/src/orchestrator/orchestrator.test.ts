@@ -3,7 +3,7 @@
  * clock and timers: restart backoff, drains, one-off tasks, constraints and
  * the explanations operators see.
  */
-import { Code } from '@drover/common';
+import { Code, normalizeRanges } from '@drover/common';
 import { Agent, AppSpec, ConstraintOperator } from '@drover/proto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type CoreHarness, startCore } from '../testing/core-harness.js';
@@ -116,7 +116,7 @@ describe('restart backoff', () => {
 });
 
 describe('drain', () => {
-  it('moves app tasks off a draining agent (new instance RUNNING before the old one is killed), then kills the rest at the deadline', async () => {
+  it('moves app tasks off a draining agent (new instance healthy, i.e. RUNNING for the min running time, before the old one is killed), then kills the rest at the deadline', async () => {
     h = await startCore();
     const a = await h.agent('agent-a');
     await deploy({ id: 'web', cmd: 'x', cpus: 0.5, mem: 64, instances: 2 });
@@ -137,12 +137,15 @@ describe('drain', () => {
     expect(a.take('kill')).toEqual([]);
 
     await b.report(onB[0] as string, 'RUNNING');
-    await advance(50);
+    // RUNNING is not enough for an app without health checks: it must have run for the min running time (5 s).
+    await advance(4900, 50);
+    expect(a.take('kill')).toEqual([]);
+    await advance(1200, 50);
     const firstKill = a.take('kill');
     expect(firstKill).toHaveLength(1);
     expect(firstKill[0]?.message).toBe('moved off a draining agent');
     await b.report(onB[1] as string, 'RUNNING');
-    await advance(50);
+    await advance(6200, 50);
     expect(a.take('kill')).toHaveLength(1);
     expect(h.core.apps.get('web').status?.tasksRunning).toBe(2);
   });
@@ -248,7 +251,8 @@ describe('a launch delay past what a timer holds', () => {
   });
 
   it('a spec from before the schema bounds (backoff 3,000,000 s) neither spins the orchestrator nor warns', async () => {
-    h = await startCore();
+    // No minimum running time: the deployment ends as soon as the task runs.
+    h = await startCore({ minRunningMs: 0 });
     const agent = await h.agent('agent-a');
     await deploy({ id: 'huge', cmd: 'x', cpus: 0.1, mem: 16 });
     // As stored before durations were bounded: the schema would refuse these today.
@@ -289,5 +293,40 @@ describe('a launch delay past what a timer holds', () => {
     expect(passes).toBeLessThan(20);
     expect(agent.launched()).toEqual([]);
     expect(h.core.apps.get('huge').status?.launchDelaySeconds).toBe(3_000_000);
+  });
+});
+
+describe('host ports in use on the agent', () => {
+  /** Host ports of the app's live tasks. */
+  const portsOf = (appId: string) => h.core.state.liveTasksOfApp(appId).flatMap((t) => t.ports.map((p) => p.number));
+
+  it('never assigns a port the machine reports in use, at registration or later, and places on it once it is released', async () => {
+    h = await startCore();
+    const agent = await h.agent('agent-a', {
+      resources: { cpus: 4, mem: 4096, disk: 0, gpus: 0, ports: [{ begin: 31000, end: 31005 }] },
+      portsInUse: [{ begin: 31001, end: 31001 }],
+    });
+    await deploy({ id: 'web', cmd: 'x', cpus: 0.1, mem: 16, instances: 4, portDefinitions: [{ port: 0, protocol: 'tcp', name: '', labels: {} }] });
+    await advance(50);
+    for (const id of agent.launched()) await agent.report(id, 'RUNNING');
+    const placed = portsOf('/web');
+    expect(placed).toHaveLength(4);
+    expect(placed).not.toContain(31001);
+    const [left] = [31000, 31002, 31003, 31004, 31005].filter((p) => !placed.includes(p));
+    expect(h.core.agents.get('agent-a').foreignPorts).toEqual([{ begin: 31001, end: 31001 }]);
+
+    // Another process takes the last free port (the agent's next usage sample says so); the tasks' own ports are listed too.
+    const inUse = [31001, left as number, ...placed].sort((x, y) => x - y).map((p) => ({ begin: p, end: p }));
+    h.core.sessions.recordUsage('agent-a', { cpusUsed: 0, memUsed: 0, memTotal: 4096, tasksRunning: 4, portsInUse: inUse });
+    expect(h.core.agents.get('agent-a').foreignPorts).toEqual(normalizeRanges([31001, left as number].map((p) => ({ begin: p, end: p }))));
+    await h.core.apps.scale('web', 5, true);
+    await advance(50);
+    expect(agent.launched()).toEqual([]);
+    expect(h.core.apps.get('web').status?.waiting?.summary).toBe('1 agent: insufficient ports (need 1 ports, most free 0 ports)');
+
+    h.core.sessions.recordUsage('agent-a', { cpusUsed: 0, memUsed: 0, memTotal: 4096, tasksRunning: 4, portsInUse: [{ begin: 31001, end: 31001 }] });
+    await advance(1100);
+    expect(agent.launched()).toHaveLength(1);
+    expect(portsOf('/web').sort()).toEqual([...placed, left].sort());
   });
 });

@@ -23,7 +23,8 @@
  *   - keepers beyond `instances` are killed, youngest first;
  *   - tasks whose health checks failed are killed, a bounded number at a
  *     time (see healthKillsAllowed);
- *   - retirees that are not healthy are killed; healthy ones only while
+ *   - retirees that are not healthy are killed; healthy ones (and ones
+ *     without checks that run but not long enough to count yet) only while
  *     more than minHealthy instances are healthy;
  *   - missing keepers are started while there is room under maxLive,
  *     unless the app's launch backoff (see launch-backoff.ts) still runs.
@@ -45,7 +46,7 @@ import type { DeploymentManager } from '../deployments/deployment-manager.js';
 import { strategyLimits } from '../deployments/strategy.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { Mutation } from '../store/store.js';
-import { isHealthy } from '../tasks/task-updates.js';
+import { DEFAULT_MIN_RUNNING_MS, healthyInMs, isHealthy } from '../tasks/task-health.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 import type { LaunchBackoff } from './launch-backoff.js';
 import type { PlacementSource, PlanApplier } from './plan-applier.js';
@@ -110,6 +111,8 @@ export class Orchestrator {
     private readonly tickMs = 1000,
     /** Fraction of an app's instances that may be replaced for failing health at once. */
     private readonly healthKillFraction = 0.25,
+    /** How long a task without health checks must have run to count as healthy (see task-health.ts). */
+    private readonly minRunningMs = DEFAULT_MIN_RUNNING_MS,
   ) {}
 
   /** Reconciles on every state change and on a timer. */
@@ -253,13 +256,16 @@ export class Orchestrator {
         killing.add(task.id);
       }
       // Old versions and tasks on draining agents go as new ones get healthy:
-      // never fewer than minHealthy healthy instances.
-      let canKill = tasks.filter((t) => isHealthy(t) && !killing.has(t.id)).length - limits.minHealthy;
+      // never fewer than minHealthy healthy instances. A retiree without
+      // checks that has not run for the min running time yet may well be
+      // serving: it is spared like a healthy one, though it does not count
+      // as healthy capacity (only proven replacements do).
+      let canKill = tasks.filter((t) => isHealthy(t, now, this.minRunningMs) && !killing.has(t.id)).length - limits.minHealthy;
       for (const task of retirementOrder(retirees)) {
         if (killing.has(task.id)) continue;
-        const healthy = isHealthy(task);
-        if (healthy && canKill <= 0) continue;
-        if (healthy) canKill--;
+        const spared = healthyInMs(task, now, this.minRunningMs) !== undefined;
+        if (spared && canKill <= 0) continue;
+        if (spared) canKill--;
         kills.push({ task, why: draining.has(task.agentId) ? 'moved off a draining agent' : `replaced by version ${app.version}` });
         killing.add(task.id);
       }
@@ -392,7 +398,7 @@ export class Orchestrator {
       .filter((a) => a.state === 'ACTIVE' && this.sessions.connected(a.id))
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((agent) => {
-        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id));
+        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id), this.sessions.portsInUse(agent.id));
         return {
           id: agent.id,
           hostname: agent.hostname,

@@ -3,9 +3,11 @@
  *
  * The scheduler works on a snapshot, which may be stale by the time its plan
  * comes back (an agent dropped or started draining, a task was placed by an
- * earlier plan). So every placement is re-checked here against the live
- * state, counting the placements already accepted from the same plan, and
- * dropped if it no longer fits: a stale plan can never overcommit an agent.
+ * earlier plan, the agent reported a host port taken by another process).
+ * So every placement is re-checked here against the live state, counting
+ * the placements already accepted from the same plan, and dropped if it no
+ * longer fits: a stale plan can never overcommit an agent or hand out a
+ * port its machine reports in use.
  * Dropped instances are simply requested again by the next reconcile pass.
  * (Constraints are not re-checked: they can only be violated by a stale
  * plan racing another plan for the same app, and the orchestrator runs one
@@ -50,7 +52,7 @@ export class PlanApplier {
       if (!this.sessions.connected(agent.id)) continue;
       const task = source.kind === 'app' ? newAppTask(source.app, agent, placement, now) : placedOneOff(source.task, agent, placement, now);
       if (source.kind === 'one-off' && this.state.task(source.task.id)?.state !== 'PENDING') continue;
-      const free = batchFree.get(agent.id) ?? freeOf(agent, this.state.ledger.reservation(agent.id));
+      const free = batchFree.get(agent.id) ?? freeOf(agent, this.state.ledger.reservation(agent.id), this.sessions.portsInUse(agent.id));
       if (!fits(task.resources, free.free) || !task.ports.every((p) => containsPort(free.freePorts, p.number))) {
         this.log.debug({ taskId: task.id, agentId: agent.id }, 'placement no longer fits; will retry');
         continue;

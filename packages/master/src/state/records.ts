@@ -29,12 +29,20 @@ export interface TaskFailureRecord {
   readonly appVersion: string;
 }
 
-/** An app: its validated spec and the version that spec got. */
+/**
+ * An app: its validated spec and the versions it got. Every change is a
+ * version (as in Marathon), but a change of the instance count alone (a
+ * scale) keeps the tasks: they run the configuration version, and a scale's
+ * version is recorded beside it. The app's current version is
+ * `scaledAt ?? version` (see currentVersion).
+ */
 export interface AppRecord {
   /** Normalized spec (defaults filled, id absolute). */
   readonly spec: AppSpec;
-  /** ISO-8601 time the spec (not the instance count) last changed. */
+  /** ISO-8601 time the spec (not the instance count) last changed: the version its tasks run. */
   readonly version: string;
+  /** The version the latest scale since then created (ISO-8601, after `version`); absent when there was none. */
+  readonly scaledAt?: string;
   /** When the app was created, ms since the epoch. */
   readonly createdAt: number;
   /** The most recent task of the app that ended on its own. */
@@ -101,6 +109,22 @@ export interface VersionRecord {
   readonly appId: string;
   readonly version: string;
   readonly spec: AppSpec;
+  /** For a version a scale created: the configuration version it keeps (what its tasks run). */
+  readonly configVersion?: string;
+}
+
+/** The app's current version: its latest change, a scale included. */
+export function currentVersion(app: Pick<AppRecord, 'version' | 'scaledAt'>): string {
+  return app.scaledAt ?? app.version;
+}
+
+/** The progress of a deployment as it ended, kept so it keeps saying what it ended with. */
+export interface ProgressRecord {
+  readonly newLive: number;
+  readonly newHealthy: number;
+  readonly oldRemaining: number;
+  readonly surplusRemaining: number;
+  readonly healthyTotal: number;
 }
 
 /** A change to an app being carried out (see deployments/deployment-manager.ts). */
@@ -109,9 +133,11 @@ export interface DeploymentRecord {
   readonly appId: string;
   readonly kind: DeploymentKindName;
   readonly state: DeploymentStateName;
-  /** The version the app moves to. */
+  /** The version the app moves to (for a scale, the version the scale created). */
   readonly version: string;
-  /** The version it moves from ("" for a new app). */
+  /** The configuration version whose tasks count as new; absent: `version` (records older than scale versions). */
+  readonly configVersion?: string;
+  /** The app's current version before the change ("" for a new app). */
   readonly fromVersion: string;
   readonly targetInstances: number;
   /** Minimum healthy instances kept during the change. */
@@ -123,8 +149,10 @@ export interface DeploymentRecord {
   readonly startedAt: number;
   readonly lastProgressAt: number;
   readonly endedAt?: number;
-  /** A fingerprint of the last progress seen ("newHealthy/oldRemaining/newLive"). */
+  /** A fingerprint of the best progress seen ("newHealthy/left to go", see deployment-progress.ts). */
   readonly progressMark: string;
+  /** Once ended: the progress it ended with. */
+  readonly finalProgress?: ProgressRecord;
   /** Why it failed or was canceled. */
   readonly message?: string;
   /** The rollback started for it. */

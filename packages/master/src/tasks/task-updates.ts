@@ -56,12 +56,6 @@ export function applyHealth(task: TaskRecord, status: TaskStatus, now: number): 
   };
 }
 
-/** True when the task counts as healthy: passing checks, or RUNNING for an app without checks. */
-export function isHealthy(task: TaskRecord): boolean {
-  if (task.state !== 'RUNNING' || task.killRequested) return false;
-  return task.health === undefined || task.health === 'HEALTHY';
-}
-
 /** The task ended by the master itself (LOST), or undefined if it already ended. */
 export function endByMaster(
   task: TaskRecord,

@@ -121,6 +121,7 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
       } as unknown as ServerDuplexStream<AgentMessage, MasterMessage>;
       const session = new AgentSession(stream, epoch, silentLogger());
       const outcome = await core.registration.register(reg, { kind: 'plaintext' }, session);
+      core.sessions.recordPortsInUse(outcome.agentId, reg.portsInUse);
       core.sessions.attach(outcome.agentId, session, clock.now());
       core.registration.followUp(outcome);
       core.orchestrator.trigger();

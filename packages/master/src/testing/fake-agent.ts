@@ -51,6 +51,7 @@ export class FakeAgent {
       capabilities: [],
       taskSpecs: [],
       agentSecret: '',
+      portsInUse: [],
       ...overrides,
     };
   }

@@ -32,17 +32,21 @@ export function appDefinitionJson(spec: AppSpec, version: string): Json {
 export interface AppJsonOptions {
   /** Its tasks, already in Marathon's shape (embedded on request). */
   readonly tasks?: readonly Json[];
-  /** When the instance count last changed, if after the last config change. */
-  readonly lastScalingAt?: string;
 }
 
-/** An app with its read-only fields (counts, deployments, last failure), as Marathon's AppInfo. */
+/**
+ * An app with its read-only fields (counts, deployments, last failure), as
+ * Marathon's AppInfo. As in Marathon, `version` is the latest change, a
+ * scale included, and versionInfo tells the two apart (lastScalingAt is the
+ * config change itself when there was no scale since).
+ */
 export function appJson(app: App, options: AppJsonOptions = {}): Json {
   const spec = app.spec ?? AppSpec.fromPartial({});
   const status = app.status;
+  const configAt = app.lastConfigChangeAt || app.version;
   const json: Json = {
     ...appDefinitionJson(spec, app.version),
-    versionInfo: { lastScalingAt: options.lastScalingAt ?? app.version, lastConfigChangeAt: app.version },
+    versionInfo: { lastScalingAt: app.lastScalingAt || configAt, lastConfigChangeAt: configAt },
     tasksStaged: status?.tasksStaged ?? 0,
     tasksRunning: status?.tasksRunning ?? 0,
     tasksHealthy: status?.tasksHealthy ?? 0,

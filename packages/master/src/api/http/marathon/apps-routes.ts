@@ -7,7 +7,7 @@
  * or `versions[/{version}]` is a sub-resource for the methods it takes.
  */
 import { appSpecToDefinition, Code, DroverError, type FieldViolation, normalizeAppId, NotFoundError } from '@drover/common';
-import { type App, DeploymentKind, type Task } from '@drover/proto';
+import type { App, Task } from '@drover/proto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChangeResult } from '../../../apps/app-service.js';
 import type { MasterCore } from '../../../master-core.js';
@@ -110,12 +110,11 @@ class AppsRoutes {
     const withTasks = embed.includes('apps.tasks') || embed.includes('app.tasks');
     const [idPart] = values(query.id);
     const [cmdPart] = values(query.cmd);
-    const scaledAt = this.lastScalings();
     const apps = this.core.apps
       .list()
       .filter((a) => (idPart === undefined || (a.spec?.id ?? '').includes(idPart)) && (cmdPart === undefined || (a.spec?.cmd ?? '').includes(cmdPart)))
       .sort((a, b) => (a.spec?.id ?? '').localeCompare(b.spec?.id ?? ''));
-    return { apps: apps.map((a) => this.appJson(a, withTasks, scaledAt)) };
+    return { apps: apps.map((a) => this.appJson(a, withTasks)) };
   }
 
   /** POST /v2/apps: creates; an existing id is a conflict, as in Marathon. */
@@ -190,24 +189,8 @@ class AppsRoutes {
     return this.core.tasks.list({ appId: app.spec?.id }).tasks.map((t) => this.task(t, app));
   }
 
-  private appJson(app: App, withTasks: boolean, scaledAt = this.lastScalings()): Json {
-    const id = app.spec?.id ?? '';
-    const scaled = scaledAt.get(id);
-    return appJson(app, {
-      ...(withTasks ? { tasks: this.tasksOf(app) } : {}),
-      ...(scaled !== undefined && scaled > app.version ? { lastScalingAt: scaled } : {}),
-    });
-  }
-
-  /** When each app was last scaled (Drover's version changes with the spec only). */
-  private lastScalings(): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const d of this.core.deployments.list({ includeEnded: true })) {
-      if (d.kind !== DeploymentKind.DEPLOYMENT_KIND_SCALE || !d.startedAt) continue;
-      const at = d.startedAt.toISOString();
-      if ((out.get(d.appId) ?? '') < at) out.set(d.appId, at);
-    }
-    return out;
+  private appJson(app: App, withTasks: boolean): Json {
+    return appJson(app, withTasks ? { tasks: this.tasksOf(app) } : {});
   }
 
   private findApp(id: string): App | undefined {

@@ -23,7 +23,8 @@ const agents: FakeAgent[] = [];
 
 beforeEach(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-marathon-'));
-  master = await startMaster({ dataDir, grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, logger: silentLogger() });
+  // Deployments of apps without health checks end as soon as their tasks run (no min running time): these tests are about the API's shapes.
+  master = await startMaster({ dataDir, grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, minRunningMs: 0, logger: silentLogger() });
 });
 
 afterEach(async () => {
@@ -78,6 +79,7 @@ const UUID = /^[0-9a-f-]{36}$/;
 
 /** An app whose deployment never finishes without an agent to run it: it stays locked. */
 const WEB = { id: '/prod/web', cmd: 'sleep 600', cpus: 0.1, mem: 16, instances: 2, healthChecks: [{ protocol: 'HTTP', path: '/health' }] };
+const { instances: _two, ...WEB_WITHOUT_INSTANCES } = WEB;
 
 describe('apps', () => {
   it('POST creates: 201, Location, the app JSON with its deployment; the same id again is a conflict', async () => {
@@ -281,6 +283,18 @@ describe('apps', () => {
     expect(old.status).toBe(200);
     expect(old.body).toMatchObject({ id: '/prod/web', cmd: 'sleep 600', version: v1 });
     expect(old.body).not.toHaveProperty('tasksRunning');
+  });
+
+  it('versions: a scale is a version of its own, and versionInfo tells it from a config change (as in Marathon)', async () => {
+    const v1 = (await api('POST', '/v2/apps', WEB)).body.version as string;
+    const scale = (await api('PATCH', '/v2/apps/prod/web?force=true', { instances: 3 })).body.version as string;
+    expect(scale > v1).toBe(true);
+    expect((await api('GET', '/v2/apps/prod/web/versions')).body).toEqual({ versions: [scale, v1] });
+    expect((await api('GET', `/v2/apps/prod/web/versions/${scale}`)).body).toMatchObject({ instances: 3, version: scale });
+    expect((await api('GET', `/v2/apps/prod/web/versions/${v1}`)).body).toMatchObject({ instances: 2, version: v1 });
+    expect((await api('GET', '/v2/apps/prod/web')).body.app).toMatchObject({ instances: 3, version: scale, versionInfo: { lastScalingAt: scale, lastConfigChangeAt: v1 } });
+    // PUT without instances keeps the scaled count: the same definition again changes nothing.
+    expect((await api('PUT', '/v2/apps/prod/web', WEB_WITHOUT_INSTANCES)).body).toEqual({ version: scale, deploymentId: null });
   });
 
   it('restart answers {version, deploymentId} of a RestartApplication deployment', async () => {

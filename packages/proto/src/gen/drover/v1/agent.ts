@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Resources, ResourceUsage } from "./resources.js";
+import { PortRange, Resources, ResourceUsage } from "./resources.js";
 
 /** Whether the master is in touch with an agent. */
 export enum AgentState {
@@ -102,6 +102,12 @@ export interface Agent {
     | undefined;
   /** What it can run ("docker", "isolation:cgroups-v1", ...). */
   capabilities: string[];
+  /**
+   * Offered host ports that processes other than its tasks were using when
+   * it last reported (ResourceUsage.ports_in_use minus the ports its tasks
+   * hold). They are never assigned to tasks while in use.
+   */
+  foreignPorts: PortRange[];
 }
 
 export interface Agent_AttributesEntry {
@@ -126,6 +132,7 @@ function createBaseAgent(): Agent {
     draining: false,
     drainDeadline: undefined,
     capabilities: [],
+    foreignPorts: [],
   };
 }
 
@@ -175,6 +182,9 @@ export const Agent: MessageFns<Agent> = {
     }
     for (const v of message.capabilities) {
       writer.uint32(122).string(v!);
+    }
+    for (const v of message.foreignPorts) {
+      PortRange.encode(v!, writer.uint32(130).fork()).join();
     }
     return writer;
   },
@@ -315,6 +325,14 @@ export const Agent: MessageFns<Agent> = {
             message.capabilities.push(reader.string());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.foreignPorts.push(PortRange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -370,6 +388,11 @@ export const Agent: MessageFns<Agent> = {
         : undefined,
       capabilities: globalThis.Array.isArray(object?.capabilities)
         ? object.capabilities.map((e: any) => globalThis.String(e))
+        : [],
+      foreignPorts: globalThis.Array.isArray(object?.foreignPorts)
+        ? object.foreignPorts.map((e: any) => PortRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.foreign_ports)
+        ? object.foreign_ports.map((e: any) => PortRange.fromJSON(e))
         : [],
     };
   },
@@ -427,6 +450,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.capabilities?.length) {
       obj.capabilities = message.capabilities;
     }
+    if (message.foreignPorts?.length) {
+      obj.foreignPorts = message.foreignPorts.map((e) => PortRange.toJSON(e));
+    }
     return obj;
   },
 
@@ -462,6 +488,7 @@ export const Agent: MessageFns<Agent> = {
     message.draining = object.draining ?? false;
     message.drainDeadline = object.drainDeadline ?? undefined;
     message.capabilities = object.capabilities?.map((e) => e) || [];
+    message.foreignPorts = object.foreignPorts?.map((e) => PortRange.fromPartial(e)) || [];
     return message;
   },
 };

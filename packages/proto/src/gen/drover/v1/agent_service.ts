@@ -18,7 +18,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
-import { Resources, ResourceUsage } from "./resources.js";
+import { PortRange, Resources, ResourceUsage } from "./resources.js";
 import { TaskReason, taskReasonFromJSON, taskReasonToJSON, TaskSpec, TaskStatus } from "./task.js";
 
 /** What a FileRequest asks for. */
@@ -164,6 +164,12 @@ export interface Register {
    * killing it.
    */
   taskSpecs: TaskSpec[];
+  /**
+   * Host ports inside `resources.ports` in use on the machine when the agent
+   * registered, as in ResourceUsage.ports_in_use: the master keeps them off
+   * placements from the first moment, before the first usage sample.
+   */
+  portsInUse: PortRange[];
 }
 
 export interface Register_AttributesEntry {
@@ -728,6 +734,7 @@ function createBaseRegister(): Register {
     capabilities: [],
     agentSecret: "",
     taskSpecs: [],
+    portsInUse: [],
   };
 }
 
@@ -765,6 +772,9 @@ export const Register: MessageFns<Register> = {
     }
     for (const v of message.taskSpecs) {
       TaskSpec.encode(v!, writer.uint32(90).fork()).join();
+    }
+    for (const v of message.portsInUse) {
+      PortRange.encode(v!, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -873,6 +883,14 @@ export const Register: MessageFns<Register> = {
             message.taskSpecs.push(TaskSpec.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.portsInUse.push(PortRange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -925,6 +943,11 @@ export const Register: MessageFns<Register> = {
         : globalThis.Array.isArray(object?.task_specs)
         ? object.task_specs.map((e: any) => TaskSpec.fromJSON(e))
         : [],
+      portsInUse: globalThis.Array.isArray(object?.portsInUse)
+        ? object.portsInUse.map((e: any) => PortRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.ports_in_use)
+        ? object.ports_in_use.map((e: any) => PortRange.fromJSON(e))
+        : [],
     };
   },
 
@@ -969,6 +992,9 @@ export const Register: MessageFns<Register> = {
     if (message.taskSpecs?.length) {
       obj.taskSpecs = message.taskSpecs.map((e) => TaskSpec.toJSON(e));
     }
+    if (message.portsInUse?.length) {
+      obj.portsInUse = message.portsInUse.map((e) => PortRange.toJSON(e));
+    }
     return obj;
   },
 
@@ -998,6 +1024,7 @@ export const Register: MessageFns<Register> = {
     message.capabilities = object.capabilities?.map((e) => e) || [];
     message.agentSecret = object.agentSecret ?? "";
     message.taskSpecs = object.taskSpecs?.map((e) => TaskSpec.fromPartial(e)) || [];
+    message.portsInUse = object.portsInUse?.map((e) => PortRange.fromPartial(e)) || [];
     return message;
   },
 };

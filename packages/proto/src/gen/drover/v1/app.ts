@@ -648,8 +648,9 @@ export interface AppStatus {
     | TaskFailure
     | undefined;
   /**
-   * Live tasks whose health checks all pass (RUNNING tasks, for apps
-   * without health checks).
+   * Live tasks whose health checks all pass (for apps without health
+   * checks: tasks RUNNING for at least the master's min running time, so
+   * a process that dies at start never counts).
    */
   tasksHealthy: number;
   /** Live tasks with a failing health check. */
@@ -658,12 +659,23 @@ export interface AppStatus {
   deployments: string[];
 }
 
-/** One accepted spec of an app. */
+/**
+ * One accepted spec of an app. Every change is a version, a scale included
+ * (as in Marathon), so the list shows the instance count each one asked for.
+ */
 export interface AppVersion {
   /** The version (ISO-8601 time it was accepted). */
   version: string;
   /** The spec of that version. */
-  spec?: AppSpec | undefined;
+  spec?:
+    | AppSpec
+    | undefined;
+  /**
+   * For a version that only changed the instance count (a scale): the
+   * version whose configuration it keeps, which is what its tasks run.
+   * Empty for a configuration change.
+   */
+  configVersion: string;
 }
 
 /** An app as the master holds it. */
@@ -672,10 +684,26 @@ export interface App {
   spec?:
     | AppSpec
     | undefined;
-  /** Version of the spec: ISO-8601 timestamp of when it was accepted. */
+  /**
+   * The current version: ISO-8601 timestamp of the latest accepted change,
+   * a scale included (Marathon's `version`). It is the newest of
+   * last_config_change_at and last_scaling_at.
+   */
   version: string;
   /** Live counts. */
-  status?: AppStatus | undefined;
+  status?:
+    | AppStatus
+    | undefined;
+  /**
+   * When the configuration (anything but the instance count) last changed:
+   * the version the app's current tasks run (TaskInfo.app_version).
+   */
+  lastConfigChangeAt: string;
+  /**
+   * When the instance count last changed on its own (a scale); empty when
+   * it has not since the last configuration change.
+   */
+  lastScalingAt: string;
 }
 
 function createBasePortDefinition(): PortDefinition {
@@ -3728,7 +3756,7 @@ export const AppStatus: MessageFns<AppStatus> = {
 };
 
 function createBaseAppVersion(): AppVersion {
-  return { version: "", spec: undefined };
+  return { version: "", spec: undefined, configVersion: "" };
 }
 
 export const AppVersion: MessageFns<AppVersion> = {
@@ -3738,6 +3766,9 @@ export const AppVersion: MessageFns<AppVersion> = {
     }
     if (message.spec !== undefined) {
       AppSpec.encode(message.spec, writer.uint32(18).fork()).join();
+    }
+    if (message.configVersion !== "") {
+      writer.uint32(26).string(message.configVersion);
     }
     return writer;
   },
@@ -3771,6 +3802,14 @@ export const AppVersion: MessageFns<AppVersion> = {
             message.spec = AppSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.configVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3787,6 +3826,11 @@ export const AppVersion: MessageFns<AppVersion> = {
     return {
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       spec: isSet(object.spec) ? AppSpec.fromJSON(object.spec) : undefined,
+      configVersion: isSet(object.configVersion)
+        ? globalThis.String(object.configVersion)
+        : isSet(object.config_version)
+        ? globalThis.String(object.config_version)
+        : "",
     };
   },
 
@@ -3798,6 +3842,9 @@ export const AppVersion: MessageFns<AppVersion> = {
     if (message.spec !== undefined) {
       obj.spec = AppSpec.toJSON(message.spec);
     }
+    if (message.configVersion !== "") {
+      obj.configVersion = message.configVersion;
+    }
     return obj;
   },
 
@@ -3808,12 +3855,13 @@ export const AppVersion: MessageFns<AppVersion> = {
     const message = createBaseAppVersion();
     message.version = object.version ?? "";
     message.spec = (object.spec !== undefined && object.spec !== null) ? AppSpec.fromPartial(object.spec) : undefined;
+    message.configVersion = object.configVersion ?? "";
     return message;
   },
 };
 
 function createBaseApp(): App {
-  return { spec: undefined, version: "", status: undefined };
+  return { spec: undefined, version: "", status: undefined, lastConfigChangeAt: "", lastScalingAt: "" };
 }
 
 export const App: MessageFns<App> = {
@@ -3826,6 +3874,12 @@ export const App: MessageFns<App> = {
     }
     if (message.status !== undefined) {
       AppStatus.encode(message.status, writer.uint32(26).fork()).join();
+    }
+    if (message.lastConfigChangeAt !== "") {
+      writer.uint32(34).string(message.lastConfigChangeAt);
+    }
+    if (message.lastScalingAt !== "") {
+      writer.uint32(42).string(message.lastScalingAt);
     }
     return writer;
   },
@@ -3867,6 +3921,22 @@ export const App: MessageFns<App> = {
             message.status = AppStatus.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lastConfigChangeAt = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.lastScalingAt = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3884,6 +3954,16 @@ export const App: MessageFns<App> = {
       spec: isSet(object.spec) ? AppSpec.fromJSON(object.spec) : undefined,
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       status: isSet(object.status) ? AppStatus.fromJSON(object.status) : undefined,
+      lastConfigChangeAt: isSet(object.lastConfigChangeAt)
+        ? globalThis.String(object.lastConfigChangeAt)
+        : isSet(object.last_config_change_at)
+        ? globalThis.String(object.last_config_change_at)
+        : "",
+      lastScalingAt: isSet(object.lastScalingAt)
+        ? globalThis.String(object.lastScalingAt)
+        : isSet(object.last_scaling_at)
+        ? globalThis.String(object.last_scaling_at)
+        : "",
     };
   },
 
@@ -3898,6 +3978,12 @@ export const App: MessageFns<App> = {
     if (message.status !== undefined) {
       obj.status = AppStatus.toJSON(message.status);
     }
+    if (message.lastConfigChangeAt !== "") {
+      obj.lastConfigChangeAt = message.lastConfigChangeAt;
+    }
+    if (message.lastScalingAt !== "") {
+      obj.lastScalingAt = message.lastScalingAt;
+    }
     return obj;
   },
 
@@ -3911,6 +3997,8 @@ export const App: MessageFns<App> = {
     message.status = (object.status !== undefined && object.status !== null)
       ? AppStatus.fromPartial(object.status)
       : undefined;
+    message.lastConfigChangeAt = object.lastConfigChangeAt ?? "";
+    message.lastScalingAt = object.lastScalingAt ?? "";
     return message;
   },
 };

@@ -1425,7 +1425,12 @@ export const DeleteAppResponse: MessageFns<DeleteAppResponse> = {
  */
 export type AppsService = typeof AppsService;
 export const AppsService = {
-  /** Creates the app, or replaces its spec if the id exists. */
+  /**
+   * Creates the app, or replaces its spec if the id exists. A spec without
+   * `instances` keeps the app's current count (1 for a new app), as
+   * Marathon's PUT does, so redeploying a file after a scale does not undo
+   * the scale.
+   */
   deploy: {
     path: "/drover.v1.Apps/Deploy" as const,
     requestStream: false as const,
@@ -1445,7 +1450,7 @@ export const AppsService = {
     responseSerialize: (value: RestartAppResponse): Buffer => Buffer.from(RestartAppResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RestartAppResponse => RestartAppResponse.decode(value),
   },
-  /** Every version of the app, newest first. */
+  /** Every version of the app, newest first, scales included. */
   versions: {
     path: "/drover.v1.Apps/Versions" as const,
     requestStream: false as const,
@@ -1510,11 +1515,16 @@ export const AppsService = {
 } as const;
 
 export interface AppsServer extends UntypedServiceImplementation {
-  /** Creates the app, or replaces its spec if the id exists. */
+  /**
+   * Creates the app, or replaces its spec if the id exists. A spec without
+   * `instances` keeps the app's current count (1 for a new app), as
+   * Marathon's PUT does, so redeploying a file after a scale does not undo
+   * the scale.
+   */
   deploy: handleUnaryCall<DeployAppRequest, DeployAppResponse>;
   /** Replaces every task with a new one, under the app's upgrade strategy. */
   restart: handleUnaryCall<RestartAppRequest, RestartAppResponse>;
-  /** Every version of the app, newest first. */
+  /** Every version of the app, newest first, scales included. */
   versions: handleUnaryCall<ListAppVersionsRequest, ListAppVersionsResponse>;
   /** Deploys the spec of an earlier version (the previous one by default). */
   rollback: handleUnaryCall<RollbackAppRequest, RollbackAppResponse>;
@@ -1529,7 +1539,12 @@ export interface AppsServer extends UntypedServiceImplementation {
 }
 
 export interface AppsClient extends Client {
-  /** Creates the app, or replaces its spec if the id exists. */
+  /**
+   * Creates the app, or replaces its spec if the id exists. A spec without
+   * `instances` keeps the app's current count (1 for a new app), as
+   * Marathon's PUT does, so redeploying a file after a scale does not undo
+   * the scale.
+   */
   deploy(
     request: DeployAppRequest,
     callback: (error: ServiceError | null, response: DeployAppResponse) => void,
@@ -1561,7 +1576,7 @@ export interface AppsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RestartAppResponse) => void,
   ): ClientUnaryCall;
-  /** Every version of the app, newest first. */
+  /** Every version of the app, newest first, scales included. */
   versions(
     request: ListAppVersionsRequest,
     callback: (error: ServiceError | null, response: ListAppVersionsResponse) => void,

@@ -152,22 +152,31 @@ export interface DeploymentStep {
 
 /**
  * How far a deployment got: new instances against the target, and what is
- * left of the old version.
+ * left of the old version. new_live and new_healthy never exceed
+ * target_instances: tasks of the target version beyond it are counted in
+ * surplus_remaining. A running deployment's progress is measured when
+ * asked; an ended one's is the progress it ended with.
  */
 export interface DeploymentProgress {
   /** Instances the app should end with. */
   targetInstances: number;
-  /** Live tasks of the target version. */
+  /** Live tasks of the target version that stay (at most target_instances). */
   newLive: number;
   /**
    * Tasks of the target version that count as healthy (passing checks, or
-   * RUNNING when the app has none).
+   * for an app without checks RUNNING for at least the master's min
+   * running time), at most target_instances.
    */
   newHealthy: number;
   /** Live tasks of other versions still to be replaced. */
   oldRemaining: number;
   /** Healthy tasks of any version right now. */
   healthyTotal: number;
+  /**
+   * Live tasks of the target version beyond target_instances (a scale
+   * down) or being stopped, still to go.
+   */
+  surplusRemaining: number;
 }
 
 /** A change to an app being carried out. */
@@ -176,9 +185,12 @@ export interface Deployment {
   id: string;
   /** The app. */
   appId: string;
-  /** The version the app is moving to. */
+  /**
+   * The version the app is moving to (for a scale: the version the scale
+   * created, whose configuration is the one the app had).
+   */
   version: string;
-  /** The version it moves from (empty for a new app). */
+  /** The app's current version before the change (empty for a new app). */
   fromVersion: string;
   /** What kind of change. */
   kind: DeploymentKind;
@@ -352,7 +364,7 @@ export const DeploymentStep: MessageFns<DeploymentStep> = {
 };
 
 function createBaseDeploymentProgress(): DeploymentProgress {
-  return { targetInstances: 0, newLive: 0, newHealthy: 0, oldRemaining: 0, healthyTotal: 0 };
+  return { targetInstances: 0, newLive: 0, newHealthy: 0, oldRemaining: 0, healthyTotal: 0, surplusRemaining: 0 };
 }
 
 export const DeploymentProgress: MessageFns<DeploymentProgress> = {
@@ -371,6 +383,9 @@ export const DeploymentProgress: MessageFns<DeploymentProgress> = {
     }
     if (message.healthyTotal !== 0) {
       writer.uint32(40).uint32(message.healthyTotal);
+    }
+    if (message.surplusRemaining !== 0) {
+      writer.uint32(48).uint32(message.surplusRemaining);
     }
     return writer;
   },
@@ -428,6 +443,14 @@ export const DeploymentProgress: MessageFns<DeploymentProgress> = {
             message.healthyTotal = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.surplusRemaining = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -467,6 +490,11 @@ export const DeploymentProgress: MessageFns<DeploymentProgress> = {
         : isSet(object.healthy_total)
         ? globalThis.Number(object.healthy_total)
         : 0,
+      surplusRemaining: isSet(object.surplusRemaining)
+        ? globalThis.Number(object.surplusRemaining)
+        : isSet(object.surplus_remaining)
+        ? globalThis.Number(object.surplus_remaining)
+        : 0,
     };
   },
 
@@ -487,6 +515,9 @@ export const DeploymentProgress: MessageFns<DeploymentProgress> = {
     if (message.healthyTotal !== 0) {
       obj.healthyTotal = Math.round(message.healthyTotal);
     }
+    if (message.surplusRemaining !== 0) {
+      obj.surplusRemaining = Math.round(message.surplusRemaining);
+    }
     return obj;
   },
 
@@ -500,6 +531,7 @@ export const DeploymentProgress: MessageFns<DeploymentProgress> = {
     message.newHealthy = object.newHealthy ?? 0;
     message.oldRemaining = object.oldRemaining ?? 0;
     message.healthyTotal = object.healthyTotal ?? 0;
+    message.surplusRemaining = object.surplusRemaining ?? 0;
     return message;
   },
 };

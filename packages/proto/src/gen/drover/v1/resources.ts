@@ -48,6 +48,15 @@ export interface ResourceUsage {
   memTotal: number;
   /** Number of tasks the agent is running when it sampled. */
   tasksRunning: number;
+  /**
+   * Host ports inside the offered ranges that something on the machine uses
+   * when sampled: a listening TCP socket or a bound UDP socket, of any
+   * process (the agent's own tasks included: it cannot tell cheaply which
+   * process owns a socket, and the master knows which ports its tasks hold).
+   * The master never assigns these to tasks. Empty from agents that predate
+   * this field.
+   */
+  portsInUse: PortRange[];
 }
 
 function createBasePortRange(): PortRange {
@@ -269,7 +278,7 @@ export const Resources: MessageFns<Resources> = {
 };
 
 function createBaseResourceUsage(): ResourceUsage {
-  return { cpusUsed: 0, memUsed: 0, memTotal: 0, tasksRunning: 0 };
+  return { cpusUsed: 0, memUsed: 0, memTotal: 0, tasksRunning: 0, portsInUse: [] };
 }
 
 export const ResourceUsage: MessageFns<ResourceUsage> = {
@@ -285,6 +294,9 @@ export const ResourceUsage: MessageFns<ResourceUsage> = {
     }
     if (message.tasksRunning !== 0) {
       writer.uint32(32).uint32(message.tasksRunning);
+    }
+    for (const v of message.portsInUse) {
+      PortRange.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -334,6 +346,14 @@ export const ResourceUsage: MessageFns<ResourceUsage> = {
             message.tasksRunning = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.portsInUse.push(PortRange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -368,6 +388,11 @@ export const ResourceUsage: MessageFns<ResourceUsage> = {
         : isSet(object.tasks_running)
         ? globalThis.Number(object.tasks_running)
         : 0,
+      portsInUse: globalThis.Array.isArray(object?.portsInUse)
+        ? object.portsInUse.map((e: any) => PortRange.fromJSON(e))
+        : globalThis.Array.isArray(object?.ports_in_use)
+        ? object.ports_in_use.map((e: any) => PortRange.fromJSON(e))
+        : [],
     };
   },
 
@@ -385,6 +410,9 @@ export const ResourceUsage: MessageFns<ResourceUsage> = {
     if (message.tasksRunning !== 0) {
       obj.tasksRunning = Math.round(message.tasksRunning);
     }
+    if (message.portsInUse?.length) {
+      obj.portsInUse = message.portsInUse.map((e) => PortRange.toJSON(e));
+    }
     return obj;
   },
 
@@ -397,6 +425,7 @@ export const ResourceUsage: MessageFns<ResourceUsage> = {
     message.memUsed = object.memUsed ?? 0;
     message.memTotal = object.memTotal ?? 0;
     message.tasksRunning = object.tasksRunning ?? 0;
+    message.portsInUse = object.portsInUse?.map((e) => PortRange.fromPartial(e)) || [];
     return message;
   },
 };
