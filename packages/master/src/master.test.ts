@@ -2,29 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Code, fromGrpcError, silentLogger, ValidationError } from '@drover/common';
-import {
-  type Agent,
-  AgentsClient,
-  agentStateCodec,
-  type App,
-  AppsClient,
-  AppSpec,
-  ClusterClient,
-  type DeleteAppResponse,
-  type DeployAppResponse,
-  type GetAppResponse,
-  type InfoResponse,
-  type ListAgentsResponse,
-  type ListAppsResponse,
-  type ListTasksResponse,
-  type ScaleAppResponse,
-  type Task,
-  TasksClient,
-  TaskState,
-  taskStateCodec,
-  TaskStatus,
-} from '@drover/proto';
-import { credentials, type ServiceError } from '@grpc/grpc-js';
+import { type Agent, agentStateCodec, type Task, TaskState, taskStateCodec, TaskStatus } from '@drover/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningMaster } from './master-options.js';
 import { startMaster } from './master.js';

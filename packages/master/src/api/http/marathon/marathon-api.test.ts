@@ -13,6 +13,7 @@ import type { RunningMaster } from '../../../master-options.js';
 import { startMaster } from '../../../master.js';
 import { FakeAgent, run } from '../../../testing/fake-agent.js';
 import { MARATHON_1_4_APP_ANSWER, MARATHON_1_9_APP_ANSWER } from '../../../testing/marathon-app-fixtures.js';
+import { until } from '../../../testing/master-clients.js';
 import { APP_LOCKED_MESSAGE } from './marathon-errors.js';
 
 type Json = Record<string, any>;
@@ -64,15 +65,6 @@ async function agent(): Promise<FakeAgent> {
   return a;
 }
 
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UUID = /^[0-9a-f-]{36}$/;
