@@ -58,9 +58,13 @@ export async function download(source: URL, file: string, options: DownloadOptio
   const hash = createHash('sha256');
   let bytes = 0;
   try {
-    const { body, total } = await open(source, signal);
-    const out = await writeStream(file).catch((e: unknown) => {
-      body.destroy();
+    // The file first, the source second, and nothing awaited between the
+    // source's stream and the pipeline that listens to it: an abort (a kill,
+    // the idle timeout) errors that stream at once, and an error nobody
+    // listens to yet would be an uncaught exception in the agent.
+    const out = await writeStream(file);
+    const { body, total } = await open(source, signal).catch((e: unknown) => {
+      out.destroy();
       throw e;
     });
     const every = options.progressIntervalMs ?? 5000;
@@ -133,7 +137,7 @@ async function open(source: URL, signal: AbortSignal): Promise<Opened> {
   return { body, total: Number.isFinite(length) ? length : undefined };
 }
 
-async function writeStream(file: string): Promise<NodeJS.WritableStream> {
+async function writeStream(file: string): Promise<NodeJS.WritableStream & { destroy(): void }> {
   const handle = await fs.open(file, 'wx', 0o644);
   return handle.createWriteStream();
 }
