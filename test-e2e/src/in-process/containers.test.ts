@@ -77,7 +77,7 @@ describeDocker('containers through the master', () => {
       expect(port).toBeLessThanOrEqual(32819);
       const body = await waitFor(
         `an answer on host port ${port}`,
-        () => fetch(`http://127.0.0.1:${port}/index.html`).then((r) => (r.ok ? r.text() : '')).catch(() => ''),
+        () => fetch(`http://127.0.0.1:${port}/index.html`, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? r.text() : '')).catch(() => ''),
         (text) => text !== '',
         10_000,
       );

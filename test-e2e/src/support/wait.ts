@@ -11,7 +11,9 @@ export async function waitFor<T>(
   let lastError: unknown;
   for (;;) {
     try {
-      last = await probe();
+      // A probe that hangs (a connection accepted and never answered) must not
+      // outlive the wait: it gets what is left of the deadline, at least 1 s.
+      last = await withDeadline(probe(), Math.max(1000, deadline - Date.now()), what);
       if (ok(last)) return last;
     } catch (error) {
       lastError = error;
@@ -21,6 +23,19 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
     }
     await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** `value`, or a rejection once `ms` passed without it. */
+async function withDeadline<T>(value: Promise<T> | T, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a probe for ${what} did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([value, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
