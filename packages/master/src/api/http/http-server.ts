@@ -54,7 +54,7 @@ export async function startHttpServer(core: MasterCore, options: HttpServerOptio
       get grpcAddress() {
         return facts.grpcAddress;
       },
-      epoch: facts.epoch,
+      leadership: facts.leadership,
       startedAt: facts.startedAt,
       storeKind: facts.storeKind,
       httpAddress: () => `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${port}`,

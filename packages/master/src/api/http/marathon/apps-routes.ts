@@ -9,7 +9,7 @@
 import { appSpecToDefinition, Code, DroverError, type FieldViolation, normalizeAppId, NotFoundError } from '@drover/common';
 import type { App, Task } from '@drover/proto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ChangeResult } from '../../../apps/app-service.js';
+import type { ChangeResult } from '../../../services/app-service.js';
 import type { MasterCore } from '../../../master-core.js';
 import { appDefinitionJson, appJson, type Json, taskJson } from './app-json.js';
 import { fromMarathonApp, parseWith } from './marathon-app-input.js';
