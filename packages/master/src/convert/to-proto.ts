@@ -21,7 +21,7 @@ import {
 import { isHealthy } from '../tasks/task-health.js';
 import type { BackoffView } from '../tasks/launch-backoff.js';
 import { foreignPorts } from '../state/reservations.js';
-import type { Waiting } from '../orchestrator/orchestrator.js';
+import type { Waiting } from '../model/waiting.js';
 import type { AgentReservation } from '../state/agent-ledger.js';
 import { type AgentRecord, type AppRecord, currentVersion, type TaskFailureRecord, type TaskRecord } from '../model/records.js';
 

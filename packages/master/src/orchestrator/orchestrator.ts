@@ -45,7 +45,6 @@ import type { PlacementSource, PlanApplier } from './plan-applier.js';
 import { type Kill, killMessage, type ReconcilePolicy, reconcileApp } from './reconcile-app.js';
 import { reconcileLeftovers } from './reconcile-leftovers.js';
 
-export type { Waiting } from '../model/waiting.js';
 
 /** The orchestrator's collaborators. */
 export interface OrchestratorDeps {

@@ -7,7 +7,7 @@
  */
 import { NotFoundError } from '@drover/common';
 import type { FastifyInstance } from 'fastify';
-import type { MasterCore } from '../../../master-core.js';
+import type { ApiServices } from '../../api-services.js';
 import { appsRoutes } from './apps-routes.js';
 import type { SpecLookup } from './deployment-json.js';
 import { deploymentsRoutes } from './deployments-routes.js';
@@ -17,7 +17,7 @@ import { type ServerFacts, serverRoutes } from './server-routes.js';
 
 /** What the API serves from. */
 export interface MarathonApiContext {
-  readonly core: MasterCore;
+  readonly core: ApiServices;
   readonly facts: ServerFacts;
   readonly events?: EventStreamOptions;
 }
@@ -55,7 +55,7 @@ export function registerMarathonApi(app: FastifyInstance, ctx: MarathonApiContex
 }
 
 /** A stored version's spec, or undefined once the app or version is gone. */
-function specLookup(core: MasterCore): SpecLookup {
+function specLookup(core: ApiServices): SpecLookup {
   return (appId, version) => {
     try {
       return core.apps.version(appId, version);
