@@ -1,7 +1,7 @@
 /**
  * The Marathon-compatible REST API and event stream under /v2: a thin
- * adapter over the services the gRPC API uses (see ARCHITECTURE.md,
- * "compatibility surfaces"). Routes live per resource (apps-routes.ts,
+ * adapter over the services the gRPC API uses (see docs/ARCHITECTURE.md,
+ * "Compatibility surfaces"). Routes live per resource (apps-routes.ts,
  * deployments-routes.ts, server-routes.ts, event-stream.ts); every error
  * leaves through marathonErrorReply.
  */
