@@ -99,6 +99,8 @@ export class Orchestrator {
   private waiting = new Map<string, Waiting>();
   /** Apps to look at in the next pass; `everything` means all of them. */
   private dirty = new Set<string>();
+  /** When apps asked to be looked at again (a deployment's deadline, a task about to count), ms since the epoch. */
+  private readonly due = new Map<string, number>();
   private everything = true;
   private lastPassEnd = 0;
   private passWaiters: Array<() => void> = [];
@@ -252,7 +254,8 @@ export class Orchestrator {
       );
       kills.push(...result.kill);
       if (result.deployment.kind !== 'unchanged') steps.push(result.deployment);
-      if (result.wakeInMs !== undefined) nextWakeUp = Math.min(nextWakeUp, result.wakeInMs);
+      if (result.wakeInMs !== undefined) this.due.set(id, now + result.wakeInMs);
+      else this.due.delete(id);
       if (result.wait) waiting.set(id, result.wait);
       if (result.launch > 0) {
         requests.push(appRequest(app, result.launch));
@@ -278,13 +281,14 @@ export class Orchestrator {
     });
     if (leftovers.wakeInMs !== undefined) nextWakeUp = Math.min(nextWakeUp, leftovers.wakeInMs);
 
-    // Launch delays, drain deadlines and progress deadlines end between
-    // ticks: wake up right then. They come from users (backoffSeconds, a
-    // drain timeout): clamped, or a delay past 24.8 days would fire after
-    // 1 ms, every pass.
+    // Launch delays, deployment deadlines, tasks about to count as healthy
+    // and drain deadlines come between ticks: wake up right then, for the
+    // apps that asked. They come from users (backoffSeconds, a drain
+    // timeout): clamped, or a delay past 24.8 days would fire after 1 ms,
+    // every pass.
+    for (const at of this.due.values()) nextWakeUp = Math.min(nextWakeUp, at - now);
     clearTimeout(this.wakeUp);
-    // Whose wake-up it is is not kept: the pass it starts looks at every app, as a tick does.
-    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.wakeUpNow(), timerDelay(nextWakeUp));
+    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.wakeUpNow(), timerDelay(Math.max(0, nextWakeUp)));
     this.passCpuMs = this.clock.now() - computing;
 
     await this.act(steps, kills, leftovers.kill);
@@ -329,8 +333,14 @@ export class Orchestrator {
     }
   }
 
+  /** Marks the apps whose time has come (the leftovers are looked at on every pass). */
   private wakeUpNow(): void {
-    this.everything = true;
+    const now = this.clock.now();
+    for (const [id, at] of this.due) {
+      if (at > now) continue;
+      this.dirty.add(id);
+      this.due.delete(id);
+    }
     this.trigger();
   }
 
