@@ -37,8 +37,6 @@ import { type DeploymentStep, ended, finalOf, measure, mutationsOf, rollBack } f
 import { deploymentToProto } from './deployment-view.js';
 import { strategyLimits } from './strategy.js';
 
-export { configVersionOf } from './deployment-steps.js';
-
 /** A change was refused because a deployment of the app is running. */
 export class AppLockedError extends DroverError {
   override name = 'AppLockedError';
