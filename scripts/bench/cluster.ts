@@ -7,7 +7,10 @@
  * persistence of every task and status, acks.
  *
  * Next to it, the pure scheduler's rate for the same placements on the same
- * agents, so the cost of RPC + persistence is visible.
+ * agents, so the cost of RPC + persistence is visible; and, read from the
+ * master's /metrics over the same window, how long its event loop was
+ * blocked (p99 and max of the event-loop delay, 10 ms resolution) and the
+ * CPU time the master process used (all its threads).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -75,13 +78,29 @@ function schedulerOnly(): number {
   return placed / ((performance.now() - t0) / 1000);
 }
 
+/** What the master's /metrics says about its event loop (since the last read) and its CPU time (since start). */
+async function masterMetrics(httpPort: number): Promise<{ loopP99Seconds: number; loopMaxSeconds: number; cpuSeconds: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const value = (name: string): number => {
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (line === undefined) throw new Error(`the master's /metrics has no ${name}`);
+    return Number(line.slice(name.length + 1));
+  };
+  return {
+    loopP99Seconds: value('drover_master_nodejs_eventloop_lag_p99_seconds'),
+    loopMaxSeconds: value('drover_master_nodejs_eventloop_lag_max_seconds'),
+    cpuSeconds: value('drover_master_process_cpu_seconds_total'),
+  };
+}
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-bench-cluster-'));
   const grpcPort = await freePort();
+  const httpPort = await freePort();
   const address = `127.0.0.1:${grpcPort}`;
   const tsx = path.resolve('node_modules/.bin/tsx');
   const master = start(
-    [process.execPath, ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []), 'packages/cli/bin/drover.js', 'master', '--data-dir', path.join(dir, 'master'), '--host', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(await freePort()), '--lost-timeout', '60s'],
+    [process.execPath, ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(values.profile)] : []), 'packages/cli/bin/drover.js', 'master', '--data-dir', path.join(dir, 'master'), '--host', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(httpPort), '--lost-timeout', '60s'],
     'master',
     path.join(dir, 'master.log'),
   );
@@ -92,6 +111,8 @@ async function main(): Promise<void> {
     simulator = start([tsx, 'scripts/bench/agent-simulator.ts', '--master', address, '--agents', String(agents)], 'simulator', path.join(dir, 'simulator.log'));
     await until(`${agents} agents`, async () => (await client.clusterInfo()).agentsActive >= agents, 120_000, 200);
 
+    // Reading the metrics resets the event-loop histogram: what the second read reports is this window's.
+    const before = await masterMetrics(httpPort);
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: apps }, (_, a) =>
@@ -105,17 +126,32 @@ async function main(): Promise<void> {
       50,
     );
     const seconds = (performance.now() - t0) / 1000;
+    const after = await masterMetrics(httpPort);
     const result = {
       agents,
       tasks: perApp * apps,
       tasksPerSec: round(perApp * apps / seconds),
       schedulerOnlyPerSec: round(schedulerOnly()),
       seconds: round(seconds, 2),
+      eventLoopDelayP99Ms: round(after.loopP99Seconds * 1000, 1),
+      eventLoopDelayMaxMs: round(after.loopMaxSeconds * 1000, 1),
+      masterCpuSeconds: round(after.cpuSeconds - before.cpuSeconds, 2),
     };
     const file = saveResult('cluster', result);
     if (values.json) console.log(JSON.stringify(result));
     else {
-      printTable([{ agents, tasks: result.tasks, 'seconds to all RUNNING': result.seconds, 'tasks/s end to end': result.tasksPerSec, 'scheduler only/s': result.schedulerOnlyPerSec }]);
+      printTable([
+        {
+          agents,
+          tasks: result.tasks,
+          'seconds to all RUNNING': result.seconds,
+          'tasks/s end to end': result.tasksPerSec,
+          'scheduler only/s': result.schedulerOnlyPerSec,
+          'master loop delay p99 ms': result.eventLoopDelayP99Ms,
+          'max ms': result.eventLoopDelayMaxMs,
+          'master CPU s': result.masterCpuSeconds,
+        },
+      ]);
       console.log(`written to ${file}`);
     }
   } finally {

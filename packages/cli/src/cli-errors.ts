@@ -5,7 +5,6 @@
  */
 import { Code, DroverError, formatViolation, ValidationError } from '@drover/common';
 import { CommanderError } from 'commander';
-import type { CliIo } from './cli-context.js';
 
 /** Exit codes of the drover command. */
 export const ExitCode = {
@@ -50,8 +49,16 @@ export class HintedError extends DroverError {
   }
 }
 
+/** Where reportError writes (the command's CliIo has both). */
+export interface ErrorOutput {
+  /** Writes text to standard error as is. */
+  stderr(text: string): void;
+  /** Environment variables (DROVER_DEBUG prints stacks). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
 /** Prints `reason` for people and returns the exit code it maps to. */
-export function reportError(io: CliIo, reason: unknown): number {
+export function reportError(io: ErrorOutput, reason: unknown): number {
   if (reason instanceof ExitWithCode) return reason.exitCode;
   if (reason instanceof CommanderError) {
     // Commander already printed its message (or the help text) to stderr.
@@ -70,7 +77,7 @@ export function reportError(io: CliIo, reason: unknown): number {
 }
 
 /** For bug reports (DROVER_DEBUG=1): the stack of the error and of each cause. */
-function printStacks(io: CliIo, reason: unknown): void {
+function printStacks(io: ErrorOutput, reason: unknown): void {
   for (let e: unknown = reason, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     io.stderr(`${depth === 0 ? '' : 'caused by: '}${e.stack ?? String(e)}\n`);
   }

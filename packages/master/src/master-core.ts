@@ -4,29 +4,29 @@
  * around it; tests drive it directly with a clock they control.
  */
 import type { Logger } from '@drover/common';
-import { AgentAdmin } from './agents/agent-admin.js';
+import { AgentAdmin } from './services/agent-admin.js';
 import { AgentMonitor } from './agents/agent-monitor.js';
-import { AgentSessions } from './agents/agent-sessions.js';
+import { AgentSessions } from './sessions/agent-sessions.js';
 import { Registration } from './agents/registration.js';
-import { AppService } from './apps/app-service.js';
-import type { Clock } from './clock.js';
+import { AppService } from './services/app-service.js';
+import type { Clock } from './model/clock.js';
 import { DeploymentManager } from './deployments/deployment-manager.js';
-import { DeploymentService } from './deployments/deployment-service.js';
+import { DeploymentService } from './services/deployment-service.js';
 import { publishClusterEvents } from './events/cluster-events.js';
 import { EventBus } from './events/event-bus.js';
 import { FileRelay } from './files/file-relay.js';
-import type { MasterEpoch } from './leadership/master-epoch.js';
+import type { Leadership } from './leadership/leadership.js';
 import { TaskFiles } from './files/task-files.js';
-import { LaunchBackoff } from './orchestrator/launch-backoff.js';
+import { LaunchBackoff } from './tasks/launch-backoff.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { PlanApplier } from './orchestrator/plan-applier.js';
-import { TaskFailures } from './orchestrator/task-failures.js';
+import { TaskFailures } from './tasks/task-failures.js';
 import type { ClusterState } from './state/cluster-state.js';
 import { StatusHandler } from './tasks/status-handler.js';
 import { TaskCommands } from './tasks/task-commands.js';
 import { TaskHistory } from './tasks/task-history.js';
 import { TaskKiller } from './tasks/task-killer.js';
-import { TaskService } from './tasks/task-service.js';
+import { TaskService } from './services/task-service.js';
 
 /** Knobs of the core (defaults as in MasterOptions). */
 export interface CoreOptions {
@@ -45,8 +45,8 @@ export interface CoreOptions {
 /** Every component of a master. */
 export interface MasterCore {
   readonly state: ClusterState;
-  /** The epoch stamped on agent commands. */
-  readonly epoch: MasterEpoch;
+  /** Whether this master leads; the epoch stamped on agent commands. */
+  readonly leadership: Leadership;
   readonly sessions: AgentSessions;
   readonly commands: TaskCommands;
   readonly backoff: LaunchBackoff;
@@ -72,13 +72,12 @@ export interface MasterCore {
 }
 
 /** Wires the components around a loaded state. */
-export function buildCore(state: ClusterState, epoch: MasterEpoch, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
+export function buildCore(state: ClusterState, leadership: Leadership, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
   const sessions = new AgentSessions();
   const commands = new TaskCommands(sessions);
   const events = new EventBus(state);
   publishClusterEvents(state, sessions, events);
   const deploymentManager = new DeploymentManager(state, events, clock, log.child({ component: 'deployments' }), options.minRunningMs);
-  const deployments = new DeploymentService(state, deploymentManager);
   const backoff = new LaunchBackoff(options.backoffResetMs);
   const failures = new TaskFailures(state, backoff, clock);
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
@@ -90,30 +89,21 @@ export function buildCore(state: ClusterState, epoch: MasterEpoch, options: Core
     failures,
     clock,
     log.child({ component: 'registration' }),
-    epoch,
+    leadership,
   );
   const killer = new TaskKiller(state, commands, clock);
   const applier = new PlanApplier(state, sessions, commands, clock, log.child({ component: 'applier' }));
   const orchestrator = new Orchestrator(
-    state,
-    sessions,
-    applier,
-    killer,
-    backoff,
-    deploymentManager,
-    events,
-    clock,
-    log.child({ component: 'orchestrator' }),
-    options.reconcileEveryMs,
-    options.healthKillFraction,
-    options.minRunningMs,
+    { state, sessions, applier, killer, backoff, deployments: deploymentManager, clock, log: log.child({ component: 'orchestrator' }) },
+    { tickMs: options.reconcileEveryMs, healthKillFraction: options.healthKillFraction, minRunningMs: options.minRunningMs },
   );
+  const deployments = new DeploymentService(state, deploymentManager, orchestrator);
   const monitor = new AgentMonitor(state, sessions, options.lostTimeoutMs, clock, log.child({ component: 'monitor' }));
   const history = new TaskHistory(state, clock, options.taskHistoryMs ?? 3_600_000, options.taskHistoryMax ?? 1000);
   const fileRelay = new FileRelay(state, sessions, log.child({ component: 'file-relay' }));
   return {
     state,
-    epoch,
+    leadership,
     sessions,
     commands,
     backoff,

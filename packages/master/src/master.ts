@@ -1,20 +1,22 @@
 /**
- * startMaster: the master's composition root. Opens the store, starts a new
- * generation (the epoch stamped on every agent command), loads the state,
- * wires the components, and serves gRPC and HTTP.
+ * startMaster: the master's composition root. Opens the store chosen by the
+ * options, takes leadership (single master: a new term in the store, whose
+ * generation is the epoch stamped on every agent command), loads the state
+ * fenced by that term, wires the components, and serves gRPC and HTTP.
  */
 import os from 'node:os';
 import { createLogger, serverCredentials } from '@drover/common';
-import { agentGateway } from './agents/agent-gateway.js';
+import { agentGateway } from './api/grpc/agent-gateway.js';
 import { agentsServer, appsServer, clusterServer, deploymentsServer, eventsServer, tasksServer } from './api/grpc/client-services.js';
 import { startGrpcServer, stopGrpcServer } from './api/grpc/grpc-server.js';
 import { startHttpServer } from './api/http/http-server.js';
-import { systemClock } from './clock.js';
+import { MasterEpoch } from './leadership/master-epoch.js';
+import { SingleMasterLeadership } from './leadership/single-master-leadership.js';
 import { buildCore } from './master-core.js';
 import type { MasterOptions, RunningMaster } from './master-options.js';
-import { MasterEpoch } from './leadership/master-epoch.js';
+import { systemClock } from './model/clock.js';
 import { ClusterState } from './state/cluster-state.js';
-import { SqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 
 /** Default gRPC port. */
 export const DEFAULT_GRPC_PORT = 5053;
@@ -32,19 +34,36 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const grpcHost = options.grpcHost ?? '0.0.0.0';
   const httpHost = options.httpHost ?? grpcHost;
 
-  const store = SqliteStore.open(options.dataDir, { forceNewCluster: options.forceNewCluster });
-  const epoch = await MasterEpoch.start(store);
+  const store = await openStore({ kind: 'sqlite', dataDir: options.dataDir, forceNewCluster: options.forceNewCluster });
+  let leadership: SingleMasterLeadership;
+  let state: ClusterState;
+  try {
+    leadership = new SingleMasterLeadership(await MasterEpoch.start(store));
+    state = await ClusterState.load(store, {
+      fence: leadership.fence,
+      onFatal: (error) => {
+        // Memory and disk disagree now (or another master took over): stop
+        // serving rather than act on state that may not survive (fail-stop).
+        // A restart reloads the durable state.
+        log.fatal({ err: error }, 'state store failed; stopping the master');
+        void stop();
+      },
+      log,
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   let stopping: Promise<void> | undefined;
-  const state = await ClusterState.load(store, (error) => {
-    // Memory and disk disagree now: stop serving rather than act on state
-    // that may not survive (fail-stop). A restart reloads the durable state.
-    log.fatal({ err: error }, 'state store failed; stopping the master');
+  leadership.onChange((change) => {
+    if (change.isLeader) return;
+    log.fatal({ leader: change.leaderAddress }, 'lost leadership; stopping the master');
     void stop();
-  }, log);
+  });
 
   const core = buildCore(
     state,
-    epoch,
+    leadership,
     {
       lostTimeoutMs,
       taskHistoryMs: options.taskHistoryMs,
@@ -58,10 +77,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const { sessions, registration, statuses } = core;
 
   const startedAt = clock.now();
-  const facts = { grpcAddress: '', epoch, startedAt, storeKind: store.kind };
+  const facts = { grpcAddress: '', leadership, startedAt, storeKind: store.kind };
   const grpc = await startGrpcServer(
     {
-      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
+      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch: leadership, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
       apps: appsServer(core.apps),
       tasks: tasksServer(core.tasks, core.files),
       agents: agentsServer(core.agents),
@@ -73,6 +92,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   );
   const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
+  leadership.advertise(facts.grpcAddress);
   const http = await startHttpServer(core, {
     host: httpHost,
     port: options.httpPort ?? DEFAULT_HTTP_PORT,
@@ -83,7 +103,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   });
 
   core.start();
-  log.info({ grpc: facts.grpcAddress, http: http.port, epoch: epoch.current, dataDir: options.dataDir }, 'master started');
+  log.info({ grpc: facts.grpcAddress, http: http.port, epoch: leadership.epoch, term: leadership.term, dataDir: options.dataDir }, 'master started');
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
@@ -103,7 +123,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     httpPort: http.port,
     grpcAddress: facts.grpcAddress,
     get epoch() {
-      return epoch.current;
+      return leadership.epoch;
     },
     stop,
   };

@@ -1,6 +1,6 @@
 /**
  * The app definition as users write it (JSON or YAML): Marathon's field
- * names, types and defaults, as recorded in the design's COMPAT.md.
+ * names, types and defaults, as recorded in docs/COMPAT.md.
  * Structure and per-field rules live here; rules that span fields are in
  * app-definition.ts.
  */

@@ -1,8 +1,8 @@
 import { Code, DroverError } from '@drover/common';
 import type { Register } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
-import type { Caller } from '../api/auth/caller.js';
-import type { AgentRecord } from '../state/records.js';
+import type { Caller } from '../auth/caller.js';
+import type { AgentRecord } from '../model/records.js';
 import { FakeAgent } from '../testing/fake-agent.js';
 import { hashAgentSecret, newAgentSecret, secretMatches, type SecretAction, verifyAgentIdentity } from './agent-identity.js';
 

@@ -33,8 +33,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Code, DroverError } from '@drover/common';
 import type { Register } from '@drover/proto';
-import type { Caller } from '../api/auth/caller.js';
-import type { AgentRecord } from '../state/records.js';
+import type { Caller } from '../auth/caller.js';
+import type { AgentRecord } from '../model/records.js';
 
 /** What a proven registration does about the agent's secret. */
 export type SecretAction = 'keep' | 'issue';

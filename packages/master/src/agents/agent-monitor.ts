@@ -9,12 +9,12 @@
  * so a master restart never causes task replacements.
  */
 import type { Logger } from '@drover/common';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { TaskRecord } from '../state/records.js';
-import type { Mutation } from '../store/store.js';
+import type { TaskRecord } from '../model/records.js';
+import type { Mutation } from '../model/mutation.js';
 import { endByMaster } from '../tasks/task-updates.js';
-import type { AgentSessions } from './agent-sessions.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
 
 /** Periodic liveness check of all agents. */
 export class AgentMonitor {

@@ -13,7 +13,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CoreHarness, startCore } from '../testing/core-harness.js';
-import { AgentSession } from './agent-session.js';
+import { AgentSession } from '../sessions/agent-session.js';
 
 const PROTOTYPE_KEYS = ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__'];
 
@@ -88,7 +88,7 @@ const register: fc.Arbitrary<Register> = fc.record({
 /** A session on a stream that goes nowhere: registration claims the agent for it. */
 function session(): AgentSession {
   const stream = { destroyed: false, writable: true, write: () => true, end: () => undefined, getPeer: () => 'test' };
-  return new AgentSession(stream as unknown as ServerDuplexStream<AgentMessage, MasterMessage>, { current: 1 }, silentLogger());
+  return new AgentSession(stream as unknown as ServerDuplexStream<AgentMessage, MasterMessage>, { epoch: 1 }, silentLogger());
 }
 
 let unique = 0;

@@ -198,7 +198,7 @@ describe('agent registration', () => {
     await master?.stop();
     master = undefined;
     // The store as an older master left it: no secret hash.
-    const store = SqliteStore.open(dataDir);
+    const store = await SqliteStore.open(dataDir);
     const stored = await store.load();
     const record = stored.agents[0];
     expect(record?.secretHash).toBeDefined();

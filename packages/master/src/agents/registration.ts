@@ -29,20 +29,20 @@
  */
 import { isLive, type Logger, newId, type PortRange, scalars } from '@drover/common';
 import { type Register, taskStateCodec } from '@drover/proto';
-import type { Caller } from '../api/auth/caller.js';
-import type { Clock } from '../clock.js';
-import type { MasterEpoch } from '../leadership/master-epoch.js';
-import type { TaskFailures } from '../orchestrator/task-failures.js';
+import type { Caller } from '../auth/caller.js';
+import type { Clock } from '../model/clock.js';
+import type { Leadership } from '../leadership/leadership.js';
+import type { TaskFailures } from '../tasks/task-failures.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AgentRecord, TaskRecord } from '../state/records.js';
-import type { Mutation } from '../store/store.js';
+import type { AgentRecord, TaskRecord } from '../model/records.js';
+import type { Mutation } from '../model/mutation.js';
 import type { StatusHandler } from '../tasks/status-handler.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
 import { adoptedTask } from '../tasks/adopted-task.js';
 import { applyStatus, endByMaster } from '../tasks/task-updates.js';
 import { hashAgentSecret, newAgentSecret, verifyAgentIdentity } from './agent-identity.js';
-import type { AgentSession } from './agent-session.js';
-import type { AgentSessions } from './agent-sessions.js';
+import type { AgentSession } from '../sessions/agent-session.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
 import { validateRegister } from './register-validation.js';
 
 /** What registration decided, for the caller to act on once durable. */
@@ -69,7 +69,7 @@ export class Registration {
     private readonly failures: TaskFailures,
     private readonly clock: Clock,
     private readonly log: Logger,
-    private readonly epoch: MasterEpoch,
+    private readonly leadership: Leadership,
   ) {}
 
   /**
@@ -88,7 +88,7 @@ export class Registration {
     // before is what tells its own epoch from one a lost state issued.
     const stateMissing =
       (reg.agentId !== '' && previous === undefined) ||
-      (reg.epoch >= this.epoch.atStart && this.sessions.lastSeenAt(agentId) === undefined);
+      (reg.epoch >= this.leadership.term && this.sessions.lastSeenAt(agentId) === undefined);
     this.sessions.claim(agentId, session, now);
     try {
       return await this.record(reg, agentId, previous, secretAction === 'issue' ? newAgentSecret() : undefined, stateMissing, now);
@@ -162,7 +162,7 @@ export class Registration {
       if (lost) mutations.push({ kind: 'putTask', task: lost });
     }
 
-    if (stateMissing && reg.epoch >= this.epoch.current) await this.epoch.raiseAbove(reg.epoch);
+    if (stateMissing && reg.epoch >= this.leadership.epoch) await this.leadership.raiseEpochAbove(reg.epoch);
     await this.state.write(mutations);
     if (stateMissing) {
       this.log.error(
@@ -170,13 +170,13 @@ export class Registration {
           agentId,
           hostname: agent.hostname,
           agentEpoch: reg.epoch,
-          epochAtStart: this.epoch.atStart,
-          epoch: this.epoch.current,
+          epochAtStart: this.leadership.term,
+          epoch: this.leadership.epoch,
           adopted: adopted.map((t) => t.id),
           unaccounted,
         },
         `agent ${agent.hostname} (${agentId}) has a history this master's state does not hold (${
-          previous ? `it last saw epoch ${reg.epoch}, this master started at ${this.epoch.atStart}` : 'its id is unknown here'
+          previous ? `it last saw epoch ${reg.epoch}, this master started at ${this.leadership.term}` : 'its id is unknown here'
         }): the store was lost or restored from an older backup. ${adopted.length + unaccounted.length} task(s) it runs that ` +
           'this master had no record of are left running, not killed (marked adopted in task lists): kill them or deploy their apps again',
       );

@@ -19,11 +19,11 @@ import {
   healthStateCodec,
 } from '@drover/proto';
 import { isHealthy } from '../tasks/task-health.js';
-import type { BackoffView } from '../orchestrator/launch-backoff.js';
-import { foreignPorts } from '../orchestrator/reservations.js';
-import type { Waiting } from '../orchestrator/orchestrator.js';
+import type { BackoffView } from '../tasks/launch-backoff.js';
+import { foreignPorts } from '../state/reservations.js';
+import type { Waiting } from '../model/waiting.js';
 import type { AgentReservation } from '../state/agent-ledger.js';
-import { type AgentRecord, type AppRecord, currentVersion, type TaskFailureRecord, type TaskRecord } from '../state/records.js';
+import { type AgentRecord, type AppRecord, currentVersion, type TaskFailureRecord, type TaskRecord } from '../model/records.js';
 
 function resources(r: ScalarResources, ports: Resources['ports'] = []): Resources {
   return { cpus: r.cpus, mem: r.mem, disk: r.disk, gpus: r.gpus, ports };

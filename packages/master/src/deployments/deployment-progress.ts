@@ -15,7 +15,7 @@
  * DeploymentManager.evaluate).
  */
 import { isLive } from '@drover/common';
-import type { TaskRecord } from '../state/records.js';
+import type { TaskRecord } from '../model/records.js';
 import { healthyInMs } from '../tasks/task-health.js';
 
 /** How far a deployment got. */

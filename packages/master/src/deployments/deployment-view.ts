@@ -1,6 +1,6 @@
 /** Deployment records -> the proto messages clients receive. */
 import { type Deployment, deploymentKindCodec, deploymentStateCodec } from '@drover/proto';
-import type { DeploymentRecord, ProgressRecord } from '../state/records.js';
+import type { DeploymentRecord, ProgressRecord } from '../model/records.js';
 
 const ACTIONS: Record<DeploymentRecord['kind'], string> = {
   CREATE: 'StartApplication',

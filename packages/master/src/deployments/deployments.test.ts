@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 async function tick(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  await h.tick();
 }
 
 async function advance(ms: number, stepMs = 10): Promise<void> {

@@ -1,12 +1,13 @@
 /**
- * Turns state changes into events: task status and health changes, and
- * agents registering, getting lost or drained. Watching the state (rather
+ * Turns state changes into events: task status and health changes, tasks
+ * killed for failing health, and agents registering, getting lost or
+ * drained. Watching the state (rather
  * than each place that changes it) means no change can forget its event.
  */
-import type { AgentSessions } from '../agents/agent-sessions.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
 import { agentToProto, taskToProto } from '../convert/to-proto.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AgentRecord } from '../state/records.js';
+import type { AgentRecord } from '../model/records.js';
 import type { EventBus } from './event-bus.js';
 
 /** Publishes task and agent events as the state changes. */
@@ -22,12 +23,16 @@ export function publishClusterEvents(state: ClusterState, sessions: AgentSession
         value: { task: taskToProto(after), alive: after.health === 'HEALTHY' },
       });
     }
+    // healthKill is set once, when the orchestrator decides the kill (tasks/task-killer.ts).
+    if (after.healthKill && !before?.healthKill) {
+      events.publish('unhealthy_task_kill_event', { $case: 'unhealthyTaskKill', value: { task: taskToProto(after), reason: after.healthMessage ?? '' } });
+    }
   });
   const known = new Map<string, AgentRecord>();
-  state.onMutation((m) => {
-    if (m.kind !== 'putAgent') return;
-    const before = known.get(m.agent.id);
-    const after = m.agent;
+  // Its own memory of agents, not the record before the change: an agent
+  // loaded from the store counts as registering again when it first does.
+  state.onAgentChange((_stored, after) => {
+    const before = known.get(after.id);
     known.set(after.id, after);
     const view = () => ({
       $case: 'agent' as const,

@@ -18,8 +18,8 @@
  */
 import { Code, DroverError, type Logger, NotFoundError } from '@drover/common';
 import { FileRequest, type FileResponse } from '@drover/proto';
-import type { AgentSession } from '../agents/agent-session.js';
-import type { AgentSessions } from '../agents/agent-sessions.js';
+import type { AgentSession } from '../sessions/agent-session.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
 import type { ClusterState } from '../state/cluster-state.js';
 
 /** Default time an agent has to send the first answer to a request. */

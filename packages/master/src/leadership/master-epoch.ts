@@ -6,32 +6,32 @@
  * state does not account for (its store was lost or restored from a backup;
  * see agents/registration.ts). Otherwise such an agent would refuse this
  * master forever.
+ *
+ * The generation the master started with is also its term (see the Store
+ * port's "Fenced"): raising the epoch stays within that term, and both the
+ * raise and every write of the master's state are refused once another
+ * master has begun a newer one.
  */
 import type { Store } from '../store/store.js';
 
-/** Something that says which epoch to stamp now. */
-export interface EpochSource {
-  /** The epoch to stamp on the next message. */
-  readonly current: number;
-}
-
 /** This master's epoch, kept in its store. */
-export class MasterEpoch implements EpochSource {
+export class MasterEpoch {
   private raising: Promise<number> = Promise.resolve(0);
 
   private constructor(
     private readonly store: Pick<Store, 'nextGeneration'>,
     private value: number,
-    /** The epoch this master started with. */
+    /** The epoch this master started with: its term. */
     readonly atStart: number,
   ) {}
 
-  /** Starts a new generation of `store` and takes it as the epoch. */
+  /** Starts a new generation (and term) of `store` and takes it as the epoch. */
   static async start(store: Pick<Store, 'nextGeneration'>): Promise<MasterEpoch> {
     const generation = await store.nextGeneration();
     return new MasterEpoch(store, generation, generation);
   }
 
+  /** The epoch to stamp on the next message. */
   get current(): number {
     return this.value;
   }
@@ -45,7 +45,7 @@ export class MasterEpoch implements EpochSource {
       .catch(() => undefined)
       .then(async () => {
         if (this.value > seen) return this.value;
-        this.value = await this.store.nextGeneration(seen + 1);
+        this.value = await this.store.nextGeneration(seen + 1, this.atStart);
         return this.value;
       });
     this.raising = next;

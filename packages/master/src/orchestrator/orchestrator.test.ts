@@ -18,7 +18,7 @@ beforeEach(() => {
 
 /** Lets pending writes and reconcile passes (on real setImmediate) complete. */
 async function tick(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  await h.tick();
 }
 
 /** Advances fake time by `ms` in small steps, letting real work run in between. */

@@ -1,5 +1,15 @@
 /**
- * Keeps every app at its desired number of tasks, and places one-off tasks.
+ * Keeps every app at its desired number of tasks, and places one-off tasks:
+ * the loop around the pure decisions. Each pass
+ *
+ *   observes  the apps to look at, their live tasks, draining agents,
+ *             running deployments and launch backoffs (the state as it is),
+ *   decides   per app with reconcileApp (reconcile-app.ts) and for what no
+ *             app asks with reconcileLeftovers, then places what is to be
+ *             launched with the pure scheduler,
+ *   acts      writes the deployments' steps and announces them, kills, and
+ *             hands the plan to the plan applier, which re-checks it against
+ *             the live state before anything is launched.
  *
  * Reconciling is level-based, not edge-based: each pass compares what the
  * apps want with the live tasks and acts on the difference, so a missed
@@ -9,68 +19,68 @@
  * were waiting for capacity or for a launch delay.
  *
  * To stay cheap under load (thousands of status updates a second), a pass
- * triggered by changes looks only at the apps whose tasks or spec changed
- * plus the apps already waiting, and passes are spaced (PASS_SPACING) so
- * that reconciling takes at most about a fifth of the event loop however
- * fast updates arrive.
- *
- * Per app and pass, live tasks that count are split in two:
- *   keepers  = current version, on an agent that is not draining;
- *   retirees = an older version, or on a draining agent.
- * Then, within the app's upgrade strategy (minHealthy = ceil(N x
- * minimumHealthCapacity) healthy at all times, maxLive = N + floor(N x
- * maximumOverCapacity) live at most, counting tasks still shutting down):
- *   - keepers beyond `instances` are killed, youngest first;
- *   - tasks whose health checks failed are killed, a bounded number at a
- *     time (see healthKillsAllowed);
- *   - retirees that are not healthy are killed; healthy ones (and ones
- *     without checks that run but not long enough to count yet) only while
- *     more than minHealthy instances are healthy;
- *   - missing keepers are started while there is room under maxLive,
- *     unless the app's launch backoff (see launch-backoff.ts) still runs.
- * Deployments (see deployment-manager.ts) watch the outcome: success,
- * progress, and the deadline that rolls a stuck change back.
- * Also: PENDING one-off tasks are placed; live tasks of deleted apps (not
- * adopted ones, see tasks/adopted-task.ts) and everything still on an agent
- * past its drain deadline are killed.
+ * triggered by changes looks only at the apps marked dirty (their tasks
+ * changed, or whoever changed the app said so: appChanged) plus the apps
+ * already waiting, and passes are spaced (PASS_SPACING) so that reconciling
+ * takes at most about a fifth of the event loop however fast updates
+ * arrive. The one clock is the injected one: decisions and pacing read it.
  */
-import { constraintsOf, type Logger, scalars, timerDelay } from '@drover/common';
+import { constraintsOf, type Logger, newId, scalars, timerDelay } from '@drover/common';
 import { placementStrategyCodec } from '@drover/proto';
-import { type AgentIdentity, type AgentSnapshot, type Explanation, type PlacementRequest, schedule } from '@drover/scheduler';
-import type { AgentSessions } from '../agents/agent-sessions.js';
-import type { Clock } from '../clock.js';
-import type { ClusterState } from '../state/cluster-state.js';
-import type { AppRecord, TaskRecord } from '../state/records.js';
-import { taskToProto } from '../convert/to-proto.js';
+import { type AgentIdentity, type AgentSnapshot, type PlacementRequest, schedule } from '@drover/scheduler';
 import type { DeploymentManager } from '../deployments/deployment-manager.js';
-import { strategyLimits } from '../deployments/strategy.js';
-import type { EventBus } from '../events/event-bus.js';
-import type { Mutation } from '../store/store.js';
-import { DEFAULT_MIN_RUNNING_MS, healthyInMs, isHealthy } from '../tasks/task-health.js';
+import { type DeploymentStep, mutationsOf } from '../deployments/deployment-steps.js';
+import type { Clock } from '../model/clock.js';
+import type { Mutation } from '../model/mutation.js';
+import type { AppRecord, TaskRecord } from '../model/records.js';
+import type { Waiting } from '../model/waiting.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
+import type { ClusterState } from '../state/cluster-state.js';
+import { freeOf } from '../state/reservations.js';
+import type { LaunchBackoff } from '../tasks/launch-backoff.js';
+import { DEFAULT_MIN_RUNNING_MS } from '../tasks/task-health.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
-import type { LaunchBackoff } from './launch-backoff.js';
-import type { PlacementSource, PlanApplier } from './plan-applier.js';
 import { hostPortNeeds, requiredCapabilities } from './host-ports.js';
-import { freeOf } from './reservations.js';
+import type { PlacementSource, PlanApplier } from './plan-applier.js';
+import { type Kill, killMessage, type ReconcilePolicy, reconcileApp } from './reconcile-app.js';
+import { reconcileLeftovers } from './reconcile-leftovers.js';
 
-/** Instances (or a one-off task) waiting, and why; shown to operators. */
-export interface Waiting {
-  /** How many instances wait. */
-  readonly instances: number;
-  /** Why. */
-  readonly explanation: Explanation;
+
+/** The orchestrator's collaborators. */
+export interface OrchestratorDeps {
+  readonly state: ClusterState;
+  /** Which agents are connected, and the ports in use on their machines. */
+  readonly sessions: AgentSessions;
+  readonly applier: PlanApplier;
+  readonly killer: TaskKiller;
+  readonly backoff: LaunchBackoff;
+  /** Announces the deployments' steps once written. */
+  readonly deployments: DeploymentManager;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** The orchestrator's knobs. */
+export interface OrchestratorOptions {
+  /** How often every app is looked at without a trigger; default 1000 ms. */
+  readonly tickMs?: number;
+  /** Fraction of an app's instances that may be replaced for failing health at once; default 0.25. */
+  readonly healthKillFraction?: number;
+  /** How long a task without health checks must have run to count as healthy (see task-health.ts). */
+  readonly minRunningMs?: number;
 }
 
 /**
  * How much of the event loop reconciling may take under load: after a pass,
- * the next waits as long as the pass took, plus (PASS_SPACING - 1) times the
- * time the pass computed (its synchronous work: visiting apps, scheduling).
- * Under a stream of status updates passes would otherwise run back to back,
- * each re-reading every live task of every busy app, and starve the gRPC and
- * store work that turns placements into RUNNING tasks (the cluster benchmark
- * went from 1,100-1,400 to about 2,300 tasks/s with 5). Waiting on the store
- * is not counted, so an idle cluster's passes follow each other at once and
- * a single launch waits for nothing.
+ * the next waits PASS_SPACING times the time the pass computed (its
+ * synchronous work: visiting apps, scheduling), so reconciling takes at
+ * most about a fifth of the event loop. Under a stream of status updates
+ * passes would otherwise run back to back, each re-reading every live task
+ * of every busy app, and starve the gRPC work that turns placements into
+ * RUNNING tasks (the cluster benchmark went from 1,100-1,400 to about 2,300
+ * tasks/s with 5). Waiting on the store is not counted (it runs on its own
+ * thread and takes nothing from the event loop), so an idle cluster's passes
+ * follow each other at once and a single launch waits for nothing.
  */
 const PASS_SPACING = 5;
 
@@ -89,35 +99,42 @@ export class Orchestrator {
   private waiting = new Map<string, Waiting>();
   /** Apps to look at in the next pass; `everything` means all of them. */
   private dirty = new Set<string>();
+  /** When apps asked to be looked at again (a deployment's deadline, a task about to count), ms since the epoch. */
+  private readonly due = new Map<string, number>();
   private everything = true;
   private lastPassEnd = 0;
   private passWaiters: Array<() => void> = [];
-  private lastPassMs = 0;
   /** The synchronous (computing) part of the last pass, ms. */
   private lastPassCpuMs = 0;
   /** Accumulates the computing time of the pass in flight. */
   private passCpuMs = 0;
+  private readonly state: ClusterState;
+  private readonly clock: Clock;
+  private readonly tickMs: number;
+  private readonly policy: ReconcilePolicy;
 
   constructor(
-    private readonly state: ClusterState,
-    private readonly sessions: AgentSessions,
-    private readonly applier: PlanApplier,
-    private readonly killer: TaskKiller,
-    private readonly backoff: LaunchBackoff,
-    private readonly deployments: DeploymentManager,
-    private readonly events: EventBus,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly tickMs = 1000,
-    /** Fraction of an app's instances that may be replaced for failing health at once. */
-    private readonly healthKillFraction = 0.25,
-    /** How long a task without health checks must have run to count as healthy (see task-health.ts). */
-    private readonly minRunningMs = DEFAULT_MIN_RUNNING_MS,
-  ) {}
+    private readonly deps: OrchestratorDeps,
+    options: OrchestratorOptions = {},
+  ) {
+    this.state = deps.state;
+    this.clock = deps.clock;
+    this.tickMs = options.tickMs ?? 1000;
+    this.policy = { healthKillFraction: options.healthKillFraction ?? 0.25, minRunningMs: options.minRunningMs ?? DEFAULT_MIN_RUNNING_MS };
+  }
 
   /** Reconciles on every state change and on a timer. */
   start(): void {
-    this.state.onMutation((m) => this.noteChange(m));
+    // A task changing is what the apps are reconciled against; an agent
+    // changing (capacity, drains, connectivity) may move every app. Apps
+    // themselves are handed over explicitly: appChanged.
+    this.state.onTaskChange((before, after) => {
+      const task = after ?? before;
+      if (task) this.dirty.add(task.appId);
+    });
+    this.state.onAgentChange(() => {
+      this.everything = true;
+    });
     this.state.onChange(() => this.trigger());
     this.timer = setInterval(() => {
       this.everything = true;
@@ -126,25 +143,14 @@ export class Orchestrator {
     this.trigger();
   }
 
-  /** Marks what a mutation may have changed for the next pass. */
-  private noteChange(m: Mutation): void {
-    switch (m.kind) {
-      case 'putApp':
-        this.dirty.add(m.app.spec.id);
-        return;
-      case 'deleteApp':
-        this.dirty.add(m.id);
-        return;
-      case 'putTask':
-        this.dirty.add(m.task.appId);
-        return;
-      case 'deleteTask':
-        return;
-      case 'putAgent':
-        // Capacity, drains and connectivity changed: everyone may move.
-        this.everything = true;
-        return;
-    }
+  /**
+   * Hands over an app whose spec or deployment changed (created, updated,
+   * scaled, rolled back, deleted, a deployment canceled): it is looked at in
+   * the next pass, which starts soon.
+   */
+  appChanged(appId: string): void {
+    this.dirty.add(appId);
+    this.trigger();
   }
 
   /** Stops the timer; a pass in flight completes. */
@@ -182,12 +188,12 @@ export class Orchestrator {
     return this.waiting;
   }
 
-  /** Asks for a pass soon (coalesced, and spaced by a multiple of the previous pass's duration). */
+  /** Asks for a pass soon (coalesced, and spaced by a multiple of the previous pass's computing time). */
   trigger(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    const gap = Math.min(this.lastPassMs + (PASS_SPACING - 1) * this.lastPassCpuMs, MAX_PASS_GAP_MS);
-    const wait = this.lastPassEnd + gap - Date.now();
+    const gap = Math.min(PASS_SPACING * this.lastPassCpuMs, MAX_PASS_GAP_MS);
+    const wait = this.lastPassEnd + gap - this.clock.now();
     const run = () => {
       this.scheduled = false;
       if (this.timer === undefined) return;
@@ -195,15 +201,13 @@ export class Orchestrator {
         this.again = true;
         return;
       }
-      const started = Date.now();
       const waiters = this.passWaiters;
       this.passWaiters = [];
       this.running = this.reconcile()
-        .catch((error) => this.log.error({ err: error }, 'reconcile pass failed'))
+        .catch((error) => this.deps.log.error({ err: error }, 'reconcile pass failed'))
         .finally(() => {
           this.running = undefined;
-          this.lastPassEnd = Date.now();
-          this.lastPassMs = Math.min(this.lastPassEnd - started, 1000);
+          this.lastPassEnd = this.clock.now();
           this.lastPassCpuMs = Math.min(this.passCpuMs, 1000);
           for (const w of waiters) w();
           if (this.again) {
@@ -216,148 +220,131 @@ export class Orchestrator {
     else setImmediate(run);
   }
 
-  /** One pass (exposed for tests). */
+  /** One pass: observe, decide, act (exposed for tests). */
   async reconcile(): Promise<void> {
-    // Date.now, as the pass timing in trigger(): tests fake it.
-    const computing = Date.now();
-    const now = this.clock.now();
-    const kills: Array<{ task: TaskRecord; why: string }> = [];
+    const computing = this.clock.now();
+    const now = computing;
+    const { state, backoff } = this.deps;
+    const draining = new Set(state.allAgents().filter((a) => a.drainDeadline !== undefined).map((a) => a.id));
+    const kills: Kill[] = [];
+    const steps: DeploymentStep[] = [];
     const requests: PlacementRequest[] = [];
     const sources = new Map<string, PlacementSource>();
     const waiting = new Map<string, Waiting>();
-    const draining = new Set(this.state.allAgents().filter((a) => a.drainDeadline !== undefined).map((a) => a.id));
     let nextWakeUp = Infinity;
 
-    const deploymentWrites: Mutation[] = [];
-    const healthKills: TaskRecord[] = [];
     for (const app of this.appsToVisit()) {
       const id = app.spec.id;
-      const wanted = app.spec.instances ?? 0;
-      const tasks = this.state.liveTasksOfApp(id);
-      const evaluated = this.deployments.evaluate(app, tasks, now);
-      deploymentWrites.push(...evaluated.mutations);
-      if (evaluated.wakeInMs !== undefined) nextWakeUp = Math.min(nextWakeUp, evaluated.wakeInMs);
-      const limits = this.state.runningDeployment(id) ?? strategyLimits(app.spec);
-      const live = tasks.filter((t) => !t.killRequested);
-      const keepers = live.filter((t) => t.appVersion === app.version && !draining.has(t.agentId));
-      const retirees = live.filter((t) => t.appVersion !== app.version || draining.has(t.agentId));
-      this.backoff.resetIfRecovered(app, tasks, now);
-      const killing = new Set<string>();
-
-      if (keepers.length > wanted) {
-        for (const task of youngestFirst(keepers).slice(0, keepers.length - wanted)) {
-          kills.push({ task, why: `scaled down to ${wanted} ${wanted === 1 ? 'instance' : 'instances'}` });
-          killing.add(task.id);
-        }
-      }
-      for (const task of this.healthKillsAllowed(live, tasks, wanted)) {
-        if (killing.has(task.id)) continue;
-        healthKills.push(task);
-        killing.add(task.id);
-      }
-      // Old versions and tasks on draining agents go as new ones get healthy:
-      // never fewer than minHealthy healthy instances. A retiree without
-      // checks that has not run for the min running time yet may well be
-      // serving: it is spared like a healthy one, though it does not count
-      // as healthy capacity (only proven replacements do).
-      let canKill = tasks.filter((t) => isHealthy(t, now, this.minRunningMs) && !killing.has(t.id)).length - limits.minHealthy;
-      for (const task of retirementOrder(retirees)) {
-        if (killing.has(task.id)) continue;
-        const spared = healthyInMs(task, now, this.minRunningMs) !== undefined;
-        if (spared && canKill <= 0) continue;
-        if (spared) canKill--;
-        kills.push({ task, why: draining.has(task.agentId) ? 'moved off a draining agent' : `replaced by version ${app.version}` });
-        killing.add(task.id);
-      }
-      // New ones start within maxLive, counting tasks still shutting down.
-      const missing = Math.max(0, wanted - keepers.filter((t) => !killing.has(t.id)).length);
-      const room = Math.max(0, limits.maxLive - tasks.length);
-      const toStart = Math.min(missing, room);
-      if (toStart > 0) {
-        const delay = this.backoff.delayLeft(app, now);
-        if (delay > 0) {
-          waiting.set(id, { instances: missing, explanation: delayed(app, this.backoff.view(app, now).delayMs, delay) });
-          nextWakeUp = Math.min(nextWakeUp, delay);
-        } else {
-          requests.push(appRequest(app, toStart));
-          sources.set(id, { kind: 'app', app });
-        }
+      const tasks = state.liveTasksOfApp(id);
+      // The backoff is kept in memory; a task that survived long enough clears it before the decision.
+      backoff.resetIfRecovered(app, tasks, now);
+      const deployment = state.runningDeployment(id);
+      const result = reconcileApp(
+        {
+          app,
+          tasks,
+          draining,
+          deployment,
+          deploymentFrom: deployment ? state.version(id, deployment.fromVersion) : undefined,
+          backoff: { leftMs: backoff.delayLeft(app, now), delayMs: backoff.view(app, now).delayMs },
+          now,
+          newId,
+        },
+        this.policy,
+      );
+      kills.push(...result.kill);
+      if (result.deployment.kind !== 'unchanged') steps.push(result.deployment);
+      if (result.wakeInMs !== undefined) this.due.set(id, now + result.wakeInMs);
+      else this.due.delete(id);
+      if (result.wait) waiting.set(id, result.wait);
+      if (result.launch > 0) {
+        requests.push(appRequest(app, result.launch));
+        sources.set(id, { kind: 'app', app });
       }
     }
-
-    for (const task of this.state.pendingTasks()) {
+    for (const task of state.pendingTasks()) {
       if (task.killRequested) continue;
       requests.push(oneOffRequest(task));
       sources.set(task.id, { kind: 'one-off', task });
     }
-    for (const appId of [...this.state.appsWithLiveTasks()]) {
-      if (appId === '' || this.state.app(appId)) continue;
-      for (const task of this.state.liveTasksOfApp(appId)) {
-        // An adopted task's app is unknown because the master's state was
-        // lost, not because someone deleted it: an operator decides.
-        if (!task.killRequested && !task.adopted) kills.push({ task, why: `app ${appId} was deleted` });
-      }
+    const ofDeletedApps = new Map<string, TaskRecord[]>();
+    for (const appId of state.appsWithLiveTasks()) {
+      if (appId !== '' && !state.app(appId)) ofDeletedApps.set(appId, state.liveTasksOfApp(appId));
     }
-    for (const agent of this.state.allAgents()) {
-      if (agent.drainDeadline === undefined) continue;
-      if (agent.drainDeadline > now) {
-        nextWakeUp = Math.min(nextWakeUp, agent.drainDeadline - now);
-        continue;
-      }
-      for (const task of this.state.liveTasksOnAgent(agent.id)) {
-        if (!task.killRequested) kills.push({ task, why: `agent ${agent.hostname} drained (deadline passed)` });
-      }
-    }
+    const leftovers = reconcileLeftovers({
+      ofDeletedApps,
+      draining: state
+        .allAgents()
+        .filter((a) => a.drainDeadline !== undefined)
+        .map((agent) => ({ agent, tasks: agent.drainDeadline !== undefined && agent.drainDeadline <= now ? state.liveTasksOnAgent(agent.id) : [] })),
+      now,
+    });
+    if (leftovers.wakeInMs !== undefined) nextWakeUp = Math.min(nextWakeUp, leftovers.wakeInMs);
 
-    // Launch delays and drain deadlines end between ticks: wake up right then.
-    // They come from users (backoffSeconds, a drain timeout): clamped, or a
-    // delay past 24.8 days would fire after 1 ms, every pass.
+    // Launch delays, deployment deadlines, tasks about to count as healthy
+    // and drain deadlines come between ticks: wake up right then, for the
+    // apps that asked. They come from users (backoffSeconds, a drain
+    // timeout): clamped, or a delay past 24.8 days would fire after 1 ms,
+    // every pass.
+    for (const at of this.due.values()) nextWakeUp = Math.min(nextWakeUp, at - now);
     clearTimeout(this.wakeUp);
-    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.trigger(), timerDelay(nextWakeUp));
-    this.passCpuMs = Date.now() - computing;
-    if (deploymentWrites.length > 0) await this.state.write(deploymentWrites);
-    await this.killAll(kills);
-    await this.killUnhealthy(healthKills);
+    if (nextWakeUp < Infinity && this.timer !== undefined) this.wakeUp = setTimeout(() => this.wakeUpNow(), timerDelay(Math.max(0, nextWakeUp)));
+    this.passCpuMs = this.clock.now() - computing;
+
+    await this.act(steps, kills, leftovers.kill);
     if (requests.length > 0) {
       const agents = this.snapshotAgents(draining);
-      const scheduling = Date.now();
-      const plan = schedule({ agents, placed: this.state.ledger.placed(), elsewhere: this.elsewhere(agents) }, requests, { seed: this.seed++ });
-      this.passCpuMs += Date.now() - scheduling;
+      const scheduling = this.clock.now();
+      const plan = schedule({ agents, placed: state.ledger.placed(), elsewhere: this.elsewhere(agents) }, requests, { seed: this.seed++ });
+      this.passCpuMs += this.clock.now() - scheduling;
       for (const u of plan.unplaced) waiting.set(u.key, { instances: u.count, explanation: u.explanation });
       if (plan.unplaced.length > 0) {
-        this.log.debug({ unplaced: plan.unplaced.length, why: plan.unplaced[0]?.explanation.summary }, 'instances waiting');
+        this.deps.log.debug({ unplaced: plan.unplaced.length, why: plan.unplaced[0]?.explanation.summary }, 'instances waiting');
       }
       this.waiting = waiting;
-      await this.applier.apply(plan.placements, sources);
+      await this.deps.applier.apply(plan.placements, sources);
     } else {
       this.waiting = waiting;
     }
   }
 
-  /**
-   * Tasks whose health checks failed that may be killed now. At most
-   * ceil(healthKillFraction x instances) replacements are in flight per app
-   * (tasks being killed for health, and new tasks not healthy yet), so a
-   * broken dependency that fails every check cannot make Drover kill the
-   * whole app at once.
-   */
-  private healthKillsAllowed(live: readonly TaskRecord[], all: readonly TaskRecord[], wanted: number): TaskRecord[] {
-    const failed = live.filter((t) => t.healthFailed);
-    if (failed.length === 0) return [];
-    const budget = Math.max(1, Math.ceil(wanted * this.healthKillFraction));
-    const inFlight = all.filter((t) => (t.killRequested && t.healthKill) || (!t.killRequested && t.health !== undefined && !t.everHealthy && !t.healthFailed)).length;
-    return [...failed].sort((a, b) => a.updatedAt - b.updatedAt).slice(0, Math.max(0, budget - inFlight));
-  }
-
-  private async killUnhealthy(tasks: readonly TaskRecord[]): Promise<void> {
-    for (const task of tasks) {
-      const why = `health checks failed ${task.healthFailures ?? 0} times in a row: ${task.healthMessage ?? 'no output'}`;
-      const [killed] = await this.killer.kill([task], why, { healthKill: true });
-      if (killed) this.events.publish('unhealthy_task_kill_event', { $case: 'unhealthyTaskKill', value: { task: taskToProto(killed), reason: task.healthMessage ?? '' } });
+  /** Writes and announces the deployments' steps, then kills: the apps' decisions first, those for health one by one, then the leftovers. */
+  private async act(steps: readonly DeploymentStep[], kills: readonly Kill[], leftovers: ReadonlyArray<{ task: TaskRecord; why: string }>): Promise<void> {
+    const writes: Mutation[] = steps.flatMap(mutationsOf);
+    if (writes.length > 0) {
+      await this.state.write(writes);
+      for (const step of steps) {
+        this.deps.deployments.announce(step);
+        // A rollback changed the app: look at it again with its restored spec.
+        if (step.kind === 'rolledBack') this.dirty.add(step.app.spec.id);
+      }
+    }
+    const byWhy = new Map<string, TaskRecord[]>();
+    const group = (task: TaskRecord, why: string): void => {
+      const same = byWhy.get(why);
+      if (same) same.push(task);
+      else byWhy.set(why, [task]);
+    };
+    for (const kill of kills) if (kill.reason.kind !== 'unhealthy') group(kill.task, killMessage(kill));
+    for (const kill of leftovers) group(kill.task, kill.why);
+    for (const [why, tasks] of byWhy) await this.deps.killer.kill(tasks, why);
+    for (const kill of kills) {
+      if (kill.reason.kind === 'unhealthy') await this.deps.killer.kill([kill.task], killMessage(kill), { healthKill: true });
     }
   }
 
-  /** Every app on a full pass; otherwise the changed ones and those already waiting. */
+  /** Marks the apps whose time has come (the leftovers are looked at on every pass). */
+  private wakeUpNow(): void {
+    const now = this.clock.now();
+    for (const [id, at] of this.due) {
+      if (at > now) continue;
+      this.dirty.add(id);
+      this.due.delete(id);
+    }
+    this.trigger();
+  }
+
+  /** Every app on a full pass; otherwise the dirty ones and those already waiting. */
   private appsToVisit(): AppRecord[] {
     if (this.everything) {
       this.everything = false;
@@ -374,12 +361,6 @@ export class Orchestrator {
     return apps;
   }
 
-  private async killAll(kills: ReadonlyArray<{ task: TaskRecord; why: string }>): Promise<void> {
-    const byWhy = new Map<string, TaskRecord[]>();
-    for (const { task, why } of kills) byWhy.set(why, [...(byWhy.get(why) ?? []), task]);
-    for (const [why, tasks] of byWhy) await this.killer.kill(tasks, why);
-  }
-
   /** Identity of agents that are not schedulable but still hold live tasks (their tasks count for constraints). */
   private elsewhere(schedulable: readonly AgentSnapshot[]): Map<string, AgentIdentity> {
     const seen = new Set(schedulable.map((a) => a.id));
@@ -393,12 +374,13 @@ export class Orchestrator {
   }
 
   private snapshotAgents(draining: ReadonlySet<string>): AgentSnapshot[] {
+    const { sessions } = this.deps;
     return this.state
       .allAgents()
-      .filter((a) => a.state === 'ACTIVE' && this.sessions.connected(a.id))
+      .filter((a) => a.state === 'ACTIVE' && sessions.connected(a.id))
       .sort((a, b) => a.id.localeCompare(b.id))
       .map((agent) => {
-        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id), this.sessions.portsInUse(agent.id));
+        const { free, freePorts } = freeOf(agent, this.state.ledger.reservation(agent.id), sessions.portsInUse(agent.id));
         return {
           id: agent.id,
           hostname: agent.hostname,
@@ -441,23 +423,4 @@ function oneOffRequest(task: TaskRecord): PlacementRequest {
     strategy: 'binpack',
     requiredCapabilities: spec ? requiredCapabilities(spec) : [],
   };
-}
-
-function delayed(app: AppRecord, delayMs: number, leftMs: number): Explanation {
-  const failure = app.lastTaskFailure;
-  const cause = failure ? `: last task ${failure.state.toLowerCase()} (${failure.message || 'no message'})` : '';
-  return {
-    agentsConsidered: 0,
-    rejections: [],
-    summary: `launch delayed ${(leftMs / 1000).toFixed(1)} s of ${(delayMs / 1000).toFixed(2)} s after repeated failures${cause}`,
-  };
-}
-
-function youngestFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
-  return [...tasks].sort((a, b) => b.stagedAt - a.stagedAt || b.id.localeCompare(a.id));
-}
-
-/** Retire what is not serving first (not RUNNING), then the youngest. */
-function retirementOrder(tasks: readonly TaskRecord[]): TaskRecord[] {
-  return [...tasks].sort((a, b) => Number(a.state === 'RUNNING') - Number(b.state === 'RUNNING') || b.stagedAt - a.stagedAt);
 }

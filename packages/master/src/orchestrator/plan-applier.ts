@@ -19,13 +19,13 @@
  */
 import { containsPort, fits, type Logger, newTaskId, removePorts, scalars, subtract } from '@drover/common';
 import type { Placement } from '@drover/scheduler';
-import type { AgentSessions } from '../agents/agent-sessions.js';
-import type { Clock } from '../clock.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
+import type { Clock } from '../model/clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AgentRecord, AppRecord, TaskRecord } from '../state/records.js';
+import type { AgentRecord, AppRecord, TaskRecord } from '../model/records.js';
 import type { TaskCommands } from '../tasks/task-commands.js';
 import { type HostPortNeed, hostPortNeeds } from './host-ports.js';
-import { freeOf } from './reservations.js';
+import { freeOf } from '../state/reservations.js';
 
 /** What a placement key stands for: new instances of an app, or a PENDING one-off task. */
 export type PlacementSource = { readonly kind: 'app'; readonly app: AppRecord } | { readonly kind: 'one-off'; readonly task: TaskRecord };

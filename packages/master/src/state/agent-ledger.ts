@@ -6,7 +6,7 @@
  * O(tasks), which is what lets the master place thousands of tasks a second.
  */
 import { add, isLive, type ScalarResources, subtract, ZERO } from '@drover/common';
-import type { TaskRecord } from './records.js';
+import type { TaskRecord } from '../model/records.js';
 
 /** What live tasks reserve on one agent. */
 export interface AgentReservation {

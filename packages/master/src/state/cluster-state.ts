@@ -8,15 +8,31 @@
  * promise that resolves when the batch holding the change is durable:
  * callers that acknowledge anything to the outside world await it first.
  *
- * If the store fails, memory and disk have diverged and the only safe move
- * is to stop: onFatal is called and the master shuts down (fail-stop); a
- * restarted master reloads the last durable state.
+ * One batch is in flight at a time; what is written meanwhile waits and
+ * forms the next batch, so batches grow with the store's latency instead
+ * of queueing up. Every batch carries the master's fence (its leadership
+ * term): a store refuses it once another master has taken over.
+ *
+ * If the store fails (or refuses a fenced batch), memory and disk have
+ * diverged and the only safe move is to stop: onFatal is called and the
+ * master shuts down (fail-stop); a restarted master reloads the last
+ * durable state.
  */
 import { isLive, type Logger, silentLogger } from '@drover/common';
-import type { Mutation, Store } from '../store/store.js';
+import { type Mutation, recordKeyOf } from '../model/mutation.js';
+import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../model/records.js';
+import type { Fence, Store } from '../store/store.js';
+import { upgradeStoredState } from '../store/stored-state-upgrade.js';
 import { AgentLedger } from './agent-ledger.js';
-import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from './records.js';
-import { upgradeStoredState } from './stored-state-upgrade.js';
+
+/** How ClusterState writes through. */
+export interface ClusterStateOptions {
+  /** Called when a batch fails: the master must stop. */
+  readonly onFatal: (error: unknown) => void;
+  /** Carried by every batch (see the Store port's "Fenced"); without it, writes are unfenced. */
+  readonly fence?: Fence;
+  readonly log?: Logger;
+}
 
 interface Waiter {
   resolve: () => void;
@@ -41,23 +57,30 @@ export class ClusterState {
   /** One-off tasks not placed yet. */
   private readonly pending = new Map<string, TaskRecord>();
   private sortedAgents: AgentRecord[] | undefined;
-  private readonly mutationListeners: Array<(m: Mutation) => void> = [];
   private queued: Mutation[] = [];
   private waiters: Waiter[] = [];
   private flushing: Promise<void> | undefined;
   private readonly listeners: Array<() => void> = [];
   private readonly taskListeners: Array<(before: TaskRecord | undefined, after: TaskRecord | undefined) => void> = [];
+  private readonly agentListeners: Array<(before: AgentRecord | undefined, after: AgentRecord) => void> = [];
   /** Reservations per agent and live tasks per group, kept current on every task change. */
   readonly ledger = new AgentLedger();
 
+  private readonly onFatal: (error: unknown) => void;
+  private readonly fence: Fence | undefined;
+
   private constructor(
     private readonly store: Store,
-    private readonly onFatal: (error: unknown) => void,
-  ) {}
+    options: ClusterStateOptions,
+  ) {
+    this.onFatal = options.onFatal;
+    this.fence = options.fence;
+  }
 
-  /** Loads everything the store holds, upgraded to this master's format first (see stored-state-upgrade.ts). */
-  static async load(store: Store, onFatal: (error: unknown) => void, log: Logger = silentLogger()): Promise<ClusterState> {
-    const state = new ClusterState(store, onFatal);
+  /** Loads everything the store holds, upgraded to this master's format first (see store/stored-state-upgrade.ts). */
+  static async load(store: Store, options: ClusterStateOptions): Promise<ClusterState> {
+    const log = options.log ?? silentLogger();
+    const state = new ClusterState(store, options);
     const loaded = await store.load();
     const { state: stored, rewrites } = upgradeStoredState(loaded, log);
     // A newer format (written by a newer master) is kept as it is.
@@ -70,7 +93,7 @@ export class ClusterState {
     return state;
   }
 
-  /** Calls `listener` after every change (the orchestrator's trigger). */
+  /** Calls `listener` after every write (the orchestrator's trigger). */
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
@@ -86,6 +109,14 @@ export class ClusterState {
       const i = this.taskListeners.indexOf(listener);
       if (i >= 0) this.taskListeners.splice(i, 1);
     };
+  }
+
+  /**
+   * Calls `listener` for every agent record put, with the record before,
+   * synchronously as the change is applied in memory. Listeners must not write.
+   */
+  onAgentChange(listener: (before: AgentRecord | undefined, after: AgentRecord) => void): void {
+    this.agentListeners.push(listener);
   }
 
   // ---- reads -------------------------------------------------------------
@@ -162,16 +193,11 @@ export class ClusterState {
     return undefined;
   }
 
-  /** Calls `listener` for every mutation as it is applied in memory (must not write). */
-  onMutation(listener: (m: Mutation) => void): void {
-    this.mutationListeners.push(listener);
-  }
-
   // ---- writes ------------------------------------------------------------
 
   /** Applies the mutations in memory now; resolves once they are durable. */
   write(mutations: readonly Mutation[]): Promise<void> {
-    for (const m of mutations) this.applyInMemory(m);
+    for (const m of mutations) this.applyMutation(m);
     this.queued.push(...mutations);
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     if (!this.flushing) this.flushing = new Promise((r) => setImmediate(r)).then(() => this.flush());
@@ -203,7 +229,7 @@ export class ClusterState {
     this.queued = [];
     this.waiters = [];
     try {
-      await this.store.commit(batch);
+      await this.store.commit(batch, this.fence);
       for (const w of waiters) w.resolve();
     } catch (error) {
       for (const w of waiters) w.reject(error);
@@ -212,11 +238,6 @@ export class ClusterState {
       // Writes that arrived during the commit form the next batch.
       this.flushing = this.queued.length > 0 ? this.flush() : undefined;
     }
-  }
-
-  private applyInMemory(m: Mutation): void {
-    this.applyMutation(m);
-    for (const l of this.mutationListeners) l(m);
   }
 
   private applyMutation(m: Mutation): void {
@@ -243,10 +264,13 @@ export class ClusterState {
         }
         break;
       }
-      case 'putAgent':
+      case 'putAgent': {
+        const before = this.agents.get(m.agent.id);
         this.agents.set(m.agent.id, m.agent);
         this.sortedAgents = undefined;
+        for (const l of this.agentListeners) l(before, m.agent);
         break;
+      }
       case 'putVersion': {
         let byVersion = this.versions.get(m.version.appId);
         if (!byVersion) this.versions.set(m.version.appId, (byVersion = new Map()));
@@ -305,29 +329,6 @@ export class ClusterState {
  */
 function lastPerKey(batch: readonly Mutation[]): Mutation[] {
   const last = new Map<string, Mutation>();
-  for (const m of batch) last.set(keyOf(m), m);
+  for (const m of batch) last.set(recordKeyOf(m), m);
   return [...last.values()];
-}
-
-function keyOf(m: Mutation): string {
-  switch (m.kind) {
-    case 'putApp':
-      return `app:${m.app.spec.id}`;
-    case 'deleteApp':
-      return `app:${m.id}`;
-    case 'putTask':
-      return `task:${m.task.id}`;
-    case 'deleteTask':
-      return `task:${m.id}`;
-    case 'putAgent':
-      return `agent:${m.agent.id}`;
-    case 'putVersion':
-      return `version:${m.version.appId}\u0000${m.version.version}`;
-    case 'deleteVersion':
-      return `version:${m.appId}\u0000${m.version}`;
-    case 'putDeployment':
-      return `deployment:${m.deployment.id}`;
-    case 'deleteDeployment':
-      return `deployment:${m.id}`;
-  }
 }

@@ -18,17 +18,17 @@ afterEach(() => {
 
 describe('opening the SQLite store', () => {
   it('starts a new cluster in a data dir without a store file, and reopens it with its generation', async () => {
-    const first = SqliteStore.open(path.join(dir, 'new'));
+    const first = await SqliteStore.open(path.join(dir, 'new'));
     expect(await first.nextGeneration()).toBe(1);
     await first.close();
-    const again = SqliteStore.open(path.join(dir, 'new'));
+    const again = await SqliteStore.open(path.join(dir, 'new'));
     expect(await again.nextGeneration()).toBe(2);
     await again.close();
   });
 
   it('uses a store file that a master created but died before using (no generation, no records)', async () => {
-    await SqliteStore.open(dir).close();
-    const store = SqliteStore.open(dir);
+    await (await SqliteStore.open(dir)).close();
+    const store = await SqliteStore.open(dir);
     expect(await store.nextGeneration()).toBe(1);
     await store.close();
   });
@@ -54,18 +54,18 @@ describe('opening the SQLite store', () => {
       },
       problem: 'holds records but no generation',
     },
-  ])('refuses $name, leaving it as it was', ({ make, problem }) => {
+  ])('refuses $name, leaving it as it was', async ({ make, problem }) => {
     make();
     const before = fs.readFileSync(file());
-    expect(() => SqliteStore.open(dir)).toThrow(StoreStateMissingError);
-    expect(() => SqliteStore.open(dir)).toThrow(problem);
+    await expect(SqliteStore.open(dir)).rejects.toThrow(StoreStateMissingError);
+    await expect(SqliteStore.open(dir)).rejects.toThrow(problem);
     expect(fs.readFileSync(file()).equals(before)).toBe(true);
   });
 
   it('moves an unusable file aside when forced, and starts afresh', async () => {
     fs.writeFileSync(file(), '');
     fs.writeFileSync(`${file()}-wal`, 'wal');
-    const store = SqliteStore.open(dir, { forceNewCluster: true });
+    const store = await SqliteStore.open(dir, { forceNewCluster: true });
     expect(await store.nextGeneration()).toBe(1);
     await store.close();
     const aside = fs.readdirSync(dir).filter((f) => f.includes('.unusable-')).sort();
@@ -76,7 +76,7 @@ describe('opening the SQLite store', () => {
 
 describe('generations and the master epoch', () => {
   it('never goes back: nextGeneration(atLeast) jumps ahead, and a later call goes on from there', async () => {
-    const store = SqliteStore.open(dir);
+    const store = await SqliteStore.open(dir);
     expect(await store.nextGeneration()).toBe(1);
     expect(await store.nextGeneration(10)).toBe(10);
     expect(await store.nextGeneration(3)).toBe(11);
@@ -84,7 +84,7 @@ describe('generations and the master epoch', () => {
   });
 
   it('raises the epoch durably above what an agent saw, once for concurrent raises', async () => {
-    const store = SqliteStore.open(dir);
+    const store = await SqliteStore.open(dir);
     const epoch = await MasterEpoch.start(store);
     expect(epoch.current).toBe(1);
     expect(epoch.atStart).toBe(1);
@@ -93,7 +93,7 @@ describe('generations and the master epoch', () => {
     expect(await epoch.raiseAbove(2)).toBe(8);
     expect(epoch.atStart).toBe(1);
     await store.close();
-    const reopened = SqliteStore.open(dir);
+    const reopened = await SqliteStore.open(dir);
     expect((await MasterEpoch.start(reopened)).current).toBe(9);
     await reopened.close();
   });

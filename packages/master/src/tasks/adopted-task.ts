@@ -8,7 +8,7 @@
  */
 import { isLive, scalars } from '@drover/common';
 import { type TaskSpec, type TaskStatus, healthStateCodec, taskReasonCodec, taskStateCodec } from '@drover/proto';
-import type { AgentRecord, TaskRecord } from '../state/records.js';
+import type { AgentRecord, TaskRecord } from '../model/records.js';
 
 /** The message adopted tasks carry until their agent reports something newer. */
 export const ADOPTED_MESSAGE = 'adopted: its agent runs it but this master had no record of it (lost or older state); left running';

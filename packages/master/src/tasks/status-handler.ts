@@ -8,10 +8,10 @@
  */
 import { isLive, type Logger } from '@drover/common';
 import { type TaskStatus, taskStateCodec } from '@drover/proto';
-import type { Clock } from '../clock.js';
-import type { TaskFailures } from '../orchestrator/task-failures.js';
+import type { Clock } from '../model/clock.js';
+import type { TaskFailures } from './task-failures.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { TaskRecord } from '../state/records.js';
+import type { TaskRecord } from '../model/records.js';
 import type { TaskCommands } from './task-commands.js';
 import { applyStatus } from './task-updates.js';
 

@@ -5,8 +5,8 @@
  */
 import type { AppSpec, TaskReasonName, TaskSpec } from '@drover/proto';
 import { taskReasonCodec } from '@drover/proto';
-import type { AgentSessions } from '../agents/agent-sessions.js';
-import type { TaskRecord } from '../state/records.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
+import type { TaskRecord } from '../model/records.js';
 
 /** What an agent needs to run a task of an app. */
 export function taskSpecFor(task: TaskRecord, app: AppSpec): TaskSpec {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../state/records.js';
+import type { TaskRecord } from '../model/records.js';
 import { healthyInMs, isHealthy } from './task-health.js';
 
 const NOW = 1_000_000;

@@ -13,7 +13,7 @@
  * the RUNNING status's own timestamp, so a master that restarts, or hears
  * the status late, does not restart the wait.
  */
-import type { TaskRecord } from '../state/records.js';
+import type { TaskRecord } from '../model/records.js';
 
 /** How long a task without health checks must have been RUNNING to count as healthy, by default. */
 export const DEFAULT_MIN_RUNNING_MS = 5000;

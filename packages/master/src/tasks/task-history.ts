@@ -4,9 +4,9 @@
  * grow the store and slow every list.
  */
 import { isTerminal } from '@drover/common';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { Mutation } from '../store/store.js';
+import type { Mutation } from '../model/mutation.js';
 
 /** Periodic pruning of ended tasks. */
 export class TaskHistory {

@@ -5,8 +5,8 @@
  * kills for every live task marked killRequested.
  */
 import type { ClusterState } from '../state/cluster-state.js';
-import type { TaskRecord } from '../state/records.js';
-import type { Clock } from '../clock.js';
+import type { TaskRecord } from '../model/records.js';
+import type { Clock } from '../model/clock.js';
 import type { TaskCommands } from './task-commands.js';
 import { markKillRequested } from './task-updates.js';
 

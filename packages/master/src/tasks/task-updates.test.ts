@@ -1,7 +1,7 @@
 import { scalars } from '@drover/common';
 import { TaskReason, TaskState, TaskStatus } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
-import type { TaskRecord } from '../state/records.js';
+import type { TaskRecord } from '../model/records.js';
 import { applyStatus, endByMaster } from './task-updates.js';
 
 const task: TaskRecord = {

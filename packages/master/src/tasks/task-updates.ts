@@ -6,7 +6,7 @@
  */
 import { canTransition, isTerminal, type TaskStateName } from '@drover/common';
 import { healthStateCodec, type TaskReasonName, taskReasonCodec, type TaskStatus, taskStateCodec } from '@drover/proto';
-import type { TaskRecord } from '../state/records.js';
+import type { TaskRecord } from '../model/records.js';
 
 /**
  * The task after an agent's status update, or undefined when the update

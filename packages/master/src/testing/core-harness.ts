@@ -9,10 +9,11 @@ import path from 'node:path';
 import { silentLogger } from '@drover/common';
 import { type AgentMessage, HealthState, type MasterMessage, type Register, TaskState, TaskStatus } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { AgentSession, type MasterCommand } from '../agents/agent-session.js';
+import { AgentSession, type MasterCommand } from '../sessions/agent-session.js';
 import { buildCore, type CoreOptions, type MasterCore } from '../master-core.js';
 import { ClusterState } from '../state/cluster-state.js';
 import { MasterEpoch } from '../leadership/master-epoch.js';
+import { SingleMasterLeadership } from '../leadership/single-master-leadership.js';
 import { SqliteStore } from '../store/sqlite-store.js';
 import { FakeAgent } from './fake-agent.js';
 
@@ -90,19 +91,29 @@ export interface CoreHarness {
   agent(id: string, overrides?: Partial<Register>): Promise<CoreAgent>;
   /** The state name of a task. */
   stateOf(taskId: string): string | undefined;
+  /**
+   * Lets what is in flight finish, a few rounds deep: each round yields to
+   * the event loop (the orchestrator's passes and the group commit run on
+   * setImmediate) and waits for the store's writes, which complete on the
+   * store's own thread in real time, however the test fakes timers.
+   */
+  tick(rounds?: number): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts a core on a fresh SQLite store; its timers follow vitest's fake timers when they are on. */
 export async function startCore(options: Partial<CoreOptions> = {}): Promise<CoreHarness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-core-'));
-  const store = SqliteStore.open(dir);
-  const epoch = await MasterEpoch.start(store);
-  const state = await ClusterState.load(store, (e) => {
-    throw e;
+  const store = await SqliteStore.open(dir);
+  const leadership = new SingleMasterLeadership(await MasterEpoch.start(store));
+  const state = await ClusterState.load(store, {
+    fence: leadership.fence,
+    onFatal: (e) => {
+      throw e;
+    },
   });
   const clock = { now: () => Date.now() };
-  const core = buildCore(state, epoch, { lostTimeoutMs: 60_000, ...options }, clock, silentLogger());
+  const core = buildCore(state, leadership, { lostTimeoutMs: 60_000, ...options }, clock, silentLogger());
   core.start();
   return {
     core,
@@ -119,13 +130,19 @@ export async function startCore(options: Partial<CoreOptions> = {}): Promise<Cor
         end: () => undefined,
         getPeer: () => `core-harness:${id}`,
       } as unknown as ServerDuplexStream<AgentMessage, MasterMessage>;
-      const session = new AgentSession(stream, epoch, silentLogger());
+      const session = new AgentSession(stream, leadership, silentLogger());
       const outcome = await core.registration.register(reg, { kind: 'plaintext' }, session);
       core.sessions.recordPortsInUse(outcome.agentId, reg.portsInUse);
       core.sessions.attach(outcome.agentId, session, clock.now());
       core.registration.followUp(outcome);
       core.orchestrator.trigger();
       return agent;
+    },
+    async tick(rounds = 5) {
+      for (let i = 0; i < rounds; i++) {
+        await new Promise((r) => setImmediate(r));
+        await state.settle();
+      }
     },
     stateOf(taskId) {
       const t = core.state.task(taskId);

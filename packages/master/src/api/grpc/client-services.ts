@@ -22,15 +22,15 @@ import {
   type WatchEventsRequest,
 } from '@drover/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
-import type { DeploymentService } from '../../deployments/deployment-service.js';
+import type { DeploymentService } from '../../services/deployment-service.js';
 import type { EventBus } from '../../events/event-bus.js';
-import type { AgentAdmin } from '../../agents/agent-admin.js';
-import type { AppService } from '../../apps/app-service.js';
-import type { Clock } from '../../clock.js';
+import type { AgentAdmin } from '../../services/agent-admin.js';
+import type { AppService } from '../../services/app-service.js';
+import type { Clock } from '../../model/clock.js';
 import type { ByteSink, TaskFiles } from '../../files/task-files.js';
-import type { EpochSource } from '../../leadership/master-epoch.js';
+import type { Leadership } from '../../leadership/leadership.js';
 import type { ClusterState } from '../../state/cluster-state.js';
-import type { TaskService } from '../../tasks/task-service.js';
+import type { TaskService } from '../../services/task-service.js';
 import { unary } from './unary.js';
 
 /** Apps service. */
@@ -170,9 +170,10 @@ export function agentsServer(agents: AgentAdmin): AgentsServer {
 
 /** Facts the Cluster service reports about its own master. */
 export interface ClusterFacts {
+  /** This master's own gRPC address. */
   readonly grpcAddress: string;
-  /** The current epoch (it may be raised while the master runs). */
-  readonly epoch: EpochSource;
+  /** Who leads, and the current epoch (it may be raised while the master runs). */
+  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress'>;
   readonly startedAt: number;
   readonly storeKind: string;
 }
@@ -183,11 +184,11 @@ export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: C
     info: unary(
       (): InfoResponse => ({
         version: DROVER_VERSION,
-        leader: facts.grpcAddress,
-        isLeader: true,
+        leader: facts.leadership.leaderAddress,
+        isLeader: facts.leadership.isLeader,
         uptimeSeconds: (clock.now() - facts.startedAt) / 1000,
         startedAt: new Date(facts.startedAt),
-        epoch: facts.epoch.current,
+        epoch: facts.leadership.epoch,
         agentsActive: state.allAgents().filter((a) => a.state === 'ACTIVE').length,
         apps: state.allApps().length,
         tasksLive: state.allTasks().filter((t) => isLive(t.state)).length,

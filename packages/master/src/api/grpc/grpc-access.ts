@@ -13,9 +13,9 @@ import {
   ServerListenerBuilder,
   ResponderBuilder,
 } from '@grpc/grpc-js';
-import { type Caller, callerOf, describeCaller } from '../auth/caller.js';
-import { grpcAccess } from '../auth/access-policy.js';
-import { requireRole } from '../auth/require-role.js';
+import { type Caller, callerOf, describeCaller } from '../../auth/caller.js';
+import { grpcAccess } from '../../auth/access-policy.js';
+import { requireRole } from '../../auth/require-role.js';
 
 /** The caller of a gRPC call; `secure` says whether the server serves TLS. */
 export function grpcCaller(call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null }, secure: boolean): Caller {

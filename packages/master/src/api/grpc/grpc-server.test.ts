@@ -8,7 +8,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningMaster } from '../../master-options.js';
 import { startMaster } from '../../master.js';
-import { grpcAccess } from '../auth/access-policy.js';
+import { grpcAccess } from '../../auth/access-policy.js';
 
 const require = createRequire(import.meta.url);
 let master: RunningMaster;

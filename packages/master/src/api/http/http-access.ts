@@ -9,9 +9,9 @@
 import { TLSSocket } from 'node:tls';
 import type { Logger } from '@drover/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HTTP_ACCESS, PUBLIC_HTTP_ROUTES } from '../auth/access-policy.js';
-import { type Caller, callerOf, describeCaller } from '../auth/caller.js';
-import { requireRole } from '../auth/require-role.js';
+import { HTTP_ACCESS, PUBLIC_HTTP_ROUTES } from '../../auth/access-policy.js';
+import { type Caller, callerOf, describeCaller } from '../../auth/caller.js';
+import { requireRole } from '../../auth/require-role.js';
 import { marathonErrorReply } from './marathon/marathon-errors.js';
 
 /** The caller of a request; `secure` says whether the port serves TLS. */

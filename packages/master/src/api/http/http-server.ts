@@ -9,7 +9,7 @@
 import { isLive, type Logger, type TlsMaterial } from '@drover/common';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { MasterCore } from '../../master-core.js';
+import type { ApiServices } from '../api-services.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import type { ClusterFacts } from '../grpc/client-services.js';
 import { requireHttpRoles } from './http-access.js';
@@ -33,7 +33,7 @@ export interface HttpServerOptions {
 }
 
 /** Starts the HTTP server; resolves with the bound port. */
-export async function startHttpServer(core: MasterCore, options: HttpServerOptions): Promise<{ close: () => Promise<void>; port: number }> {
+export async function startHttpServer(core: ApiServices, options: HttpServerOptions): Promise<{ close: () => Promise<void>; port: number }> {
   const { host, tls, facts } = options;
   // Request logging stays off: /metrics is scraped every few seconds.
   // With TLS the same certificate serves HTTPS. A client certificate is
@@ -54,7 +54,7 @@ export async function startHttpServer(core: MasterCore, options: HttpServerOptio
       get grpcAddress() {
         return facts.grpcAddress;
       },
-      epoch: facts.epoch,
+      leadership: facts.leadership,
       startedAt: facts.startedAt,
       storeKind: facts.storeKind,
       httpAddress: () => `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${port}`,

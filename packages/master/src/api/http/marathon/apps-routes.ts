@@ -9,8 +9,8 @@
 import { appSpecToDefinition, Code, DroverError, type FieldViolation, normalizeAppId, NotFoundError } from '@drover/common';
 import type { App, Task } from '@drover/proto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ChangeResult } from '../../../apps/app-service.js';
-import type { MasterCore } from '../../../master-core.js';
+import type { ChangeResult } from '../../../services/app-service.js';
+import type { ApiServices } from '../../api-services.js';
 import { appDefinitionJson, appJson, type Json, taskJson } from './app-json.js';
 import { fromMarathonApp, parseWith } from './marathon-app-input.js';
 
@@ -48,7 +48,7 @@ export function resolveAppPath(method: string, rest: string): AppPath {
 type Query = Record<string, string | string[] | undefined>;
 
 /** Registers /v2/apps[/...] and /v2/tasks. */
-export function appsRoutes(v2: FastifyInstance, core: MasterCore): void {
+export function appsRoutes(v2: FastifyInstance, core: ApiServices): void {
   const routes = new AppsRoutes(core);
   v2.get('/apps', (req) => routes.list(req.query as Query));
   v2.post('/apps', (req, reply) => routes.create(req.body, req.query as Query, reply));
@@ -61,7 +61,7 @@ export function appsRoutes(v2: FastifyInstance, core: MasterCore): void {
 }
 
 class AppsRoutes {
-  constructor(private readonly core: MasterCore) {}
+  constructor(private readonly core: ApiServices) {}
 
   async dispatch(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const query = req.query as Query;

@@ -5,11 +5,11 @@
  * finds recently ended deployments.
  */
 import type { FastifyInstance } from 'fastify';
-import type { MasterCore } from '../../../master-core.js';
+import type { ApiServices } from '../../api-services.js';
 import { deploymentJson } from './deployment-json.js';
 
 /** Registers /v2/deployments[/{id}]. */
-export function deploymentsRoutes(v2: FastifyInstance, core: MasterCore): void {
+export function deploymentsRoutes(v2: FastifyInstance, core: ApiServices): void {
   v2.get('/deployments', () => core.deployments.list().map(deploymentJson));
   v2.get<{ Params: { id: string } }>('/deployments/:id', (req) => deploymentJson(core.deployments.get(req.params.id)));
   v2.delete<{ Params: { id: string }; Querystring: { force?: string } }>('/deployments/:id', async (req, reply) => {

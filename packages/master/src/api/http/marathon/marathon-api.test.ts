@@ -300,6 +300,8 @@ describe('apps', () => {
 
   it('DELETE removes the app at once: {version, deploymentId: null}, then 404', async () => {
     await api('POST', '/v2/apps', { id: '/gone', cmd: 'true', instances: 0 });
+    // The app is locked until its (empty) deployment ends, as in Marathon.
+    await until(() => api('GET', '/v2/deployments'), (a) => a.body.length === 0);
     const deleted = await api('DELETE', '/v2/apps/gone');
     expect(deleted).toMatchObject({ status: 200, body: { version: expect.stringMatching(ISO), deploymentId: null } });
     expect((await api('GET', '/v2/apps/gone')).status).toBe(404);

@@ -1,13 +1,13 @@
 /**
  * The Marathon-compatible REST API and event stream under /v2: a thin
- * adapter over the services the gRPC API uses (see ARCHITECTURE.md,
- * "compatibility surfaces"). Routes live per resource (apps-routes.ts,
+ * adapter over the services the gRPC API uses (see docs/ARCHITECTURE.md,
+ * "Compatibility surfaces"). Routes live per resource (apps-routes.ts,
  * deployments-routes.ts, server-routes.ts, event-stream.ts); every error
  * leaves through marathonErrorReply.
  */
 import { NotFoundError } from '@drover/common';
 import type { FastifyInstance } from 'fastify';
-import type { MasterCore } from '../../../master-core.js';
+import type { ApiServices } from '../../api-services.js';
 import { appsRoutes } from './apps-routes.js';
 import type { SpecLookup } from './deployment-json.js';
 import { deploymentsRoutes } from './deployments-routes.js';
@@ -17,7 +17,7 @@ import { type ServerFacts, serverRoutes } from './server-routes.js';
 
 /** What the API serves from. */
 export interface MarathonApiContext {
-  readonly core: MasterCore;
+  readonly core: ApiServices;
   readonly facts: ServerFacts;
   readonly events?: EventStreamOptions;
 }
@@ -55,7 +55,7 @@ export function registerMarathonApi(app: FastifyInstance, ctx: MarathonApiContex
 }
 
 /** A stored version's spec, or undefined once the app or version is gone. */
-function specLookup(core: MasterCore): SpecLookup {
+function specLookup(core: ApiServices): SpecLookup {
   return (appId, version) => {
     try {
       return core.apps.version(appId, version);

@@ -1,7 +1,7 @@
 /**
- * /v2/info and /v2/leader: who serves the API. A Drover master that
- * answers is the leader (standbys are not implemented), so there is no
- * leadership to abdicate: DELETE /v2/leader answers 501.
+ * /v2/info and /v2/leader: who serves the API, as the master's Leadership
+ * says. A single master is always the leader (standbys are planned), so
+ * there is no leadership to abdicate: DELETE /v2/leader answers 501.
  */
 import { Code, DROVER_VERSION, DroverError } from '@drover/common';
 import type { FastifyInstance } from 'fastify';
@@ -19,7 +19,13 @@ export interface ServerFacts extends ClusterFacts {
 /** Registers /v2/info and /v2/leader. */
 export function serverRoutes(v2: FastifyInstance, facts: ServerFacts): void {
   v2.get('/info', () => infoJson(facts));
-  v2.get('/leader', () => ({ leader: facts.httpAddress() }));
+  v2.get('/leader', () => {
+    if (!facts.leadership.isLeader) {
+      const known = facts.leadership.leaderAddress;
+      throw new DroverError(`this master is not the leader${known ? ` (the leader's gRPC address is ${known})` : ', and no leader is known'}`, Code.Unavailable);
+    }
+    return { leader: facts.httpAddress() };
+  });
   v2.delete('/leader', () => {
     throw new DroverError('this master runs without standbys: there is no leadership to hand over', Code.Unimplemented);
   });
@@ -34,8 +40,8 @@ export function infoJson(facts: ServerFacts): Json {
     name: 'drover',
     version: DROVER_VERSION,
     buildref: null,
-    elected: true,
-    leader: address,
+    elected: facts.leadership.isLeader,
+    leader: facts.leadership.isLeader ? address : null,
     frameworkId: null,
     marathon_config: {
       // Where agents connect (Drover's gRPC port, in Mesos' place).
@@ -59,7 +65,7 @@ export function infoJson(facts: ServerFacts): Json {
     event_subscriber: null,
     http_config: { http_port: facts.https ? null : port, https_port: facts.https ? port : null },
     drover: {
-      epoch: facts.epoch.current,
+      epoch: facts.leadership.epoch,
       store: facts.storeKind,
       grpcAddress: facts.grpcAddress,
       startedAt: new Date(facts.startedAt).toISOString(),

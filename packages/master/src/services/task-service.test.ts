@@ -12,7 +12,7 @@ afterEach(async () => {
 
 /** Lets the store's writes and the orchestrator's passes (on setImmediate) finish. */
 async function tick(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  await h.tick();
 }
 
 const spec = (id: string) => AppSpec.fromPartial({ id, cmd: 'sleep 600', cpus: 0.1, mem: 16, instances: 1 });

@@ -14,9 +14,9 @@ import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startMaster } from '../master.js';
 import type { RunningMaster } from '../master-options.js';
-import { SqliteStore } from '../store/sqlite-store.js';
-import type { StoredState } from '../store/store.js';
-import type { AgentRecord, AppRecord, VersionRecord } from './records.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { StoredState } from './store.js';
+import type { AgentRecord, AppRecord, VersionRecord } from '../model/records.js';
 import { STORE_FORMAT, upgradeStoredState } from './stored-state-upgrade.js';
 
 const { HEALTH_CHECK_PROTOCOL_HTTP: HTTP, HEALTH_CHECK_PROTOCOL_HTTPS: HTTPS, HEALTH_CHECK_PROTOCOL_TCP: TCP, HEALTH_CHECK_PROTOCOL_COMMAND: COMMAND } = HealthCheckProtocol;
@@ -130,7 +130,7 @@ describe('a master started on a store an older master wrote', () => {
 
   /** Writes records the way an older master did: straight into the store, no format recorded. */
   async function writeLegacy(): Promise<void> {
-    const store = SqliteStore.open(dataDir);
+    const store = await SqliteStore.open(dataDir);
     // An older master started a generation before writing anything, as masters still do.
     await store.nextGeneration();
     const web = legacySpec('/web', HTTP, 15);
@@ -164,7 +164,7 @@ describe('a master started on a store an older master wrote', () => {
     await master?.stop();
     master = undefined;
 
-    const store = SqliteStore.open(dataDir);
+    const store = await SqliteStore.open(dataDir);
     const reloaded = await store.load();
     await store.close();
     expect(reloaded.format).toBe(STORE_FORMAT);

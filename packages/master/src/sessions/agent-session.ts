@@ -6,7 +6,7 @@
 import type { Logger } from '@drover/common';
 import type { AgentMessage, MasterMessage } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { EpochSource } from '../leadership/master-epoch.js';
+import type { EpochSource } from '../leadership/leadership.js';
 
 /**
  * A session not heard from for this many ping intervals counts as dead. The
@@ -34,7 +34,7 @@ export class AgentSession {
   constructor(
     private readonly stream: ServerDuplexStream<AgentMessage, MasterMessage>,
     /** Read at every send: the master's epoch may be raised while the stream is open. */
-    private readonly epoch: EpochSource,
+    private readonly leadership: EpochSource,
     private readonly log: Logger,
     /** When the stream opened, ms since the epoch. */
     readonly openedAt: number = Date.now(),
@@ -62,7 +62,7 @@ export class AgentSession {
   send(command: MasterCommand): boolean {
     if (!this.open) return false;
     try {
-      this.stream.write({ epoch: this.epoch.current, message: command });
+      this.stream.write({ epoch: this.leadership.epoch, message: command });
       return true;
     } catch (error) {
       this.log.warn({ err: error, agentId: this.agentId }, 'failed to write to agent stream');

@@ -1,7 +1,7 @@
 import { formatPortRanges, parsePortRanges, scalars } from '@drover/common';
 import { describe, expect, it } from 'vitest';
-import type { AgentReservation } from '../state/agent-ledger.js';
-import type { AgentRecord } from '../state/records.js';
+import type { AgentReservation } from './agent-ledger.js';
+import type { AgentRecord } from '../model/records.js';
 import { foreignPorts, freeOf } from './reservations.js';
 
 const agent: AgentRecord = {

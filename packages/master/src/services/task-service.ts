@@ -16,12 +16,12 @@ import {
   ValidationError,
 } from '@drover/common';
 import { AppSpec, PlacementStrategy, type RunTaskRequest, type Task, type WaitingInstances } from '@drover/proto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import { explanationToProto, taskToProto } from '../convert/to-proto.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { TaskRecord } from '../state/records.js';
-import type { TaskKiller } from './task-killer.js';
+import type { TaskRecord } from '../model/records.js';
+import type { TaskKiller } from '../tasks/task-killer.js';
 
 /** Filter for task lists. */
 export interface TaskFilter {

@@ -2,15 +2,17 @@
 import { normalizeAppId, NotFoundError } from '@drover/common';
 import type { Deployment } from '@drover/proto';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { DeploymentRecord } from '../state/records.js';
-import type { DeploymentManager } from './deployment-manager.js';
-import { deploymentToProto } from './deployment-view.js';
+import type { DeploymentRecord } from '../model/records.js';
+import type { DeploymentManager } from '../deployments/deployment-manager.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import { deploymentToProto } from '../deployments/deployment-view.js';
 
 /** Deployment list/get/cancel. */
 export class DeploymentService {
   constructor(
     private readonly state: ClusterState,
     private readonly manager: DeploymentManager,
+    private readonly orchestrator: Pick<Orchestrator, 'appChanged'>,
   ) {}
 
   /** Running deployments (and with includeEnded, recent ones), newest first. */
@@ -32,6 +34,8 @@ export class DeploymentService {
   /** Cancels (rolls back, or with force just stops). */
   async cancel(id: string, force: boolean): Promise<{ canceled: Deployment; rollback?: Deployment }> {
     const { canceled, rollback } = await this.manager.cancel(id, force);
+    // A rollback restored the app's spec: hand it to the orchestrator.
+    this.orchestrator.appChanged(canceled.appId);
     return rollback ? { canceled: this.view(canceled), rollback: this.view(rollback) } : { canceled: this.view(canceled) };
   }
 

@@ -11,7 +11,7 @@
  *
  * Kept in memory: a restarted master starts every app without delay.
  */
-import type { AppRecord, TaskRecord } from '../state/records.js';
+import type { AppRecord, TaskRecord } from '../model/records.js';
 
 /** One app's backoff, for display. */
 export interface BackoffView {

@@ -25,7 +25,7 @@
  */
 import type { Logger } from '@drover/common';
 import { type AppSpec, HealthCheckProtocol } from '@drover/proto';
-import type { Mutation, StoredState } from '../store/store.js';
+import type { Mutation, StoredState } from './store.js';
 import { type ClampedField, clampAgentResources, clampAppSpec } from './stored-record-bounds.js';
 
 /**

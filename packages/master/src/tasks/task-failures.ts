@@ -5,10 +5,10 @@
  * the task, its sandbox and its agent. Kills the master asked for and lost
  * agents are not the app's fault and count for neither.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AppRecord, TaskFailureRecord, TaskRecord } from '../state/records.js';
-import type { Mutation } from '../store/store.js';
+import type { AppRecord, TaskFailureRecord, TaskRecord } from '../model/records.js';
+import type { Mutation } from '../model/mutation.js';
 import type { LaunchBackoff } from './launch-backoff.js';
 
 /** Observes task ends and produces the app updates they cause. */

@@ -5,11 +5,11 @@
  */
 import { Code, DroverError, MAX_DURATION_SECONDS, NotFoundError } from '@drover/common';
 import type { Agent } from '@drover/proto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import { agentToProto } from '../convert/to-proto.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import type { AgentRecord } from '../state/records.js';
-import type { AgentSessions } from './agent-sessions.js';
+import type { AgentRecord } from '../model/records.js';
+import type { AgentSessions } from '../sessions/agent-sessions.js';
 
 /** Default drain deadline, seconds. */
 export const DEFAULT_DRAIN_DEADLINE_SECONDS = 300;

@@ -15,16 +15,16 @@
  */
 import { Code, DroverError, isLive, normalizeAppId, normalizeAppSpec, NotFoundError } from '@drover/common';
 import type { App, AppSpec, AppVersion, Deployment } from '@drover/proto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../model/clock.js';
 import { appToProto } from '../convert/to-proto.js';
 import type { DeploymentManager } from '../deployments/deployment-manager.js';
-import type { DeploymentService } from '../deployments/deployment-service.js';
+import type { DeploymentService } from './deployment-service.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { LaunchBackoff } from '../orchestrator/launch-backoff.js';
+import type { LaunchBackoff } from '../tasks/launch-backoff.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { ClusterState } from '../state/cluster-state.js';
-import { type AppRecord, currentVersion, type DeploymentRecord, type VersionRecord } from '../state/records.js';
-import type { Mutation } from '../store/store.js';
+import { type AppRecord, currentVersion, type DeploymentRecord, type VersionRecord } from '../model/records.js';
+import type { Mutation } from '../model/mutation.js';
 import { DEFAULT_MIN_RUNNING_MS } from '../tasks/task-health.js';
 import type { TaskKiller } from '../tasks/task-killer.js';
 
@@ -166,6 +166,7 @@ export class AppService {
     const live = this.state.liveTasksOfApp(app.spec.id).filter((t) => isLive(t.state));
     const versions: Mutation[] = this.state.versionsOf(app.spec.id).map((v) => ({ kind: 'deleteVersion', appId: v.appId, version: v.version }));
     await this.state.write([...this.deployments.endForDelete(app.spec.id), { kind: 'deleteApp', id: app.spec.id }, ...versions]);
+    this.orchestrator.appChanged(app.spec.id);
     this.backoff.forget(app.spec.id);
     this.events.publish('app_terminated_event', { $case: 'app', value: { appId: app.spec.id, version: app.version } });
     const killed = await this.killer.kill(live, `app ${app.spec.id} was deleted`);
@@ -198,7 +199,9 @@ export class AppService {
     };
     const mutations: Mutation[] = [{ kind: 'putApp', app: record }, ...started.mutations, { kind: 'putVersion', version }, ...this.pruneVersions(record)];
     await this.state.write(mutations);
-    this.deployments.announce(started);
+    this.deployments.announceStart(started);
+    // The hand-off: the orchestrator carries the deployment out from its next pass.
+    this.orchestrator.appChanged(record.spec.id);
     return this.deploymentViews.view(started.deployment);
   }
 

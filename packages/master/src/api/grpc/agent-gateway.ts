@@ -12,16 +12,16 @@
 import { Code, DroverError, type Logger, toGrpcError } from '@drover/common';
 import type { AgentMessage, AgentServiceServer, MasterMessage } from '@drover/proto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { Caller } from '../api/auth/caller.js';
-import { grpcCaller } from '../api/grpc/grpc-access.js';
-import type { Clock } from '../clock.js';
-import type { FileRelay } from '../files/file-relay.js';
-import type { EpochSource } from '../leadership/master-epoch.js';
-import type { ClusterState } from '../state/cluster-state.js';
-import type { StatusHandler } from '../tasks/status-handler.js';
-import { AgentSession } from './agent-session.js';
-import type { AgentSessions } from './agent-sessions.js';
-import type { Registration } from './registration.js';
+import type { Caller } from '../../auth/caller.js';
+import { grpcCaller } from './grpc-access.js';
+import type { Clock } from '../../model/clock.js';
+import type { FileRelay } from '../../files/file-relay.js';
+import type { EpochSource } from '../../leadership/leadership.js';
+import type { ClusterState } from '../../state/cluster-state.js';
+import type { StatusHandler } from '../../tasks/status-handler.js';
+import { AgentSession } from '../../sessions/agent-session.js';
+import type { AgentSessions } from '../../sessions/agent-sessions.js';
+import type { Registration } from '../../agents/registration.js';
 
 /** Wiring the gateway needs. */
 export interface AgentGatewayDeps {

@@ -8,8 +8,8 @@
  * is removed once, not counted twice.
  */
 import { type PortRange, removePorts, removeRanges, type ScalarResources, subtract } from '@drover/common';
-import type { AgentReservation } from '../state/agent-ledger.js';
-import type { AgentRecord } from '../state/records.js';
+import type { AgentReservation } from './agent-ledger.js';
+import type { AgentRecord } from '../model/records.js';
 
 /** Free scalars and free port ranges of `agent`, given its reservations and the ports in use on its machine. */
 export function freeOf(
