@@ -2,7 +2,7 @@
  * Unpacking fetched archives into the sandbox: tarballs (plain or gzip) with
  * node-tar, zip files with yauzl, both streamed from disk.
  *
- * Each entry is checked before anything is written for it (safe-paths.ts
+ * Each entry is checked before anything is written for it (sandbox/sandbox-paths.ts
  * has the rules); the first unsafe one fails the whole fetch and nothing
  * after it is written. Entries before it stay: the task fails and never
  * starts, and its sandbox shows what happened. On top of that node-tar keeps
@@ -20,8 +20,15 @@ import { pipeline } from 'node:stream/promises';
 import { DroverError } from '@drover/common';
 import { type ReadEntry, x as extractTarFile } from 'tar';
 import yauzl from 'yauzl';
-import { ArtifactProblem } from './fetch-error.js';
-import { clearForFile, cleanRelativePath, makeDirsInside, unsafeRelativePath, unsafeSymlinkTarget } from './safe-paths.js';
+import { ArtifactProblem, artifactProblemOf } from './fetch-error.js';
+import {
+  clearForFile,
+  cleanRelativePath,
+  makeDirsInside,
+  SandboxPathError,
+  unsafeRelativePath,
+  unsafeSymlinkTarget,
+} from '../sandbox/sandbox-paths.js';
 
 /** The archive formats the fetcher unpacks. */
 export type ArchiveKind = 'tar' | 'zip';
@@ -159,6 +166,7 @@ async function extractZip(archive: string, target: ExtractTarget): Promise<numbe
     }
   } catch (e) {
     if (e instanceof ArtifactProblem) throw e;
+    if (e instanceof SandboxPathError) throw artifactProblemOf(e);
     if (target.signal?.aborted === true) throw new ArtifactProblem('canceled', 'canceled', e);
     throw new ArtifactProblem('archive', `cannot unpack ${path.basename(archive)}: ${DroverError.from(e).rawMessage}`, e);
   } finally {
