@@ -18,8 +18,8 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DroverError } from '@drover/common';
-import { type ReadEntry, x as extractTarFile } from 'tar';
-import yauzl from 'yauzl';
+import type { ReadEntry } from 'tar';
+import type yauzl from 'yauzl';
 import { ArtifactProblem, artifactProblemOf } from './fetch-error.js';
 import {
   clearForFile,
@@ -90,6 +90,8 @@ async function extractTar(archive: string, target: ExtractTarget): Promise<numbe
         return refusalOf(entry.path, target, entry.type === 'Directory' || entry.type === 'GNUDumpDir');
     }
   };
+  // Loaded on the first archive: an agent whose tasks fetch none never carries them.
+  const { x: extractTarFile } = await import('tar');
   try {
     await extractTarFile({
       file: archive,
@@ -123,6 +125,7 @@ const S_IFDIR = 0o040000;
 const MAX_LINK_TARGET_BYTES = 4096;
 
 async function extractZip(archive: string, target: ExtractTarget): Promise<number> {
+  const { default: yauzl } = await import('yauzl');
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(archive, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true });
