@@ -24,6 +24,8 @@ import type { SpawnerMessage, SpawnRequestMessage } from './spawner-protocol.js'
 
 /** The spawner's program (see the top of the file). Self-contained: its source text is run as is. */
 export function runSpawner(): void {
+  // What ps and /proc/<pid>/comm show instead of this whole program's text.
+  process.title = 'drover-spawner';
   const childProcess = process.getBuiltinModule('node:child_process');
   const fs = process.getBuiltinModule('node:fs');
   const send = (message: SpawnerMessage): void => {
