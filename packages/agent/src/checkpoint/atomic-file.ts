@@ -5,12 +5,19 @@
  * crash or power loss leaves either the old content or the new one, never a
  * torn file, and a write that returned is on disk. (Pending status updates
  * have a journal of their own: status/status-journal.ts.)
+ *
+ * Only the fsyncs run on the thread pool. Creating, writing (into the page
+ * cache), renaming and removing these small files takes microseconds and is
+ * done synchronously: through fs.promises each call cost the agent some
+ * 100 µs of CPU (a FileHandle, a promise, a thread pool hop), and a task's
+ * state files took about forty calls. The waiting part, the fsync, stays off
+ * the event loop (syncFd, group-sync.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError } from '@drover/common';
-import { syncDir } from './group-sync.js';
+import { syncDir, syncFd } from './group-sync.js';
 
 /** A state file exists but cannot be parsed. */
 export class CorruptStateFileError extends DroverError {
@@ -33,17 +40,17 @@ export async function writeFileAtomic(file: string, data: string, options: { dur
   const durable = options.durable ?? true;
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'w', 0o600);
+  const fd = fsSync.openSync(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(data, 'utf8');
-    if (durable) await handle.sync();
+    fsSync.writeFileSync(fd, data, 'utf8');
+    if (durable) await syncFd(fd);
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
   try {
-    await fs.rename(tmp, file);
+    fsSync.renameSync(tmp, file);
   } catch (e) {
-    await fs.rm(tmp, { force: true });
+    fsSync.rmSync(tmp, { force: true });
     throw e;
   }
   if (durable) await syncDir(dir);
@@ -83,7 +90,7 @@ export async function loadJsonFile<T>(file: string, isValid: (value: unknown) =>
 /** Removes a file (durably); a missing file is not an error. */
 export async function removeFileDurably(file: string): Promise<void> {
   try {
-    await fs.unlink(file);
+    fsSync.unlinkSync(file);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return;
     throw e;

@@ -6,7 +6,7 @@
  * a sync runs waits for the next one (the running one may have started
  * before its change); everyone who arrives meanwhile shares that next one.
  */
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 
 /** Resolves once an fsync of `dir` that started after the call has finished. */
 export class GroupSync {
@@ -40,10 +40,16 @@ export class GroupSync {
 
 /** fsyncs a directory: the entries created, renamed or removed in it are on disk. */
 export async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
+  // Opening and closing take microseconds; the fsync is what may wait (see atomic-file.ts).
+  const fd = fs.openSync(dir, 'r');
   try {
-    await handle.sync();
+    await syncFd(fd);
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
+}
+
+/** fsync of an open descriptor, on the thread pool. */
+export function syncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fsync(fd, (e) => (e === null ? resolve() : reject(e))));
 }

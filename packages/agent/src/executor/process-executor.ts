@@ -43,11 +43,9 @@ import { ProcessCgroups } from './process-cgroups.js';
 import { killGroupLeftovers, signalGroup } from './process-group.js';
 import { commandLine, createLogs, joinFailure, launchArgv, userEnvironment } from './process-launch.js';
 import { SingleFlight } from './single-flight.js';
-import { type SpawnedExit, SpawnerDiedError, Spawner, SpawnFailedError } from './spawner/spawner.js';
+import { type Spawned, type SpawnedExit, SpawnerDiedError, Spawner, SpawnFailedError } from './spawner/spawner.js';
 import { killStrayTask } from './stray-task.js';
 import { taskEnvironment } from './task-environment.js';
-
-export { commandLine } from './process-launch.js';
 
 /** How a ProcessExecutor behaves. */
 export interface ProcessExecutorOptions {
@@ -193,7 +191,7 @@ export class ProcessExecutor implements Executor {
     const user = await this.userOf(spec);
     if (user !== undefined) Object.assign(env, userEnvironment(user, spec.env));
     const cgroup = await this.cgroups.create(spec);
-    let spawned;
+    let spawned: Spawned;
     try {
       const argv = await launchArgv(spec.taskId, command, { env, cwd: sandbox.dir, user, cgroup, agentPath: this.agentEnv.PATH });
       if (user !== undefined) {

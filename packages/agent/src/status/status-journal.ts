@@ -23,12 +23,12 @@
  * Files are named by the first sequence number they hold. Files from agents
  * before group commit hold one update each ({seq, status}) and load the same.
  */
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '@drover/common';
 import { TaskStatus } from '@drover/proto';
 import { isErrno, loadJsonFile } from '../checkpoint/atomic-file.js';
-import { syncDir } from '../checkpoint/group-sync.js';
+import { syncDir, syncFd } from '../checkpoint/group-sync.js';
 
 /** One pending update and its place in the order of updates. */
 export interface JournalEntry {
@@ -199,12 +199,13 @@ export class StatusJournal {
     const file = path.join(this.dir, `${String(live[0]?.seq).padStart(12, '0')}.json`);
     const content = { entries: live.map((e) => ({ seq: e.seq, status: TaskStatus.toJSON(e.status) })) };
     try {
-      const handle = await fs.open(file, 'wx', 0o600);
+      // Synchronous but for the fsyncs, as checkpoint/atomic-file.ts explains.
+      const fd = fsSync.openSync(file, 'wx', 0o600);
       try {
-        await handle.writeFile(`${JSON.stringify(content)}\n`, 'utf8');
-        await handle.sync();
+        fsSync.writeFileSync(fd, `${JSON.stringify(content)}\n`, 'utf8');
+        await syncFd(fd);
       } finally {
-        await handle.close();
+        fsSync.closeSync(fd);
       }
       await syncDir(this.dir);
     } catch (e) {
@@ -243,7 +244,7 @@ export class StatusJournal {
   private async removeFile(file: string): Promise<void> {
     this.files.delete(file);
     try {
-      await fs.unlink(file);
+      fsSync.unlinkSync(file);
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) this.log.error({ file, err: e }, 'cannot remove acked status updates');
     }
