@@ -4,9 +4,12 @@ import { defineConfig } from 'vitest/config';
 // Tests import workspace packages from source, so `vitest` needs no build;
 // only the multi-process e2e scenarios run the built `drover` binary.
 const packages = ['proto', 'common', 'scheduler', 'master', 'agent', 'client', 'cli'];
-const alias = Object.fromEntries(
-  packages.map((p) => [`@drover/${p}`, path.resolve(import.meta.dirname, `packages/${p}/src/index.ts`)]),
-);
+// Subpath exports first: an alias also matches as a path prefix.
+const subpaths = { '@drover/common/version': 'packages/common/src/version.ts' };
+const alias = [
+  ...Object.entries(subpaths).map(([find, file]) => ({ find, replacement: path.resolve(import.meta.dirname, file) })),
+  ...packages.map((p) => ({ find: `@drover/${p}`, replacement: path.resolve(import.meta.dirname, `packages/${p}/src/index.ts`) })),
+];
 
 export default defineConfig({
   resolve: { alias },

@@ -11,9 +11,9 @@ import { dialTarget, hostOf, loadTls, requireTlsOffLoopback, type TlsMaterial, U
 import type { MasterOptions, RunningMaster } from '@drover/master';
 import type { Command } from 'commander';
 import { withConnectionHint } from './connection-hints.js';
+import { DEFAULT_MASTER } from './default-master.js';
 
-/** Master address used when neither --master nor DROVER_MASTER says otherwise. */
-export const DEFAULT_MASTER = '127.0.0.1:5053';
+export { DEFAULT_MASTER } from './default-master.js';
 
 /** Where a command writes and what it reads from its surroundings. */
 export interface CliIo {

@@ -5,7 +5,6 @@
  * executors and stay quick to start.
  */
 import path from 'node:path';
-import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import type { CliContext } from './cli-context.js';
 import { pipeWriter } from './pipe-writer.js';
 
@@ -16,7 +15,9 @@ const FORCED_EXIT = 130;
 export function processContext(): CliContext {
   // grpc-js prints its own errors ("E No address added...") next to ours, which
   // already say what failed; GRPC_VERBOSITY still turns them on for debugging.
-  if (process.env.GRPC_VERBOSITY === undefined) setLogVerbosity(logVerbosity.NONE);
+  // Said through the variable grpc-js reads when it loads, so that commands
+  // that never talk gRPC (--version, --help) do not load it.
+  process.env.GRPC_VERBOSITY ??= 'NONE';
   // A reader that went away (`drover events | head -2`) stops the command as Ctrl-C would.
   const stdout = pipeWriter(process.stdout, (code) => stopRequested(code));
   const stderr = pipeWriter(process.stderr, (code) => stopRequested(code));

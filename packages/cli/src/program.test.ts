@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliContext, DEFAULT_MASTER, masterAddress } from './cli-context.js';
 import { parseDuration } from './options/duration.js';
 import { parseSize } from './options/size.js';
-import { buildProgram } from './program.js';
+import { allRegistrars, buildProgram, registrarsFor } from './program.js';
 import { type FakeMaster, startFakeMaster } from './testing/fake-master.js';
 import { clusterInfo } from './testing/fixtures.js';
 import { run } from './testing/run-cli.js';
+
+const everyCommand = await allRegistrars();
 
 describe('drover (program)', () => {
   it.each([
@@ -57,7 +59,7 @@ describe('drover (program)', () => {
     /** Every command of the tree, depth first. */
     const commands = (c: Command): Command[] => [c, ...c.commands.flatMap(commands)];
     const parsers: Record<string, (text: string) => number> = { '<duration>': parseDuration, '<size>': parseSize };
-    const options = commands(buildProgram({} as CliContext)).flatMap((c) =>
+    const options = commands(buildProgram({} as CliContext, everyCommand)).flatMap((c) =>
       c.options.flatMap((o) => {
         const kind = Object.keys(parsers).find((k) => o.flags.includes(k));
         return kind === undefined || o.defaultValue === undefined ? [] : [{ name: `${c.name()} ${o.long}`, option: o, parse: parsers[kind] as (t: string) => number }];
@@ -119,5 +121,20 @@ describe('drover (program)', () => {
       program.parse([], { from: 'user' });
       expect(masterAddress(ctx, program)).toBe(DEFAULT_MASTER);
     });
+  });
+});
+
+describe('which command modules a command line loads', () => {
+  it.each<{ name: string; argv: string[]; count: number | 'all' }>([
+    { name: 'a command', argv: ['task', 'list'], count: 1 },
+    { name: 'a command after global options with values', argv: ['--master', 'app', 'app', 'list'], count: 1 },
+    { name: 'a command after --flag=value', argv: ['--master=h:1', '--insecure', 'run', '--', 'true'], count: 1 },
+    { name: 'the version only', argv: ['--version'], count: 0 },
+    { name: 'help for the whole tree', argv: ['--help'], count: 'all' },
+    { name: 'help and version together', argv: ['-V', '--help'], count: 'all' },
+    { name: 'no command (for the usage)', argv: [], count: 'all' },
+    { name: 'an unknown command (for suggestions)', argv: ['ap', 'list'], count: 'all' },
+  ])('$name', async ({ argv, count }) => {
+    expect((await registrarsFor(argv)).length).toBe(count === 'all' ? everyCommand.length : count);
   });
 });

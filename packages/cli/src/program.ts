@@ -2,23 +2,66 @@
  * The `drover` command tree. buildProgram wires commander to a CliContext
  * instead of the process, and runCli turns every outcome into an exit code,
  * so tests run any command in-process and read its output and exit code.
+ *
+ * Start-up time. Each top-level command lives in a module of its own
+ * (commands/*.ts) with everything it needs (output formats, the client,
+ * YAML for app files), and runCli imports only the module of the command
+ * on its command line: `drover task list` never loads what `drover app
+ * deploy` or `drover events` need, and `drover --version` loads no command
+ * at all. Help for the whole tree, and a command line naming no known
+ * command (to suggest one), load them all.
  */
-import { DROVER_VERSION } from '@drover/common';
-import { Command } from 'commander';
-import { type CliContext, DEFAULT_MASTER } from './cli-context.js';
-import { ExitCode, reportError } from './cli-errors.js';
-import { registerAgentCommands } from './commands/agent.js';
-import { registerAppCommands } from './commands/app.js';
-import { registerClusterCommands } from './commands/cluster.js';
-import { registerDeploymentCommands } from './commands/deployment.js';
-import { registerDevCommand } from './commands/dev.js';
-import { registerEventsCommand } from './commands/events.js';
-import { registerMasterCommand } from './commands/master.js';
-import { registerRunCommand } from './commands/run.js';
-import { registerTaskCommands } from './commands/task.js';
+import { DROVER_VERSION } from '@drover/common/version';
+import { Command, CommanderError } from 'commander';
+import type { CliContext } from './cli-context.js';
+import { DEFAULT_MASTER } from './default-master.js';
 
-/** Builds the whole command tree around `ctx`; commander never exits the process itself. */
-export function buildProgram(ctx: CliContext): Command {
+/** Adds one top-level command (with its subcommands) to the program. */
+export type Registrar = (program: Command, ctx: CliContext) => void;
+
+/** The top-level commands in the order help lists them, each with the module that registers it. */
+const COMMANDS: ReadonlyArray<{ readonly name: string; readonly load: () => Promise<Registrar> }> = [
+  { name: 'dev', load: async () => (await import('./commands/dev.js')).registerDevCommand },
+  { name: 'master', load: async () => (await import('./commands/master.js')).registerMasterCommand },
+  { name: 'agent', load: async () => (await import('./commands/agent.js')).registerAgentCommands },
+  { name: 'app', load: async () => (await import('./commands/app.js')).registerAppCommands },
+  { name: 'deployment', load: async () => (await import('./commands/deployment.js')).registerDeploymentCommands },
+  { name: 'task', load: async () => (await import('./commands/task.js')).registerTaskCommands },
+  { name: 'run', load: async () => (await import('./commands/run.js')).registerRunCommand },
+  { name: 'cluster', load: async () => (await import('./commands/cluster.js')).registerClusterCommands },
+  { name: 'events', load: async () => (await import('./commands/events.js')).registerEventsCommand },
+];
+
+/** Global options that take a value (as the next argument unless given as --flag=value). */
+const GLOBAL_VALUE_OPTIONS = new Set(['--master', '--tls-ca', '--tls-cert', '--tls-key']);
+
+/** Every top-level command's registrar, in help order. */
+export async function allRegistrars(): Promise<Registrar[]> {
+  return Promise.all(COMMANDS.map((c) => c.load()));
+}
+
+/** The registrars a command line needs (see the top of the file). */
+export async function registrarsFor(argv: readonly string[]): Promise<Registrar[]> {
+  let named: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') break;
+    if (arg.startsWith('-')) {
+      if (GLOBAL_VALUE_OPTIONS.has(arg)) i += 1;
+      continue;
+    }
+    named = arg;
+    break;
+  }
+  const command = COMMANDS.find((c) => c.name === named);
+  if (command !== undefined) return [await command.load()];
+  const wantsVersion = argv.includes('-V') || argv.includes('--version');
+  if (named === undefined && wantsVersion && !argv.includes('-h') && !argv.includes('--help')) return [];
+  return allRegistrars();
+}
+
+/** Builds the command tree around `ctx` with the given commands; commander never exits the process itself. */
+export function buildProgram(ctx: CliContext, registrars: readonly Registrar[]): Command {
   const program = new Command('drover')
     .description('Drover: one cluster manager for processes (Mesos + Marathon in one)')
     .version(DROVER_VERSION, '-V, --version', 'print the version')
@@ -49,24 +92,21 @@ export function buildProgram(ctx: CliContext): Command {
         "not wait); drover run --wait exits with its task's exit code; Ctrl-C while waiting exits 130 (drover events, task logs -f: 0).",
       ].join('\n'),
     );
-  registerDevCommand(program, ctx);
-  registerMasterCommand(program, ctx);
-  registerAgentCommands(program, ctx);
-  registerAppCommands(program, ctx);
-  registerDeploymentCommands(program, ctx);
-  registerTaskCommands(program, ctx);
-  registerRunCommand(program, ctx);
-  registerClusterCommands(program, ctx);
-  registerEventsCommand(program, ctx);
+  for (const register of registrars) register(program, ctx);
   return program;
 }
 
 /** Runs one command line (without "node drover") and resolves with its exit code; never throws. */
 export async function runCli(argv: readonly string[], ctx: CliContext): Promise<number> {
   try {
-    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
-    return ExitCode.Ok;
+    const program = buildProgram(ctx, await registrarsFor(argv));
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
   } catch (e) {
+    // Help and version end through commander's exit override with nothing to
+    // report: answered here, so `drover --version` loads no error reporting.
+    if (e instanceof CommanderError && e.exitCode === 0) return 0;
+    const { reportError } = await import('./cli-errors.js');
     return reportError(ctx.io, e);
   }
 }

@@ -1,14 +1,23 @@
 /**
- * Durable small files. Every piece of agent state on disk (agent id, epoch,
- * task checkpoints, pending status updates) is written to a temporary file in
- * the same directory, fsynced, renamed over its target, and then the
- * directory is fsynced. A crash or power loss leaves either the old content or
- * the new one, never a torn file, and a write that returned is on disk.
+ * Durable small files. The agent's state files (agent id, epoch, task
+ * checkpoints) are written to a temporary file in the same directory,
+ * fsynced, renamed over their target, and then the directory is fsynced. A
+ * crash or power loss leaves either the old content or the new one, never a
+ * torn file, and a write that returned is on disk. (Pending status updates
+ * have a journal of their own: status/status-journal.ts.)
+ *
+ * Only the fsyncs run on the thread pool. Creating, writing (into the page
+ * cache), renaming and removing these small files takes microseconds and is
+ * done synchronously: through fs.promises each call cost the agent some
+ * 100 µs of CPU (a FileHandle, a promise, a thread pool hop), and a task's
+ * state files took about forty calls. The waiting part, the fsync, stays off
+ * the event loop (syncFd, group-sync.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError } from '@drover/common';
+import { syncDir, syncFd } from './group-sync.js';
 
 /** A state file exists but cannot be parsed. */
 export class CorruptStateFileError extends DroverError {
@@ -22,29 +31,34 @@ export class CorruptStateFileError extends DroverError {
   }
 }
 
-/** Writes `data` to `file` atomically and durably (write, fsync, rename, fsync dir). */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+/**
+ * Writes `data` to `file` atomically and durably (write, fsync, rename, fsync
+ * dir). With `durable: false` only atomically: for content that something
+ * else already keeps durably until this file is no longer needed.
+ */
+export async function writeFileAtomic(file: string, data: string, options: { durable?: boolean } = {}): Promise<void> {
+  const durable = options.durable ?? true;
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fs.open(tmp, 'w', 0o600);
+  const fd = fsSync.openSync(tmp, 'w', 0o600);
   try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
+    fsSync.writeFileSync(fd, data, 'utf8');
+    if (durable) await syncFd(fd);
   } finally {
-    await handle.close();
+    fsSync.closeSync(fd);
   }
   try {
-    await fs.rename(tmp, file);
+    fsSync.renameSync(tmp, file);
   } catch (e) {
-    await fs.rm(tmp, { force: true });
+    fsSync.rmSync(tmp, { force: true });
     throw e;
   }
-  await syncDir(dir);
+  if (durable) await syncDir(dir);
 }
 
-/** Writes `value` as JSON to `file` atomically and durably. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+/** Writes `value` as JSON to `file` atomically and (unless `durable: false`) durably. */
+export async function writeJsonAtomic(file: string, value: unknown, options: { durable?: boolean } = {}): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`, options);
 }
 
 /** Reads a JSON file; undefined when it does not exist, CorruptStateFileError when it cannot be parsed. */
@@ -76,7 +90,7 @@ export async function loadJsonFile<T>(file: string, isValid: (value: unknown) =>
 /** Removes a file (durably); a missing file is not an error. */
 export async function removeFileDurably(file: string): Promise<void> {
   try {
-    await fs.unlink(file);
+    fsSync.unlinkSync(file);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return;
     throw e;
@@ -89,11 +103,3 @@ export function isErrno(e: unknown, code: string): boolean {
   return typeof e === 'object' && e !== null && (e as NodeJS.ErrnoException).code === code;
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -46,8 +46,8 @@ function isCheckpointFile(value: unknown): value is CheckpointFile {
   return v.version === 1 && typeof v.spec === 'object' && typeof v.status === 'object' && Number.isSafeInteger(v.statusSeq);
 }
 
-/** Writes a task's checkpoint atomically. */
-export async function saveTaskCheckpoint(file: string, checkpoint: TaskCheckpoint): Promise<void> {
+/** Writes a task's checkpoint atomically, and durably unless `durable: false` (see atomic-file.ts). */
+export async function saveTaskCheckpoint(file: string, checkpoint: TaskCheckpoint, options: { durable?: boolean } = {}): Promise<void> {
   const content: CheckpointFile = {
     version: 1,
     spec: TaskSpec.toJSON(checkpoint.spec),
@@ -57,7 +57,7 @@ export async function saveTaskCheckpoint(file: string, checkpoint: TaskCheckpoin
     kill: checkpoint.kill,
     runningSince: checkpoint.runningSince,
   };
-  await writeJsonAtomic(file, content);
+  await writeJsonAtomic(file, content, options);
 }
 
 /** Removes a task's checkpoint (its sandbox stays). */

@@ -12,6 +12,7 @@ import { LaunchError, type TaskHandle } from './executor.js';
 import { isProcessAlive } from './proc-stat.js';
 import { signalGroup } from './process-group.js';
 import { ProcessExecutor } from './process-executor.js';
+import { taskLeaders } from './stray-task.js';
 
 let workDir: string;
 const executors: ProcessExecutor[] = [];
@@ -241,5 +242,65 @@ describe('process executor', () => {
     const handle: TaskHandle = { taskId: 't.1', executor: 'process', pid: pidOf(), details };
     expect(await e.recover([handle])).toEqual(new Set());
     expect(await isProcessAlive(process.pid, undefined)).toBe(true);
+  });
+});
+
+describe('process executor when its spawner dies', () => {
+  it('keeps watching the tasks it had started through /proc, and launches through a new spawner', async () => {
+    const e = executor();
+    const long = shellTask('sleep 60');
+    const short = shellTask('sleep 0.3; exit 4');
+    const { handle: longHandle } = await launch(e, long);
+    const { handle: shortHandle } = await launch(e, short);
+    const first = e.spawnerPid as number;
+    process.kill(first, 'SIGKILL');
+
+    // The task that ends by itself is noticed, without its exit status: no one is left to reap it for us.
+    expect(await e.wait(short.taskId)).toEqual({ kind: 'unknown' });
+    expect(await isProcessAlive(shortHandle.pid, undefined)).toBe(false);
+    // The other still runs, and is killed as a re-adopted task is.
+    expect(await isProcessAlive(longHandle.pid, Number(longHandle.details.startTime))).toBe(true);
+    const killed = Date.now();
+    expect(await e.kill(long.taskId, 5000)).toEqual({ kind: 'unknown' });
+    expect(Date.now() - killed).toBeLessThan(2000);
+    expect(await isProcessAlive(longHandle.pid, undefined)).toBe(false);
+
+    const next = shellTask('exit 7');
+    await launch(e, next);
+    expect(e.spawnerPid).not.toBe(first);
+    expect(await e.wait(next.taskId)).toEqual({ kind: 'exited', exitCode: 7 });
+  });
+
+  it('loses no task when it dies in the middle of a burst of launches', async () => {
+    const e = executor();
+    const specs = Array.from({ length: 20 }, () => shellTask('sleep 60'));
+    const sandboxes = await Promise.all(specs.map((spec) => sandbox(spec)));
+    // A spawner that is up: it answers some of the burst before the kill.
+    const warm = shellTask('exit 0');
+    await launch(e, warm);
+    const spawner = e.spawnerPid as number;
+    const launches = specs.map((spec, i) =>
+      e.launch({ spec, sandbox: sandboxes[i] as Sandbox, host: 'node-1.test' }).then(
+        (handle) => ({ spec, handle }),
+        (error: unknown) => ({ spec, error }),
+      ),
+    );
+    // Killed once the first is answered: some requests are answered, some read but not answered, some never read.
+    await Promise.race(launches);
+    process.kill(spawner, 'SIGKILL');
+    const outcomes = await Promise.all(launches);
+    expect(outcomes.some((o) => 'handle' in o)).toBe(true);
+    for (const outcome of outcomes) {
+      if ('handle' in outcome) {
+        groups.add(outcome.handle.pid);
+        // Launched: watched, and killable.
+        expect(await e.kill(outcome.spec.taskId, 0)).toEqual(expect.objectContaining({ kind: expect.any(String) }));
+        expect(await isProcessAlive(outcome.handle.pid, undefined)).toBe(false);
+      } else {
+        // Not launched: nothing of it runs.
+        expect(outcome.error).toBeInstanceOf(LaunchError);
+        expect(await taskLeaders(outcome.spec.taskId)).toEqual([]);
+      }
+    }
   });
 });

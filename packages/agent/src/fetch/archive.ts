@@ -2,7 +2,7 @@
  * Unpacking fetched archives into the sandbox: tarballs (plain or gzip) with
  * node-tar, zip files with yauzl, both streamed from disk.
  *
- * Each entry is checked before anything is written for it (safe-paths.ts
+ * Each entry is checked before anything is written for it (sandbox/sandbox-paths.ts
  * has the rules); the first unsafe one fails the whole fetch and nothing
  * after it is written. Entries before it stay: the task fails and never
  * starts, and its sandbox shows what happened. On top of that node-tar keeps
@@ -18,10 +18,17 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DroverError } from '@drover/common';
-import { type ReadEntry, x as extractTarFile } from 'tar';
-import yauzl from 'yauzl';
-import { ArtifactProblem } from './fetch-error.js';
-import { clearForFile, cleanRelativePath, makeDirsInside, unsafeRelativePath, unsafeSymlinkTarget } from './safe-paths.js';
+import type { ReadEntry } from 'tar';
+import type yauzl from 'yauzl';
+import { ArtifactProblem, artifactProblemOf } from './fetch-error.js';
+import {
+  clearForFile,
+  cleanRelativePath,
+  makeDirsInside,
+  SandboxPathError,
+  unsafeRelativePath,
+  unsafeSymlinkTarget,
+} from '../sandbox/sandbox-paths.js';
 
 /** The archive formats the fetcher unpacks. */
 export type ArchiveKind = 'tar' | 'zip';
@@ -83,6 +90,8 @@ async function extractTar(archive: string, target: ExtractTarget): Promise<numbe
         return refusalOf(entry.path, target, entry.type === 'Directory' || entry.type === 'GNUDumpDir');
     }
   };
+  // Loaded on the first archive: an agent whose tasks fetch none never carries them.
+  const { x: extractTarFile } = await import('tar');
   try {
     await extractTarFile({
       file: archive,
@@ -116,6 +125,7 @@ const S_IFDIR = 0o040000;
 const MAX_LINK_TARGET_BYTES = 4096;
 
 async function extractZip(archive: string, target: ExtractTarget): Promise<number> {
+  const { default: yauzl } = await import('yauzl');
   let zip: yauzl.ZipFile;
   try {
     zip = await yauzl.openPromise(archive, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true });
@@ -159,6 +169,7 @@ async function extractZip(archive: string, target: ExtractTarget): Promise<numbe
     }
   } catch (e) {
     if (e instanceof ArtifactProblem) throw e;
+    if (e instanceof SandboxPathError) throw artifactProblemOf(e);
     if (target.signal?.aborted === true) throw new ArtifactProblem('canceled', 'canceled', e);
     throw new ArtifactProblem('archive', `cannot unpack ${path.basename(archive)}: ${DroverError.from(e).rawMessage}`, e);
   } finally {

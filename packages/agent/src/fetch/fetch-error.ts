@@ -6,6 +6,7 @@
  * master keeps as the app's lastTaskFailure, so it says which URI and why.
  */
 import { Code, DroverError } from '@drover/common';
+import { SandboxPathError } from '../sandbox/sandbox-paths.js';
 
 /** What went wrong, for programs; the message says it for people. */
 export type FetchProblem =
@@ -54,6 +55,16 @@ export class ArtifactProblem extends DroverError {
   }
 }
 
+/**
+ * A refusal of the sandbox path rules (sandbox/sandbox-paths.ts) as an
+ * artifact problem: a path that would leave the sandbox or go through a
+ * symlink is unsafe, one blocked by what is already there is an I/O problem.
+ */
+export function artifactProblemOf(e: SandboxPathError): ArtifactProblem {
+  const unsafe = e.code === Code.PermissionDenied || e.code === Code.InvalidArgument;
+  return new ArtifactProblem(unsafe ? 'unsafe-path' : 'io', e.rawMessage, e);
+}
+
 /** Fetching one URI failed; the message reads `fetch <uri>: <why>`. */
 export class FetchError extends DroverError {
   override name = 'FetchError';
@@ -72,6 +83,7 @@ export class FetchError extends DroverError {
   /** Wraps anything thrown while fetching `uri`: problems keep their kind, anything else is an I/O problem. */
   static of(uri: string, reason: unknown): FetchError {
     if (reason instanceof FetchError) return reason;
+    if (reason instanceof SandboxPathError) return FetchError.of(uri, artifactProblemOf(reason));
     if (reason instanceof ArtifactProblem) return new FetchError(uri, reason.problem, reason.rawMessage, reason);
     return new FetchError(uri, 'io', DroverError.from(reason).rawMessage, reason);
   }

@@ -8,7 +8,7 @@
  * unpacked tree):
  *
  *   1. the destination is dest_path, else the URI's last path segment, always
- *      inside the sandbox (safe-paths.ts);
+ *      inside the sandbox (sandbox/sandbox-paths.ts);
  *   2. the bytes are streamed to a temp file beside the destination, from
  *      the URI (download.ts) or from the agent's cache when `cache` is set
  *      (artifact-cache.ts), checked against sha256 when given, then renamed
@@ -26,12 +26,13 @@ import path from 'node:path';
 import type { Logger } from '@drover/common';
 import type { FetchUri } from '@drover/proto';
 import { CHECKPOINT_FILE } from '../sandbox/sandbox.js';
+import { makeDirsInside } from '../sandbox/sandbox-paths.js';
 import { linkSignals } from './abort-link.js';
 import { type ArchiveKind, archiveKindOf, extractArchive } from './archive.js';
 import { ArtifactCache, type CacheOutcome } from './artifact-cache.js';
+import { destinationOf } from './artifact-destination.js';
 import { type Downloaded, download, FETCH_SCHEMES } from './download.js';
 import { ArtifactProblem, FetchError, maskedUri } from './fetch-error.js';
-import { destinationOf, makeDirsInside } from './safe-paths.js';
 
 /** Default idle timeout: a download with no data for this long fails. */
 export const DEFAULT_FETCH_IDLE_TIMEOUT_MS = 60_000;

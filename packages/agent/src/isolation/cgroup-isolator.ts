@@ -4,7 +4,7 @@
  * its own, so one task cgroup is a directory in each of them (the same
  * relative path everywhere); v2 has a single tree and one directory.
  */
-import { promises as fs } from 'node:fs';
+import fs, { promises as fsAsync } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError, type Logger } from '@drover/common';
 import { type CgroupFeatures, type Controller, limitWrites } from './cgroup-limits.js';
@@ -86,11 +86,11 @@ export class CgroupIsolator implements Isolator {
     const cgroup = this.cgroupOf(taskId);
     if (cgroup === undefined) throw new CgroupError(taskId, `task id ${JSON.stringify(taskId)} cannot name a cgroup`);
     try {
-      for (const dir of cgroup.dirs) await fs.mkdir(dir, { recursive: true });
+      for (const dir of cgroup.dirs) await fsAsync.mkdir(dir, { recursive: true });
       for (const write of limitWrites(this.layout.version, limits, this.layout.features)) {
         const file = path.join(cgroup.dirOf(write.controller), write.file);
         try {
-          await fs.writeFile(file, write.value);
+          fs.writeFileSync(file, write.value);
         } catch (e) {
           throw new CgroupError(cgroup.path, `cannot write ${write.value} to ${file}: ${DroverError.from(e).rawMessage}`, e);
         }
@@ -120,7 +120,7 @@ export class CgroupIsolator implements Isolator {
   async taskIds(): Promise<string[]> {
     const ids = new Set<string>();
     for (const dir of parentDirs(this.layout)) {
-      const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+      const entries = readdirIfThere(dir);
       for (const e of entries) if (e.isDirectory() && isSafeName(e.name)) ids.add(e.name);
     }
     return [...ids];
@@ -128,7 +128,13 @@ export class CgroupIsolator implements Isolator {
 
   async close(): Promise<void> {
     // rmdir only succeeds on a cgroup without children: live tasks keep it.
-    for (const dir of parentDirs(this.layout)) await fs.rmdir(dir).catch(() => undefined);
+    for (const dir of parentDirs(this.layout)) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        // Live tasks keep it, or it is gone.
+      }
+    }
   }
 
   private cgroupOf(taskId: string): CgroupDirs | undefined {
@@ -159,7 +165,7 @@ class CgroupDirs implements TaskCgroup {
   async pids(): Promise<number[]> {
     const all = new Set<number>();
     for (const file of this.procsFiles) {
-      const text = await readIfThere(file);
+      const text = readIfThere(file);
       for (const line of (text ?? '').split('\n')) if (line !== '') all.add(Number(line));
     }
     return [...all];
@@ -171,18 +177,18 @@ class CgroupDirs implements TaskCgroup {
     // counter since Linux 4.13; the distributions with the glibc Node 20
     // needs ship 4.18 or later, so no failcnt guesswork is needed.)
     const file = this.layout.version === 1 ? 'memory.oom_control' : 'memory.events';
-    const text = await readIfThere(path.join(dir, file));
+    const text = readIfThere(path.join(dir, file));
     return Number(/^oom_kill (\d+)$/m.exec(text ?? '')?.[1] ?? 0);
   }
 
   async cpuUsageNs(): Promise<number | undefined> {
     if (this.layout.version === 2) {
-      const text = await readIfThere(path.join(this.dirOf('cpu'), 'cpu.stat'));
+      const text = readIfThere(path.join(this.dirOf('cpu'), 'cpu.stat'));
       const usec = /^usage_usec (\d+)$/m.exec(text ?? '')?.[1];
       return usec === undefined ? undefined : Number(usec) * 1000;
     }
     if (this.layout.mounts.cpuacct === undefined) return undefined;
-    const text = await readIfThere(path.join(this.dirOf('cpuacct'), 'cpuacct.usage'));
+    const text = readIfThere(path.join(this.dirOf('cpuacct'), 'cpuacct.usage'));
     return text === undefined ? undefined : Number(text.trim());
   }
 
@@ -194,7 +200,7 @@ class CgroupDirs implements TaskCgroup {
       const busy: string[] = [];
       for (const dir of left) {
         try {
-          await fs.rmdir(dir);
+          await fsAsync.rmdir(dir);
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
           if (code === 'ENOENT') continue;
@@ -218,7 +224,7 @@ class CgroupDirs implements TaskCgroup {
     if (this.layout.version === 2) {
       // cgroup.kill (Linux 5.14+) kills atomically, forks in flight included.
       try {
-        await fs.writeFile(path.join(this.dirOf('memory'), 'cgroup.kill'), '1', { flag: 'r+' });
+        fs.writeFileSync(path.join(this.dirOf('memory'), 'cgroup.kill'), '1', { flag: 'r+' });
         return;
       } catch {
         // Older kernel (or the cgroup is gone): kill by pid below.
@@ -245,9 +251,17 @@ function distinct(values: string[]): string[] {
   return [...new Set(values)];
 }
 
-async function readIfThere(file: string): Promise<string | undefined> {
+function readdirIfThere(dir: string): fs.Dirent[] {
   try {
-    return await fs.readFile(file, 'utf8');
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+function readIfThere(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }

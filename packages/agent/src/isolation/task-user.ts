@@ -14,11 +14,11 @@
  * (CgroupIsolator.reopen). Keeping checkpoints outside the sandbox would
  * close this for the rest of the checkpoint too.
  */
+import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Code, DroverError } from '@drover/common';
-import { execa } from 'execa';
 import { CHECKPOINT_FILE } from '../sandbox/sandbox.js';
 
 /** An OS user a task runs as. */
@@ -91,21 +91,26 @@ export async function taskUser(requested: string, agent: AgentIdentity = agentId
 
 /** The passwd entry of `name` (a login name or a numeric uid); undefined when there is none. */
 export async function lookupUser(name: string): Promise<TaskUser | undefined> {
+  const result = await getent(name);
+  // exit 2: no such key; getent missing: read /etc/passwd ourselves.
   let text: string;
-  try {
-    // exit 2: no such key. reject: false turns every failure into a result.
-    const result = await execa('getent', ['passwd', name], { reject: false, timeout: 10_000 });
-    if (result.failed && (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      text = await passwdFileEntry(name);
-    } else if (result.exitCode === 0) {
-      text = result.stdout;
-    } else {
-      return undefined;
-    }
-  } catch {
-    text = await passwdFileEntry(name);
-  }
+  if (result.kind === 'missing') text = await passwdFileEntry(name);
+  else if (result.kind === 'found') text = result.stdout;
+  else return undefined;
   return parsePasswdLine(text.split('\n')[0] ?? '');
+}
+
+type GetentResult = { kind: 'found'; stdout: string } | { kind: 'not-found' } | { kind: 'missing' };
+
+/** `getent passwd name`: its output, "not-found" for any failure, "missing" when there is no getent. */
+function getent(name: string): Promise<GetentResult> {
+  return new Promise((resolve) => {
+    execFile('getent', ['passwd', name], { timeout: 10_000, encoding: 'utf8' }, (error, stdout) => {
+      if (error === null) resolve({ kind: 'found', stdout });
+      else if ((error as NodeJS.ErrnoException).code === 'ENOENT') resolve({ kind: 'missing' });
+      else resolve({ kind: 'not-found' });
+    });
+  });
 }
 
 /** Parses one /etc/passwd line (name:password:uid:gid:gecos:home:shell). */

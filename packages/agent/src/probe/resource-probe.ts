@@ -2,15 +2,15 @@
  * What the machine offers, probed once when the agent starts. Totals do not
  * change while the agent runs (operators restart it after resizing a
  * machine), so nothing here runs on a timer. CPU count and memory come from
- * systeminformation; disk is the size of the filesystem holding the work dir,
- * from one statfs call (cheaper than si.fsSize(), which runs df and parses
- * every mount). Operators override any total with ResourceOverrides.
+ * machine-stats.ts; disk is the size of the filesystem holding the work dir,
+ * from one statfs call (cheaper than running df and parsing every mount).
+ * Operators override any total with ResourceOverrides.
  */
 import { promises as fs } from 'node:fs';
 import { fixed, normalizeRanges, type PortRange, RESOURCE_LIMITS } from '@drover/common';
 import type { Resources } from '@drover/proto';
-import si from 'systeminformation';
 import type { ResourceOverrides } from '../agent-options.js';
+import { cpuCores, memoryStats } from './machine-stats.js';
 
 /** Host ports offered when the operator does not say: 31000-32000, as Mesos and Marathon. */
 export const DEFAULT_PORT_RANGES: readonly PortRange[] = [{ begin: 31000, end: 32000 }];
@@ -29,9 +29,9 @@ export interface ProbedTotals {
 
 /** Measures the machine once: cores, memory, and the work dir's filesystem. */
 export async function probeMachine(workDir: string): Promise<ProbedTotals> {
-  const [cpu, mem, fsStats] = await Promise.all([si.cpu(), si.mem(), fs.statfs(workDir)]);
+  const [mem, fsStats] = await Promise.all([memoryStats(), fs.statfs(workDir)]);
   return {
-    cpus: cpu.cores,
+    cpus: cpuCores(),
     mem: Math.floor(mem.total / MiB),
     disk: Math.floor((fsStats.blocks * fsStats.bsize) / MiB),
   };

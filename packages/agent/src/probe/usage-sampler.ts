@@ -1,10 +1,9 @@
 /**
  * Periodic samples of what the machine actually uses. Only cheap calls run on
- * the timer: si.mem() reads /proc/meminfo, si.currentLoad() diffs /proc/stat
- * against its previous call, and the ports in use are four reads of
- * /proc/net (see ports-in-use.ts). Never si.fsSize() or
- * si.networkInterfaces() here: they spawn dozens of processes and block the
- * event loop, which on a busy agent delays heartbeats and status updates.
+ * the timer: /proc/meminfo, the CPU tick counters diffed against the previous
+ * sample (machine-stats.ts), and the ports in use, four reads of /proc/net
+ * (see ports-in-use.ts). Nothing that spawns a process or blocks the event
+ * loop, which on a busy agent would delay heartbeats and status updates.
  *
  * Every sample carries the full set of offered ports in use, not a change
  * since the last one: a lost or reordered sample then cannot leave the
@@ -12,9 +11,12 @@
  */
 import type { Logger, PortRange } from '@drover/common';
 import type { ResourceUsage } from '@drover/proto';
-import si from 'systeminformation';
+import { CpuLoad, memoryStats } from './machine-stats.js';
 
 const MiB = 1024 * 1024;
+
+/** The machine's CPU load between two samples (one per process, as the counters are the machine's). */
+const cpuLoad = new CpuLoad();
 
 /**
  * How long an asked-for sample waits: the tasks that end together (a kill
@@ -25,10 +27,9 @@ export const SAMPLE_SOON_MS = 100;
 
 /** Takes one usage sample; `tasksRunning` and `portsInUse` are the caller's. */
 export async function sampleUsage(tasksRunning: number, portsInUse: PortRange[] = []): Promise<ResourceUsage> {
-  const [mem, load] = await Promise.all([si.mem(), si.currentLoad()]);
-  const cores = load.cpus.length > 0 ? load.cpus.length : 1;
+  const mem = await memoryStats();
   return {
-    cpusUsed: Math.round((load.currentLoad / 100) * cores * 1000) / 1000,
+    cpusUsed: Math.round(cpuLoad.sample() * 1000) / 1000,
     // "active" is used memory without buffers and page cache.
     memUsed: Math.round(mem.active / MiB),
     memTotal: Math.round(mem.total / MiB),

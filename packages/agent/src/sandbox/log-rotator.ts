@@ -45,14 +45,14 @@
  *
  * The task owns its sandbox and may replace its logs with symlinks: the
  * live file is opened with O_NOFOLLOW and checked through /proc/self/fd
- * (see files/sandbox-paths.ts), the copy is created with O_EXCL|O_NOFOLLOW,
+ * (see sandbox/sandbox-paths.ts), the copy is created with O_EXCL|O_NOFOLLOW,
  * and renames and unlinks never follow links, so rotation never writes to
  * or truncates anything outside the sandbox.
  */
 import { constants, fstatSync, ftruncateSync, promises as fs, readSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError, type Logger } from '@drover/common';
-import { isMissing, openInSandbox, sandboxRoot, type SandboxRoot } from '../files/sandbox-paths.js';
+import { isMissing, openInSandbox, sandboxRoot, type SandboxRoot } from './sandbox-paths.js';
 
 /** Default size at which a log is rotated: 10 MiB. */
 export const DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024;

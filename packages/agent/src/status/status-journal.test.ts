@@ -55,4 +55,57 @@ describe('status journal', () => {
     journal.advanceSeq(41);
     expect((await journal.append(status('a', TaskState.TASK_STATE_RUNNING))).seq).toBe(42);
   });
+
+  it('writes updates made during a write together, in one batch file, and loads them back in order', async () => {
+    const journal = await StatusJournal.open(dir, silentLogger());
+    const all = Array.from({ length: 30 }, (_, i) => status(`t${i % 5}`, TaskState.TASK_STATE_RUNNING));
+    const entries = await Promise.all(all.map((s) => journal.append(s)));
+    expect(entries.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
+    // The first write goes alone; everything made while it ran shares the next ones.
+    expect((await fs.readdir(dir)).length).toBeLessThan(all.length / 2);
+    expect((await StatusJournal.open(dir, silentLogger())).pending().map((e) => e.status)).toEqual(all);
+  });
+
+  it('removes a batch file once every update in it is acked, and not before', async () => {
+    const journal = await StatusJournal.open(dir, silentLogger());
+    await journal.append(status('warm', TaskState.TASK_STATE_RUNNING));
+    const [a, b] = [status('a', TaskState.TASK_STATE_RUNNING), status('b', TaskState.TASK_STATE_RUNNING)];
+    const first = journal.append(status('first', TaskState.TASK_STATE_RUNNING));
+    // a and b arrive while "first" is being written: they share a file.
+    await Promise.all([first, journal.append(a), journal.append(b)]);
+    const files = await fs.readdir(dir);
+    await journal.ack(a.uuid);
+    expect(await fs.readdir(dir)).toEqual(files);
+    await journal.ack(b.uuid);
+    expect((await fs.readdir(dir)).length).toBe(files.length - 1);
+    expect((await StatusJournal.open(dir, silentLogger())).pending().map((e) => e.status.taskId)).toEqual(['warm', 'first']);
+  });
+
+  it.each<{ name: string; content: string; pending: string[] }>([
+    { name: 'a torn batch file (a crash while it was written: nothing in it was sent)', content: '{"entries":[{"seq":7,"sta', pending: [] },
+    {
+      name: 'a file of an agent before group commit',
+      content: JSON.stringify({ seq: 7, status: TaskStatus.toJSON(status('old', TaskState.TASK_STATE_FINISHED)) }),
+      pending: ['old'],
+    },
+  ])('loads next to the others: $name', async ({ content, pending }) => {
+    await fs.writeFile(path.join(dir, '000000000007.json'), content);
+    const journal = await StatusJournal.open(dir, silentLogger());
+    expect(journal.pending().map((e) => e.status.taskId)).toEqual(pending);
+    expect((await journal.append(status('new', TaskState.TASK_STATE_RUNNING))).seq).toBe(8);
+  });
+
+  it('keeps only the later copy of an update journaled twice', async () => {
+    const journal = await StatusJournal.open(dir, silentLogger());
+    const final = status('a', TaskState.TASK_STATE_FINISHED);
+    await journal.append(final);
+    await journal.append(status('b', TaskState.TASK_STATE_RUNNING));
+    await journal.append(final);
+    const reopened = await StatusJournal.open(dir, silentLogger());
+    expect(reopened.pending().map((e) => [e.seq, e.status.taskId])).toEqual([
+      [2, 'b'],
+      [3, 'a'],
+    ]);
+    expect((await fs.readdir(dir)).length).toBe(2);
+  });
 });

@@ -12,7 +12,6 @@ import { Code, DroverError } from '@drover/common';
 import type { DroverClient } from '@drover/client';
 import { App, AppVersion, DeployAppResponse, type Deployment, RestartAppResponse, RollbackAppResponse, ScaleAppResponse } from '@drover/proto';
 import type { Command } from 'commander';
-import { readAppFile } from '../app-file.js';
 import { type CliContext, printJson, stopSignal, withClient } from '../cli-context.js';
 import { HintedError } from '../cli-errors.js';
 import { commanderParser } from '../options/commander-parser.js';
@@ -57,6 +56,8 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
     .action(async (file: string, opts: ChangeFlags, cmd: Command) => {
       // Validating locally first reports every mistake with its path without a round trip;
       // the master validates again, and its refusal is reported the same way.
+      // Imported here: YAML and app validation are only needed to deploy.
+      const { readAppFile } = await import('../app-file.js');
       const spec = await readAppFile(file, ctx.io.cwd);
       await withClient(ctx, cmd, async (c) => {
         const result = await c.deployApp(spec, { force: opts.force }).catch((e: unknown) => explainLock(c, spec.id, opts, e));

@@ -17,13 +17,13 @@ import {
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
-import { type AppDefinition, appDefinitionSchema, defaultHealthCheckDelaySeconds, UNSUPPORTED_MARATHON_FIELDS } from './app-definition-schema.js';
+import { type AppDefinition, appDefinitionSchemas, defaultHealthCheckDelaySeconds, UNSUPPORTED_MARATHON_FIELDS } from './app-definition-schema.js';
 import { constraintProblems, constraintToDefinition, constraintToProto } from './constraints.js';
 
 /** Validates a definition in Marathon's JSON shape; throws ValidationError listing every problem. */
 export function parseAppDefinition(input: unknown): AppSpec {
   const violations: FieldViolation[] = [];
-  const parsed = appDefinitionSchema.safeParse(input, { error: describeIssue });
+  const parsed = appDefinitionSchemas().appDefinitionSchema.safeParse(input, { error: describeIssue });
   if (!parsed.success) violations.push(...parsed.error.issues.flatMap(toViolations));
   violations.push(...crossFieldProblems(input));
   if (violations.length > 0 || !parsed.success) {

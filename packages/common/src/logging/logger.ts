@@ -8,8 +8,12 @@
  * watching a terminal. The pretty stream runs in this thread and writes
  * synchronously, so a line is out before a crash or exit that follows it.
  */
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+/** pino-pretty (and its dependencies) load only for the pretty format: JSON logging never needs them. */
+const requireCjs = createRequire(import.meta.url);
 
 export type { Logger };
 
@@ -54,6 +58,7 @@ export function silentLogger(): Logger {
 
 /** "[12:00:01.250] WARN: master-session: disconnected from master {"why":"..."}" */
 function prettyStream(options: LoggerOptions): DestinationStream {
+  const pinoPretty = requireCjs('pino-pretty') as typeof PinoPretty;
   return pinoPretty({
     destination: options.destination ?? 1,
     sync: true,

@@ -4,8 +4,17 @@
  * ask it), and the two facts callers need from a failed Engine API call:
  * whether the daemon was there at all, and what it said.
  */
+import { promises as fs } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { Logger } from '@drover/common';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
+
+/**
+ * dockerode and its dependencies take about 25 MiB and 130 ms to load, which
+ * an agent on a machine without Docker would carry for nothing: it is loaded
+ * (synchronously, it is CommonJS) on the first call that needs the daemon.
+ */
+const requireCjs = createRequire(import.meta.url);
 
 /** Where the Docker daemon listens unless told otherwise. */
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
@@ -15,18 +24,34 @@ export const DOCKER_CAPABILITY = 'docker';
 
 /** A Docker daemon reached through a unix socket. */
 export class DockerDaemon {
-  /** The Engine API client. */
-  readonly api: Dockerode;
+  private client: Dockerode | undefined;
 
   constructor(
     /** The daemon's unix socket. */
     readonly socketPath: string = DEFAULT_DOCKER_SOCKET,
-  ) {
-    this.api = new Dockerode({ socketPath });
+  ) {}
+
+  /** The Engine API client (dockerode is loaded on first use, see above). */
+  get api(): Dockerode {
+    if (this.client === undefined) {
+      const Client = requireCjs('dockerode') as typeof Dockerode;
+      this.client = new Client({ socketPath: this.socketPath });
+    }
+    return this.client;
+  }
+
+  /** True when something is at the socket path (a daemon may still not answer there). */
+  async socketExists(): Promise<boolean> {
+    return fs.stat(this.socketPath).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** True when the daemon answers a ping within `timeoutMs`. */
   async ping(timeoutMs = 2000): Promise<boolean> {
+    // No socket, no daemon: answered without loading the client.
+    if (!(await this.socketExists())) return false;
     try {
       // dockerode's ping takes an abortSignal like every call; its types do not say so.
       const api = this.api as unknown as { ping(options: { abortSignal: AbortSignal }): Promise<unknown> };

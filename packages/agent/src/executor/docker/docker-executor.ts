@@ -384,6 +384,8 @@ export class DockerExecutor implements Executor {
     if (agentId === undefined || agentId === '') return;
     let mine: Dockerode.ContainerInfo[];
     try {
+      // Without a socket the answer is known without loading the Docker client.
+      if (!(await this.daemon.socketExists())) throw new Error(this.daemon.unavailableMessage);
       mine = await this.daemon.api.listContainers({ all: true, filters: { label: [`${LABELS.agentId}=${agentId}`] } });
     } catch (e) {
       this.log.warn({ err: daemonMessage(e) }, 'cannot look for containers left by an earlier run');

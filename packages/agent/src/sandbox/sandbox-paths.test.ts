@@ -4,7 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { Code, DroverError } from '@drover/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openInSandbox, resolveInSandbox, sandboxRoot, type SandboxRoot } from './sandbox-paths.js';
+import {
+  openInSandbox,
+  relativeNameProblem,
+  resolveInSandbox,
+  sandboxRoot,
+  type SandboxRoot,
+  unsafeRelativePath,
+  unsafeSymlinkTarget,
+} from './sandbox-paths.js';
 
 const TASK = 'web.0001';
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-paths-'));
@@ -134,5 +142,53 @@ describe('swaps between the check and the open', () => {
     const err = await openInSandbox(root, resolved, 'file', 'swap/secret').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DroverError);
     expect((err as DroverError).code).toBe(Code.PermissionDenied);
+  });
+});
+
+describe('unsafeRelativePath', () => {
+  it.each([
+    { name: 'a plain name', path: 'app.tgz', why: undefined },
+    { name: 'nested, with . and //', path: './a//b/./c', why: undefined },
+    { name: 'a dotfile', path: '.env', why: undefined },
+    { name: 'a name with dots', path: 'a..b/..c', why: undefined },
+    { name: 'empty', path: '', why: 'is empty' },
+    { name: 'absolute', path: '/etc/passwd', why: 'is absolute' },
+    { name: 'leading ..', path: '../x', why: "contains '..'" },
+    { name: 'inner ..', path: 'a/../../x', why: "contains '..'" },
+    { name: 'only ..', path: '..', why: "contains '..'" },
+    { name: 'the directory itself', path: './', why: 'names the directory itself' },
+    { name: 'NUL', path: 'a\0b', why: 'contains a NUL byte' },
+  ])('$name', ({ path, why }) => {
+    expect(unsafeRelativePath(path)).toBe(why);
+  });
+});
+
+describe('unsafeSymlinkTarget', () => {
+  it.each([
+    { name: 'a sibling', entry: 'bin/tool', target: 'tool-1.2', safe: true },
+    { name: 'up then down', entry: 'bin/tool', target: '../lib/tool', safe: true },
+    { name: 'the directory itself', entry: 'a/self', target: '.', safe: true },
+    { name: 'up to the root of the target', entry: 'a/b/l', target: '../../x', safe: true },
+    { name: 'one level too far up', entry: 'a/b/l', target: '../../../x', safe: false },
+    { name: 'up from the root', entry: 'l', target: '..', safe: false },
+    { name: 'absolute', entry: 'l', target: '/etc', safe: false },
+    { name: '.. after a name', entry: 'l', target: 'a/a/..', safe: false },
+    { name: 'empty', entry: 'l', target: '', safe: false },
+  ])('$name', ({ entry, target, safe }) => {
+    expect(unsafeSymlinkTarget(entry, target) === undefined).toBe(safe);
+  });
+});
+
+describe('relativeNameProblem (the check reading and writing share)', () => {
+  it.each([
+    { name: 'a plain name', path: 'stdout', problem: undefined },
+    { name: 'the sandbox itself', path: '', problem: undefined },
+    { name: 'dots inside names', path: 'a..b/.c', problem: undefined },
+    { name: 'a NUL byte', path: 'a\0b', problem: 'nul' },
+    { name: 'an absolute path', path: '/etc/passwd', problem: 'absolute' },
+    { name: 'a .. component', path: 'a/../b', problem: 'dotdot' },
+    { name: 'a trailing ..', path: 'a/..', problem: 'dotdot' },
+  ])('$name', ({ path: name, problem }) => {
+    expect(relativeNameProblem(name)).toBe(problem);
   });
 });

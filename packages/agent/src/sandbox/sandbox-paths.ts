@@ -1,6 +1,12 @@
 /**
- * Turning a path a client sent into an open file inside one task's sandbox,
- * and never outside it.
+ * Sandbox path safety, in one place: every path that comes from outside the
+ * agent (a client's file request, an artifact's dest_path, the names and
+ * link targets of archive entries) is checked here before the agent reads
+ * or writes through it. Both sides share one check of a relative name (no
+ * NUL byte, not absolute, no `..` component: relativeNameProblem).
+ *
+ * READING: turning a path a client sent into an open file inside one task's
+ * sandbox, and never outside it.
  *
  * Serving files of a directory that a workload controls is where cluster
  * managers have leaked the host before: Kubernetes (subPath volumes swapped
@@ -32,11 +38,27 @@
  *    file the kernel actually opened: it must still be inside the root.
  *    Everything after that (fstat, reads, directory listings through
  *    /proc/self/fd/N) works on that descriptor, never on the path again.
+  *
+ * WRITING: where fetched files may go. Every path an artifact names (its
+ * dest_path, the names and link targets of its archive entries) is
+ * untrusted. The rules:
+ *
+ * - A name is relative and has no `..` segment; it never names the agent's
+ *   checkpoint file at the sandbox root.
+ * - Directories are created one by one with lstat: a path never goes through
+ *   a symlink or a non-directory. Hence a name's lexical place is its real
+ *   place, and the checks below need no realpath.
+ * - A symlink target is relative, has `..` only as its leading segments, and
+ *   those do not climb above the extraction directory. Descending by plain
+ *   names from a directory inside the sandbox, through links that themselves
+ *   obey this rule, cannot leave the sandbox, so every link the fetcher
+ *   creates resolves inside it (`a -> .` then `b -> a/a/..` is the trick this
+ *   rule refuses: lexically inside, really outside).
  */
 import { constants, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError } from '@drover/common';
-import { sandboxFor } from '../sandbox/sandbox.js';
+import { CHECKPOINT_FILE, sandboxFor } from './sandbox.js';
 
 /** Symlinks followed while resolving one path before it counts as a loop (the kernel's limit). */
 export const MAX_SYMLINKS = 40;
@@ -54,20 +76,33 @@ export class SandboxPathError extends DroverError {
   }
 }
 
+/** What is wrong with a relative name from outside the agent, if anything: the check both sides share. */
+export type RelativeNameProblem = 'nul' | 'absolute' | 'dotdot';
+
+/** The shared check (see the top of the file); "" and "." components are fine here. */
+export function relativeNameProblem(name: string): RelativeNameProblem | undefined {
+  if (name.includes('\0')) return 'nul';
+  if (path.posix.isAbsolute(name)) return 'absolute';
+  if (name.split('/').includes('..')) return 'dotdot';
+  return undefined;
+}
+
 /**
  * The components of a requested path, "" and "." dropped; throws
  * INVALID_ARGUMENT for an absolute path, a `..` component or a NUL byte.
  */
 export function requestedComponents(requested: string): string[] {
-  if (requested.includes('\0')) throw new SandboxPathError(requested, 'the path contains a NUL byte', Code.InvalidArgument);
-  if (path.isAbsolute(requested)) {
-    throw new SandboxPathError(requested, `${JSON.stringify(requested)} is absolute: paths are relative to the sandbox`, Code.InvalidArgument);
+  const show = JSON.stringify(requested);
+  switch (relativeNameProblem(requested)) {
+    case 'nul':
+      throw new SandboxPathError(requested, 'the path contains a NUL byte', Code.InvalidArgument);
+    case 'absolute':
+      throw new SandboxPathError(requested, `${show} is absolute: paths are relative to the sandbox`, Code.InvalidArgument);
+    case 'dotdot':
+      throw new SandboxPathError(requested, `${show} contains "..": paths must stay inside the sandbox`, Code.InvalidArgument);
+    case undefined:
+      return requested.split('/').filter((p) => p !== '' && p !== '.');
   }
-  const parts = requested.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) {
-    throw new SandboxPathError(requested, `${JSON.stringify(requested)} contains "..": paths must stay inside the sandbox`, Code.InvalidArgument);
-  }
-  return parts;
 }
 
 /** The normal form of a requested path ("" for the sandbox itself); validates like requestedComponents. */
@@ -237,4 +272,83 @@ async function checkOpened(root: SandboxRoot, real: string, handle: fs.FileHandl
 export function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Why `name` (a sandbox- or archive-relative path to write) is unsafe, or undefined when it is fine. */
+export function unsafeRelativePath(name: string): string | undefined {
+  if (name === '') return 'is empty';
+  switch (relativeNameProblem(name)) {
+    case 'nul':
+      return 'contains a NUL byte';
+    case 'absolute':
+      return 'is absolute';
+    case 'dotdot':
+      return "contains '..'";
+    case undefined:
+      break;
+  }
+  if (name.split('/').every((p) => p === '' || p === '.')) return 'names the directory itself';
+  return undefined;
+}
+
+/** `name` without empty and `.` segments, e.g. "./a//b/" -> "a/b". */
+export function cleanRelativePath(name: string): string {
+  return name
+    .split('/')
+    .filter((p) => p !== '' && p !== '.')
+    .join('/');
+}
+
+/** Why a symlink at `entry` (relative to the extraction directory) pointing at `target` is unsafe, or undefined. */
+export function unsafeSymlinkTarget(entry: string, target: string): string | undefined {
+  const show = JSON.stringify(target);
+  if (target === '') return 'is a symlink with an empty target';
+  if (target.includes('\0')) return 'is a symlink whose target contains a NUL byte';
+  if (path.posix.isAbsolute(target)) return `is a symlink to the absolute path ${show}`;
+  const parts = target.split('/').filter((p) => p !== '' && p !== '.');
+  let up = 0;
+  while (parts[up] === '..') up += 1;
+  if (parts.slice(up).includes('..')) return `is a symlink to ${show}, which has '..' after a name`;
+  const depth = cleanRelativePath(entry).split('/').length - 1;
+  if (up > depth) return `is a symlink to ${show}, outside the directory it is extracted to`;
+  return undefined;
+}
+
+/**
+ * Creates `root/relDir` directory by directory and returns its absolute
+ * path. Refuses (SandboxPathError: PERMISSION_DENIED for a symlink, FAILED_PRECONDITION for a file) to go through either. `known`
+ * remembers directories already checked, to spare lstat calls in archives.
+ */
+export async function makeDirsInside(root: string, relDir: string, known: Set<string> = new Set()): Promise<string> {
+  let current = root;
+  for (const part of cleanRelativePath(relDir).split('/')) {
+    if (part === '') continue;
+    if (part === '..') throw new SandboxPathError(relDir, `${JSON.stringify(relDir)} contains '..'`, Code.InvalidArgument);
+    current = path.join(current, part);
+    if (known.has(current)) continue;
+    const stat = await fs.lstat(current).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    });
+    const shown = JSON.stringify(path.relative(root, current));
+    if (stat === undefined) await fs.mkdir(current, { mode: 0o755 });
+    else if (stat.isSymbolicLink()) throw new SandboxPathError(relDir, `${shown} is a symlink; fetched files never go through one`, Code.PermissionDenied);
+    else if (!stat.isDirectory()) throw new SandboxPathError(relDir, `${shown} exists and is not a directory`, Code.FailedPrecondition);
+    known.add(current);
+  }
+  return current;
+}
+
+/** Removes what is at `file` unless it is a directory (refused: FAILED_PRECONDITION): the way is clear for a new file or link. */
+export async function clearForFile(root: string, file: string): Promise<void> {
+  const stat = await fs.lstat(file).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  });
+  if (stat === undefined) return;
+  if (stat.isDirectory()) {
+    const shown = path.relative(root, file);
+    throw new SandboxPathError(shown, `${JSON.stringify(shown)} exists and is a directory`, Code.FailedPrecondition);
+  }
+  await fs.unlink(file);
 }
