@@ -38,12 +38,6 @@ describe('the import checker', () => {
       rules: { mayImport: [] },
       expected: ['pkg: import cycle between x, y (x/a.ts -> y/b.ts; y/c.ts -> x/d.ts)'],
     },
-    {
-      name: 'a folder cycle in a package whose folders are pending a split',
-      imports: [['x/a.ts', 'y/b.ts'], ['y/c.ts', 'x/d.ts']],
-      rules: { mayImport: [], folderCyclesPending: true },
-      expected: [],
-    },
     { name: 'a folder in no layer', imports: [['extra/e.ts', 'model/m.ts']], rules: LAYERED, expected: ['pkg: extra is in no layer (add it to the layers)'] },
   ])('$name', ({ imports, rules, expected }) => {
     expect(breachesOf(graph(imports as Array<[string, string]>), rules)).toEqual(expected);

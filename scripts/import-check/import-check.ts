@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cyclesOf, folderOf, type PackageGraph, readPackageGraph } from './import-graph.js';
-import { FOLDER_CYCLES_PENDING, MASTER_LAYERS, PACKAGE_DEPENDENCIES } from './layers.js';
+import { MASTER_LAYERS, PACKAGE_DEPENDENCIES } from './layers.js';
 
 /** The rules one package is held to. */
 export interface PackageRules {
@@ -13,8 +13,6 @@ export interface PackageRules {
   readonly mayImport: readonly string[];
   /** Its layers bottom first (units of src/), when it declares them. */
   readonly layers?: readonly (readonly string[])[];
-  /** True to skip the folder-cycle rule (see FOLDER_CYCLES_PENDING). */
-  readonly folderCyclesPending?: boolean;
 }
 
 /** Every breach of `rules` in one package's graph. */
@@ -27,12 +25,10 @@ export function breachesOf(graph: PackageGraph, rules: PackageRules): string[] {
     out.push(`${graph.name}: import cycle between files ${cycle.join(', ')}`);
   }
   const crossing = graph.imports.filter((i) => folderOf(i.from) !== folderOf(i.to));
-  if (!rules.folderCyclesPending) {
-    const units = new Set(graph.files.map(folderOf));
-    for (const cycle of cyclesOf(units, crossing.map((i) => [folderOf(i.from), folderOf(i.to)] as const))) {
-      const edges = crossing.filter((i) => cycle.includes(folderOf(i.from)) && cycle.includes(folderOf(i.to)));
-      out.push(`${graph.name}: import cycle between ${cycle.join(', ')} (${edges.map((e) => `${e.from} -> ${e.to}`).join('; ')})`);
-    }
+  const units = new Set(graph.files.map(folderOf));
+  for (const cycle of cyclesOf(units, crossing.map((i) => [folderOf(i.from), folderOf(i.to)] as const))) {
+    const edges = crossing.filter((i) => cycle.includes(folderOf(i.from)) && cycle.includes(folderOf(i.to)));
+    out.push(`${graph.name}: import cycle between ${cycle.join(', ')} (${edges.map((e) => `${e.from} -> ${e.to}`).join('; ')})`);
   }
   if (rules.layers) {
     const rank = new Map<string, number>();
@@ -54,7 +50,6 @@ export function workspaceRules(name: string): PackageRules {
   return {
     mayImport: PACKAGE_DEPENDENCIES[name] ?? [],
     ...(name === 'master' ? { layers: MASTER_LAYERS } : {}),
-    ...(FOLDER_CYCLES_PENDING[name] !== undefined ? { folderCyclesPending: true } : {}),
   };
 }
 

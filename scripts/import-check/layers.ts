@@ -60,11 +60,3 @@ export const MASTER_LAYERS: readonly (readonly string[])[] = [
   ['master-core.ts', 'master.ts', 'master-options.ts', 'index.ts'],
   ['testing'],
 ];
-
-/**
- * Packages whose folders still import each other in a cycle, with why and
- * until when. Only file cycles are checked for them. Each entry is work to do.
- */
-export const FOLDER_CYCLES_PENDING: Readonly<Record<string, string>> = {
-  agent: 'the agent package is being split into smaller files (issue 11, agent part); its folders are layered then',
-};

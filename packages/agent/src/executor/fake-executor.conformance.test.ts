@@ -1,6 +1,6 @@
 import { newTaskId } from '@drover/common';
 import { TaskSpec } from '@drover/proto';
-import { type Behaviour, executorConformance } from './conformance/executor-conformance.js';
+import { type Behaviour, executorConformance } from '../testing/executor-conformance.js';
 import { FakeExecutor, FakeHost } from './fake-executor.js';
 
 /** Fake scripts (see fake-executor.ts) that behave as the suite asks. */

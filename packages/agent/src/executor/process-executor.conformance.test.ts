@@ -1,6 +1,6 @@
 import { silentLogger } from '@drover/common';
 import { markerWritten, shellTask, termIgnoringTask } from '../testing/task-specs.js';
-import { type Behaviour, executorConformance } from './conformance/executor-conformance.js';
+import { type Behaviour, executorConformance } from '../testing/executor-conformance.js';
 import { isProcessAlive } from './proc-stat.js';
 import { signalGroup } from './process-group.js';
 import { ProcessExecutor } from './process-executor.js';

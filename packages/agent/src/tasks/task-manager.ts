@@ -14,7 +14,7 @@
  */
 import { DroverError, isTerminal, type Logger } from '@drover/common';
 import { type KillTask, TaskReason, taskReasonCodec, type TaskSpec, type TaskStatus, taskStateCodec } from '@drover/proto';
-import { removeTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
+import { removeTaskCheckpoint } from './task-checkpoint.js';
 import type { Executor } from '../executor/executor.js';
 import { Fetcher } from '../fetch/fetcher.js';
 import { type Sandbox, sandboxFor } from '../sandbox/sandbox.js';

@@ -11,7 +11,7 @@
  */
 import { isTerminal, type Logger } from '@drover/common';
 import { taskStateCodec } from '@drover/proto';
-import { loadTaskCheckpoints } from '../checkpoint/task-checkpoint.js';
+import { loadTaskCheckpoints } from './task-checkpoint.js';
 import type { Executor, TaskHandle } from '../executor/executor.js';
 import { healthOfStatus } from '../health/health-status.js';
 import { UNKNOWN_HEALTH } from '../health/health-monitor.js';

@@ -31,7 +31,7 @@ import {
   type TaskStateName,
 } from '@drover/common';
 import { TaskReason, taskReasonCodec, type TaskReasonName, TaskStatus, taskStateCodec } from '@drover/proto';
-import { saveTaskCheckpoint } from '../checkpoint/task-checkpoint.js';
+import { saveTaskCheckpoint } from './task-checkpoint.js';
 import type { HealthMonitor, TaskHealth } from '../health/health-monitor.js';
 import { healthFields, healthStatusMessage } from '../health/health-status.js';
 import { readTail } from '../sandbox/log-tail.js';

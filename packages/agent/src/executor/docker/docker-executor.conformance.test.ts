@@ -7,7 +7,7 @@ import {
   UNPULLABLE_IMAGE,
 } from '../../testing/docker-test-env.js';
 import { IGNORE_TERM_SCRIPT, markerWritten } from '../../testing/task-specs.js';
-import { type Behaviour, executorConformance } from '../conformance/executor-conformance.js';
+import { type Behaviour, executorConformance } from '../../testing/executor-conformance.js';
 import { DockerExecutor } from './docker-executor.js';
 
 /** busybox shell scripts that behave as the suite asks. */

@@ -11,8 +11,8 @@ import type { Logger } from '@drover/common';
 import { TaskSpec, TaskStatus, type TaskReasonName } from '@drover/proto';
 import type { TaskHandle } from '../executor/executor.js';
 import { CHECKPOINT_FILE } from '../sandbox/sandbox.js';
-import type { KillRequest } from '../tasks/state-change.js';
-import { loadJsonFile, removeFileDurably, writeJsonAtomic } from './atomic-file.js';
+import type { KillRequest } from './state-change.js';
+import { loadJsonFile, removeFileDurably, writeJsonAtomic } from '../checkpoint/atomic-file.js';
 
 /** Everything checkpointed about one task. */
 export interface TaskCheckpoint {

@@ -15,9 +15,9 @@ import path from 'node:path';
 import { Code, DroverError, NotFoundError } from '@drover/common';
 import type { TaskSpec } from '@drover/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSandbox, sandboxFor } from '../../sandbox/sandbox.js';
-import { eventually } from '../../testing/fake-master.js';
-import { type Executor, LaunchError, type TaskExit, type TaskHandle } from '../executor.js';
+import { createSandbox, sandboxFor } from '../sandbox/sandbox.js';
+import { eventually } from './fake-master.js';
+import { type Executor, LaunchError, type TaskExit, type TaskHandle } from '../executor/executor.js';
 
 /** What a task must do; a subject turns it into a spec its executor runs. */
 export type Behaviour =
