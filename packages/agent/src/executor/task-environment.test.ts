@@ -16,7 +16,7 @@ const spec = TaskSpec.fromPartial({
 });
 const env = taskEnvironment(spec, {
   host: 'node-1.example',
-  sandboxDir: '/work/tasks/web.1',
+  sandboxDir: '/var/lib/drover-agent/tasks/web.1',
   agentEnv: { PATH: '/usr/bin', LANG: 'C.UTF-8', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'secret', DROVER_LOG_LEVEL: 'debug' },
 });
 
@@ -25,7 +25,7 @@ describe('task environment', () => {
     { name: 'task id', key: 'DROVER_TASK_ID', value: 'web.1' },
     { name: 'app id', key: 'DROVER_APP_ID', value: '/web' },
     { name: 'app version', key: 'DROVER_APP_VERSION', value: 'v1' },
-    { name: 'sandbox', key: 'DROVER_SANDBOX', value: '/work/tasks/web.1' },
+    { name: 'sandbox', key: 'DROVER_SANDBOX', value: '/var/lib/drover-agent/tasks/web.1' },
     { name: 'HOST wins over the app env', key: 'HOST', value: 'node-1.example' },
     { name: 'PORT0 wins over the app env', key: 'PORT0', value: '31001' },
     { name: 'PORT1', key: 'PORT1', value: '31002' },

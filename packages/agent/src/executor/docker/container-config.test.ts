@@ -9,7 +9,7 @@ import {
   isBridge,
 } from './container-config.js';
 
-const sandbox = sandboxFor('/work/tasks', 'web.1');
+const sandbox = sandboxFor('/var/lib/drover-agent/tasks', 'web.1');
 const strict: ContainerPolicy = { allowPrivileged: false, allowHostVolumes: false };
 const lenient: ContainerPolicy = { allowPrivileged: true, allowHostVolumes: true };
 
@@ -81,7 +81,7 @@ describe('containerConfig', () => {
       Privileged: false,
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'json-file' },
-      Mounts: [{ Type: 'bind', Source: '/work/tasks/web.1', Target: '/mnt/drover/sandbox', ReadOnly: false }],
+      Mounts: [{ Type: 'bind', Source: '/var/lib/drover-agent/tasks/web.1', Target: '/mnt/drover/sandbox', ReadOnly: false }],
     });
   });
 
@@ -147,9 +147,9 @@ describe('containerConfig', () => {
       },
     });
     const c = config(s, lenient);
-    expect(c.sandboxDirs).toEqual(['/work/tasks/web.1/data/cache']);
+    expect(c.sandboxDirs).toEqual(['/var/lib/drover-agent/tasks/web.1/data/cache']);
     expect(c.create.HostConfig?.Mounts?.slice(1)).toEqual([
-      { Type: 'bind', Source: '/work/tasks/web.1/data/cache', Target: '/data', ReadOnly: false },
+      { Type: 'bind', Source: '/var/lib/drover-agent/tasks/web.1/data/cache', Target: '/data', ReadOnly: false },
       { Type: 'bind', Source: '/srv/app/conf/', Target: '/etc/app', ReadOnly: true },
     ]);
   });
