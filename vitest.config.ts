@@ -5,7 +5,11 @@ import { defineConfig } from 'vitest/config';
 // only the multi-process e2e scenarios run the built `drover` binary.
 const packages = ['proto', 'common', 'scheduler', 'master', 'agent', 'client', 'cli'];
 // Subpath exports first: an alias also matches as a path prefix.
-const subpaths = { '@drover/common/version': 'packages/common/src/version.ts' };
+const subpaths = {
+  '@drover/common/version': 'packages/common/src/version.ts',
+  // The shared test kit (etcd members, machine gates); tests only.
+  '@drover/common/testing': 'packages/common/src/testing/index.ts',
+};
 const alias = [
   ...Object.entries(subpaths).map(([find, file]) => ({ find, replacement: path.resolve(import.meta.dirname, file) })),
   ...packages.map((p) => ({ find: `@drover/${p}`, replacement: path.resolve(import.meta.dirname, `packages/${p}/src/index.ts`) })),

@@ -14,12 +14,9 @@
  * that lost what the test needs cannot pass by skipping. Not exported from
  * the package index.
  */
-import { beforeAll, describe } from 'vitest';
+import { IS_ROOT, describeGated } from '@drover/common/testing';
 import { detectIsolation } from '../isolation/cgroup-detect.js';
 import { captureLogger } from './capture-logger.js';
-
-const IN_CI = process.env.CI === 'true';
-const IS_ROOT = process.getuid?.() === 0;
 
 /** Why this machine cannot run cgroup tests, or undefined when it can. */
 async function cgroupsUnavailableReason(): Promise<string | undefined> {
@@ -34,30 +31,12 @@ async function cgroupsUnavailableReason(): Promise<string | undefined> {
 
 const cgroupsUnavailable = await cgroupsUnavailableReason();
 
-function gated(name: string, body: () => void, unavailable: string | undefined): void {
-  if (unavailable === undefined) {
-    describe(name, body);
-    return;
-  }
-  if (!IN_CI) {
-    console.log(`skipping "${name}": ${unavailable}`);
-    describe.skip(name, body);
-    return;
-  }
-  describe(name, () => {
-    beforeAll(() => {
-      throw new Error(`"${name}" must run under CI=true but cannot: ${unavailable}`);
-    });
-    body();
-  });
-}
-
 /** describe() for tests that need root; skipped with a printed reason when not root, outside CI. */
 export function describeAsRoot(name: string, body: () => void): void {
-  gated(name, body, IS_ROOT ? undefined : 'it needs root (chown, other users); run as root or set CI=true');
+  describeGated(name, IS_ROOT ? undefined : 'it needs root (chown, other users); run as root or set CI=true', body);
 }
 
 /** describe() for tests that need real cgroups (see the top of this file). */
 export function describeWithCgroups(name: string, body: () => void): void {
-  gated(name, body, cgroupsUnavailable);
+  describeGated(name, cgroupsUnavailable, body);
 }
