@@ -92,15 +92,16 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   );
   const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
-  leadership.advertise(facts.grpcAddress);
+  const advertisedHttpHost = httpHost === '0.0.0.0' || httpHost === '::' ? os.hostname() : httpHost;
   const http = await startHttpServer(core, {
     host: httpHost,
     port: options.httpPort ?? DEFAULT_HTTP_PORT,
-    advertisedHost: httpHost === '0.0.0.0' || httpHost === '::' ? os.hostname() : httpHost,
+    advertisedHost: advertisedHttpHost,
     tls: options.tls,
     facts,
     log,
   });
+  leadership.advertise({ grpc: facts.grpcAddress, http: `${advertisedHttpHost.includes(':') ? `[${advertisedHttpHost}]` : advertisedHttpHost}:${http.port}` });
 
   core.start();
   log.info({ grpc: facts.grpcAddress, http: http.port, epoch: leadership.epoch, term: leadership.term, dataDir: options.dataDir }, 'master started');

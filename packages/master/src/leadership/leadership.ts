@@ -27,6 +27,24 @@ export interface LeadershipState {
   readonly epoch: number;
   /** The gRPC address (host:port) of the leading master; '' while unknown. */
   readonly leaderAddress: string;
+  /** The HTTP address (host:port) of the leading master, where standbys proxy REST; '' while unknown. */
+  readonly leaderHttpAddress: string;
+}
+
+/** Where clients reach one master. */
+export interface MasterAddresses {
+  /** host:port of its gRPC API (agents and clients). */
+  readonly grpc: string;
+  /** host:port of its HTTP API (REST, SSE, metrics). */
+  readonly http: string;
+}
+
+/** One master of the cluster, as the leadership knows it. */
+export interface MasterInfo extends MasterAddresses {
+  /** True for the leader. */
+  readonly isLeader: boolean;
+  /** The leader's epoch; 0 for a standby. */
+  readonly epoch: number;
 }
 
 /** Whether this master leads, and its epoch and term. */
@@ -37,6 +55,14 @@ export interface Leadership extends LeadershipState {
   readonly fence: Fence;
   /** Makes the epoch larger than `seen` (no-op when it is); resolves with the epoch once durable. */
   raiseEpochAbove(seen: number): Promise<number>;
+  /**
+   * Records where this master is reached, once its servers are bound: what
+   * it tells the others (and agents and clients, through them) when it
+   * leads.
+   */
+  advertise(self: MasterAddresses): void;
+  /** Every master taking part (leader and standbys), the leader first. */
+  masters(): Promise<readonly MasterInfo[]>;
   /** Calls `listener` after every change (epoch raised, leader found or lost); returns an unsubscribe. */
   onChange(listener: (state: LeadershipState) => void): () => void;
 }

@@ -30,14 +30,15 @@ describe('SingleMasterLeadership', () => {
     expect(await Promise.all([leadership.raiseEpochAbove(7), leadership.raiseEpochAbove(5)])).toEqual([8, 8]);
     expect(await leadership.raiseEpochAbove(3)).toBe(8);
     expect(leadership.term).toBe(1);
-    leadership.advertise('m1:5053');
+    leadership.advertise({ grpc: 'm1:5053', http: 'm1:5050' });
     stop();
-    leadership.advertise('m2:5053');
+    leadership.advertise({ grpc: 'm2:5053', http: 'm2:5050' });
     expect(changes).toEqual([
-      { isLeader: true, epoch: 8, leaderAddress: '' },
-      { isLeader: true, epoch: 8, leaderAddress: 'm1:5053' },
+      { isLeader: true, epoch: 8, leaderAddress: '', leaderHttpAddress: '' },
+      { isLeader: true, epoch: 8, leaderAddress: 'm1:5053', leaderHttpAddress: 'm1:5050' },
     ]);
     expect(leadership.leaderAddress).toBe('m2:5053');
+    expect(await leadership.masters()).toEqual([{ grpc: 'm2:5053', http: 'm2:5050', isLeader: true, epoch: 8 }]);
   });
 
   it('is deposed in the store when another master starts on it: its raises are refused', async () => {
@@ -50,7 +51,7 @@ describe('SingleMasterLeadership', () => {
 });
 
 describe('/v2/leader and /v2/info read the Leadership', () => {
-  const facts = (leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress'>) => ({
+  const facts = (leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress'>) => ({
     grpcAddress: 'me:5053',
     leadership,
     startedAt: 0,
@@ -60,10 +61,10 @@ describe('/v2/leader and /v2/info read the Leadership', () => {
   });
 
   it.each([
-    { name: 'the leader names itself', leadership: { isLeader: true, epoch: 3, leaderAddress: 'me:5053' }, leader: { status: 200, body: { leader: 'me:5050' } }, info: { elected: true, leader: 'me:5050' } },
+    { name: 'the leader names itself', leadership: { isLeader: true, epoch: 3, leaderAddress: 'me:5053', leaderHttpAddress: '' }, leader: { status: 200, body: { leader: 'me:5050' } }, info: { elected: true, leader: 'me:5050' } },
     {
       name: 'a master that does not lead says so, and who does',
-      leadership: { isLeader: false, epoch: 3, leaderAddress: 'other:5053' },
+      leadership: { isLeader: false, epoch: 3, leaderAddress: 'other:5053', leaderHttpAddress: '' },
       leader: { status: 503, body: { message: expect.stringContaining("the leader's gRPC address is other:5053") } },
       info: { elected: false, leader: null },
     },

@@ -5,14 +5,14 @@
  * epoch being raised.
  */
 import type { Fence } from '../store/store.js';
-import type { Leadership, LeadershipState } from './leadership.js';
+import type { Leadership, LeadershipState, MasterAddresses, MasterInfo } from './leadership.js';
 import type { MasterEpoch } from './master-epoch.js';
 
 /** Always the leader. */
 export class SingleMasterLeadership implements Leadership {
   readonly isLeader = true;
   readonly fence: Fence;
-  private address = '';
+  private address: MasterAddresses = { grpc: '', http: '' };
   /** The epoch the last change reported, so concurrent raises report once. */
   private reported: number;
   private readonly listeners = new Set<(state: LeadershipState) => void>();
@@ -31,14 +31,22 @@ export class SingleMasterLeadership implements Leadership {
   }
 
   get leaderAddress(): string {
-    return this.address;
+    return this.address.grpc;
   }
 
-  /** Records this master's own gRPC address once it is bound: it is the leader's. */
-  advertise(address: string): void {
-    if (address === this.address) return;
-    this.address = address;
+  get leaderHttpAddress(): string {
+    return this.address.http;
+  }
+
+  /** Records this master's own addresses once its servers are bound: they are the leader's. */
+  advertise(self: MasterAddresses): void {
+    if (self.grpc === this.address.grpc && self.http === this.address.http) return;
+    this.address = { grpc: self.grpc, http: self.http };
     this.notify();
+  }
+
+  async masters(): Promise<readonly MasterInfo[]> {
+    return [{ ...this.address, isLeader: true, epoch: this.epoch }];
   }
 
   async raiseEpochAbove(seen: number): Promise<number> {
@@ -54,7 +62,7 @@ export class SingleMasterLeadership implements Leadership {
 
   private notify(): void {
     this.reported = this.epoch;
-    const state: LeadershipState = { isLeader: this.isLeader, epoch: this.epoch, leaderAddress: this.address };
+    const state: LeadershipState = { isLeader: this.isLeader, epoch: this.epoch, leaderAddress: this.address.grpc, leaderHttpAddress: this.address.http };
     for (const listener of [...this.listeners]) listener(state);
   }
 }

@@ -173,7 +173,7 @@ export interface ClusterFacts {
   /** This master's own gRPC address. */
   readonly grpcAddress: string;
   /** Who leads, and the current epoch (it may be raised while the master runs). */
-  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress'>;
+  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress'>;
   readonly startedAt: number;
   readonly storeKind: string;
 }

@@ -254,7 +254,7 @@ describe('/v2/events behind a core harness', () => {
     const app = Fastify({ forceCloseConnections: true });
     const streams = registerMarathonApi(app, {
       core: h.core,
-      facts: { grpcAddress: '', leadership: { isLeader: true, epoch: 1, leaderAddress: '' }, startedAt: Date.now(), storeKind: 'sqlite', httpAddress: () => '127.0.0.1:0', https: false },
+      facts: { grpcAddress: '', leadership: { isLeader: true, epoch: 1, leaderAddress: '', leaderHttpAddress: '' }, startedAt: Date.now(), storeKind: 'sqlite', httpAddress: () => '127.0.0.1:0', https: false },
       events: { heartbeatMs: 30 },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -276,7 +276,7 @@ describe('/v2/events behind a core harness', () => {
 
   it('startHttpServer serves the API with the advertised address', async () => {
     const h = await startCore();
-    const server = await startHttpServer(h.core, { host: '127.0.0.1', port: 0, advertisedHost: 'master-1.example', facts: { grpcAddress: 'master-1.example:5053', leadership: { isLeader: true, epoch: 3, leaderAddress: 'master-1.example:5053' }, startedAt: 0, storeKind: 'sqlite' }, log: silentLogger() });
+    const server = await startHttpServer(h.core, { host: '127.0.0.1', port: 0, advertisedHost: 'master-1.example', facts: { grpcAddress: 'master-1.example:5053', leadership: { isLeader: true, epoch: 3, leaderAddress: 'master-1.example:5053', leaderHttpAddress: '' }, startedAt: 0, storeKind: 'sqlite' }, log: silentLogger() });
     try {
       const leader = await (await fetch(`http://127.0.0.1:${server.port}/v2/leader`)).json();
       expect(leader).toEqual({ leader: `master-1.example:${server.port}` });
