@@ -79,6 +79,7 @@ export function buildCore(state: ClusterState, leadership: Leadership, options: 
   publishClusterEvents(state, sessions, events);
   const deploymentManager = new DeploymentManager(state, events, clock, log.child({ component: 'deployments' }), options.minRunningMs);
   const backoff = new LaunchBackoff(options.backoffResetMs);
+  backoff.restore(state.allApps());
   const failures = new TaskFailures(state, backoff, clock);
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
   const registration = new Registration(

@@ -47,6 +47,26 @@ export interface AppRecord {
   readonly createdAt: number;
   /** The most recent task of the app that ended on its own. */
   readonly lastTaskFailure?: TaskFailureRecord;
+  /**
+   * The app's launch backoff as of its last failure (tasks/launch-backoff.ts),
+   * so a restarted or newly elected master does not reset it and let a crash
+   * loop flood the agents again. Ignored once the app has another version.
+   */
+  readonly launchBackoff?: LaunchBackoffRecord;
+}
+
+/** An app's launch backoff, as persisted with the app. */
+export interface LaunchBackoffRecord {
+  /** The app version whose tasks failed. */
+  readonly version: string;
+  /** Consecutive failures counted. */
+  readonly failures: number;
+  /** The current delay, ms. */
+  readonly delayMs: number;
+  /** When the last failure happened, ms since the epoch. */
+  readonly lastFailureAt: number;
+  /** When the next launch may happen, ms since the epoch. */
+  readonly nextLaunchAt: number;
 }
 
 /** A task: where it runs and what its agent last said about it. */
