@@ -51,6 +51,7 @@ export function fakeRuntime(options: FakeRuntimeOptions = {}): FakeRuntime {
         grpcAddress: `127.0.0.1:${grpcPort}`,
         epoch: 1,
         stop: async () => void events.push('master.stop'),
+        stopped: new Promise<string>(() => undefined),
       };
       return master;
     },

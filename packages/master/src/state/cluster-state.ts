@@ -77,6 +77,15 @@ export class ClusterState {
     this.fence = options.fence;
   }
 
+  /**
+   * A state holding nothing, for a standby master: it serves only to say
+   * who leads, loads nothing (the leader may be changing it) and must not
+   * write (its fence is not a leader's, so a store refuses it anyway).
+   */
+  static empty(store: Store, options: ClusterStateOptions): ClusterState {
+    return new ClusterState(store, options);
+  }
+
   /** Loads everything the store holds, upgraded to this master's format first (see store/stored-state-upgrade.ts). */
   static async load(store: Store, options: ClusterStateOptions): Promise<ClusterState> {
     const log = options.log ?? silentLogger();
