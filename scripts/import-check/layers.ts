@@ -56,7 +56,8 @@ export const MASTER_LAYERS: readonly (readonly string[])[] = [
   ['services'],
   // gRPC and HTTP.
   ['api'],
-  // Composition: wiring (master-core.ts), start-up (master.ts), options, the package's exports.
-  ['master-core.ts', 'master.ts', 'master-options.ts', 'index.ts'],
+  // Composition: wiring (master-core.ts), one term of serving (master-serving.ts), start-up
+  // (master.ts; ha-master.ts for masters on etcd), options, the package's exports.
+  ['master-core.ts', 'master-serving.ts', 'master.ts', 'ha-master.ts', 'master-options.ts', 'index.ts'],
   ['testing'],
 ];
