@@ -29,7 +29,7 @@
  * The master stops on the rejection (fail-stop), and a restarted master
  * reloads whatever etcd really holds.
  */
-import type { Etcd3, ICompare, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
+import type { ICompare, IKeyValue, IRequestOp, ITxnResponse } from 'etcd3';
 import { GRPCInvalidArgumentError, GRPCResourceExhastedError } from 'etcd3';
 import { Code, DroverError } from '@drover/common';
 import type { Mutation } from '../model/mutation.js';
@@ -89,7 +89,7 @@ export class EtcdStore implements Store {
   private running: Promise<void> = Promise.resolve();
   private draining = false;
   private leader: LeaderKey | undefined;
-  /** Set after a write of unknown outcome: every later write fails with it. */
+  /** Set after a write of unknown outcome, or once leadership is lost: every later write fails with it. */
   private broken: DroverError | undefined;
   private closed = false;
 
@@ -111,7 +111,8 @@ export class EtcdStore implements Store {
   }
 
   private constructor(
-    private readonly calls: EtcdCalls,
+    /** Calls to the store's etcd (leadership campaigns on the same connection). */
+    readonly calls: EtcdCalls,
     prefix: string,
   ) {
     this.keys = new EtcdKeys(prefix.replace(/\/+$/, ''));
@@ -122,9 +123,15 @@ export class EtcdStore implements Store {
     return this.calls.endpoints;
   }
 
-  /** The etcd client (leadership campaigns on the same connection). */
-  get client(): Etcd3 {
-    return this.calls.client;
+  /** The key prefix the state lives under (leadership keys live beside it). */
+  get prefix(): string {
+    return this.keys.prefix;
+  }
+
+  /** The last generation handed out (the leader's epoch), read now; 0 for a new store. */
+  async currentGeneration(): Promise<number> {
+    const res = await this.calls.read((options) => this.calls.client.kv.range({ key: Buffer.from(this.keys.meta('generation')) }, options));
+    return Number(res.kvs[0]?.value.toString() ?? 0);
   }
 
   /**
@@ -134,6 +141,15 @@ export class EtcdStore implements Store {
    */
   useLeaderKey(leader: LeaderKey | undefined): void {
     this.leader = leader;
+  }
+
+  /**
+   * Refuses every later write with `error`: leadership calls it when it
+   * steps down by its own clock, before etcd may have noticed (the leader
+   * key can outlive this master's belief that it leads by a moment).
+   */
+  refuseWrites(error: StoreFencedError): void {
+    this.broken ??= error;
   }
 
   load(): Promise<StoredState> {
