@@ -10,6 +10,7 @@ import { agentGateway } from './api/grpc/agent-gateway.js';
 import { agentsServer, appsServer, clusterServer, deploymentsServer, eventsServer, tasksServer } from './api/grpc/client-services.js';
 import { startGrpcServer, stopGrpcServer } from './api/grpc/grpc-server.js';
 import { startHttpServer } from './api/http/http-server.js';
+import type { Leadership } from './leadership/leadership.js';
 import { MasterEpoch } from './leadership/master-epoch.js';
 import { SingleMasterLeadership } from './leadership/single-master-leadership.js';
 import { buildCore } from './master-core.js';
@@ -35,10 +36,11 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const httpHost = options.httpHost ?? grpcHost;
 
   const store = await openStore({ kind: 'sqlite', dataDir: options.dataDir, forceNewCluster: options.forceNewCluster });
-  let leadership: SingleMasterLeadership;
+  let leadership: Leadership;
   let state: ClusterState;
   try {
-    leadership = new SingleMasterLeadership(await MasterEpoch.start(store));
+    const epoch = await MasterEpoch.start(store);
+    leadership = options.leadership ? options.leadership(epoch) : new SingleMasterLeadership(epoch);
     state = await ClusterState.load(store, {
       fence: leadership.fence,
       onFatal: (error) => {
@@ -55,8 +57,12 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     throw error;
   }
   let stopping: Promise<void> | undefined;
+  // Only a leader that stops leading stops: a standby hears of leaders coming and going.
+  let leading = leadership.isLeader;
   leadership.onChange((change) => {
-    if (change.isLeader) return;
+    const lost = leading && !change.isLeader;
+    leading = change.isLeader;
+    if (!lost) return;
     log.fatal({ leader: change.leaderAddress }, 'lost leadership; stopping the master');
     void stop();
   });
@@ -77,10 +83,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const { sessions, registration, statuses } = core;
 
   const startedAt = clock.now();
-  const facts = { grpcAddress: '', leadership, startedAt, storeKind: store.kind };
+  const facts = { grpcAddress: '', leadership, ha: options.leadership !== undefined, startedAt, storeKind: store.kind };
   const grpc = await startGrpcServer(
     {
-      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch: leadership, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
+      agent: agentGateway({ state, sessions, registration, statuses, clock, log, leadership, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
       apps: appsServer(core.apps),
       tasks: tasksServer(core.tasks, core.files),
       agents: agentsServer(core.agents),
@@ -88,7 +94,15 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
       deployments: deploymentsServer(core.deployments),
       events: eventsServer(core.events),
     },
-    { host: grpcHost, port: options.grpcPort ?? DEFAULT_GRPC_PORT, credentials: serverCredentials(options.tls), secure: options.tls !== undefined, log },
+    {
+      host: grpcHost,
+      port: options.grpcPort ?? DEFAULT_GRPC_PORT,
+      credentials: serverCredentials(options.tls),
+      secure: options.tls !== undefined,
+      log,
+      leadership,
+      self: () => facts.grpcAddress,
+    },
   );
   const advertisedHost = grpcHost === '0.0.0.0' || grpcHost === '::' ? os.hostname() : grpcHost;
   facts.grpcAddress = `${advertisedHost}:${grpc.port}`;
@@ -104,7 +118,10 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   leadership.advertise({ grpc: facts.grpcAddress, http: `${advertisedHttpHost.includes(':') ? `[${advertisedHttpHost}]` : advertisedHttpHost}:${http.port}` });
 
   core.start();
-  log.info({ grpc: facts.grpcAddress, http: http.port, epoch: leadership.epoch, term: leadership.term, dataDir: options.dataDir }, 'master started');
+  log.info(
+    { grpc: facts.grpcAddress, http: http.port, epoch: leadership.epoch, term: leadership.term, leader: leadership.isLeader, dataDir: options.dataDir },
+    'master started',
+  );
 
   function stop(): Promise<void> {
     stopping ??= (async () => {
