@@ -22,7 +22,7 @@ import { EtcdLeadership } from './leadership/etcd-leadership.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, type Serving, serve } from './master-serving.js';
 import type { EtcdOptions, MasterOptions, RunningMaster } from './master-options.js';
 import { systemClock } from './model/clock.js';
-import { openStore } from './store/open-store.js';
+import { EtcdStore } from './store/etcd-store.js';
 
 /** Default lease TTL of an HA master's leadership. */
 export const DEFAULT_LEASE_TTL_MS = 2000;
@@ -32,14 +32,8 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
   const clock = systemClock;
   const startedAt = clock.now();
   const prefix = etcd.prefix ?? '/drover';
-  const store = await openStore({ kind: 'etcd', endpoints: etcd.endpoints, prefix });
-  let leadership: EtcdLeadership;
-  try {
-    leadership = await EtcdLeadership.create({ endpoints: etcd.endpoints, prefix, ttlMs: etcd.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, store, log });
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+  const store = await EtcdStore.open({ endpoints: etcd.endpoints, prefix });
+  const leadership = EtcdLeadership.create({ store, ttlSeconds: Math.max(1, Math.round((etcd.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 1000)), log });
 
   let stopping: Promise<void> | undefined;
   let stoppedWhy = 'stopped';
@@ -56,6 +50,7 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
       store,
       leadership,
       role,
+      ha: true,
       ...ports,
       startedAt,
       clock,
@@ -70,7 +65,7 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
   try {
     serving = await serveAs('standby', { grpcPort: options.grpcPort ?? DEFAULT_GRPC_PORT, httpPort: options.httpPort ?? DEFAULT_HTTP_PORT });
   } catch (error) {
-    await leadership.close();
+    await leadership.stop();
     await store.close();
     throw error;
   }
@@ -101,7 +96,13 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
     });
   });
   leadership.advertise(serving.addresses);
-  leadership.campaign();
+  // Resolves once elected (the change above swaps the servers); rejects when
+  // the master stops first or cannot reach etcd to campaign.
+  leadership.campaign().catch((error: unknown) => {
+    if (stopping !== undefined) return;
+    log.fatal({ err: error }, 'could not take part in the election; stopping the master');
+    stopOnOwn(`could not take part in the election: ${(error as Error).message}`);
+  });
   log.info({ grpc: serving.addresses.grpc, http: serving.httpPort, etcd: etcd.endpoints, prefix }, 'master started as a standby; campaigning');
 
   function stop(): Promise<void> {
@@ -109,7 +110,7 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
       // Stop acting first: a deposed leader's writes are refused anyway, but
       // it should not even try.
       await serving.close().catch((error: unknown) => log.warn({ err: error }, 'closing the servers failed'));
-      await leadership.close().catch((error: unknown) => log.warn({ err: error }, 'leaving the election failed'));
+      await leadership.stop().catch((error: unknown) => log.warn({ err: error }, 'leaving the election failed'));
       await store.close().catch((error: unknown) => log.warn({ err: error }, 'closing the store failed'));
       log.info('master stopped');
       settleStopped(stoppedWhy);

@@ -1,4 +1,6 @@
 import type { Logger, TlsMaterial } from '@drover/common';
+import type { Leadership } from './leadership/leadership.js';
+import type { MasterEpoch } from './leadership/master-epoch.js';
 
 /** Where HA masters keep their state and elect their leader. */
 export interface EtcdOptions {
@@ -69,6 +71,15 @@ export interface MasterOptions {
   forceNewCluster?: boolean;
   /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
   logger?: Logger;
+  /**
+   * Chooses who leads, given the epoch this master took in its store;
+   * default SingleMasterLeadership (always the leader). Given, the master
+   * counts as one of several (`ha` in /v2/info): while the leadership says
+   * it does not lead, it serves as a standby (client calls refused with the
+   * leader's address, agents sent to the leader, REST proxied). Tests pass a
+   * ControlledLeadership (testing/controlled-leadership.ts).
+   */
+  leadership?: (epoch: MasterEpoch) => Leadership;
 }
 
 /** A master that is up and serving. */

@@ -33,6 +33,8 @@ export interface ServeContext {
   readonly leadership: Leadership;
   /** 'leader' loads the state and acts on it; 'standby' holds no state and only redirects. */
   readonly role: 'leader' | 'standby';
+  /** True when this master is one of several (`ha` in /v2/info). */
+  readonly ha: boolean;
   /** Ports to bind (those of the previous term, so clients find the master where it was). */
   readonly grpcPort: number;
   readonly httpPort: number;
@@ -87,10 +89,10 @@ export async function serve(ctx: ServeContext): Promise<Serving> {
     log,
   );
   const { sessions, registration, statuses } = core;
-  const facts = { grpcAddress: '', leadership, startedAt: ctx.startedAt, storeKind: store.kind };
+  const facts = { grpcAddress: '', leadership, ha: ctx.ha, startedAt: ctx.startedAt, storeKind: store.kind };
   const grpc = await startGrpcServer(
     {
-      agent: agentGateway({ state, sessions, registration, statuses, clock, log, epoch: leadership, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
+      agent: agentGateway({ state, sessions, registration, statuses, clock, log, leadership, heartbeatIntervalMs, files: core.fileRelay, secure: options.tls !== undefined }),
       apps: appsServer(core.apps),
       tasks: tasksServer(core.tasks, core.files),
       agents: agentsServer(core.agents),
@@ -98,7 +100,16 @@ export async function serve(ctx: ServeContext): Promise<Serving> {
       deployments: deploymentsServer(core.deployments),
       events: eventsServer(core.events),
     },
-    { host: grpcHost, port: ctx.grpcPort, credentials: serverCredentials(options.tls), secure: options.tls !== undefined, log },
+    {
+      host: grpcHost,
+      port: ctx.grpcPort,
+      credentials: serverCredentials(options.tls),
+      secure: options.tls !== undefined,
+      log,
+      // While not leading, client calls are refused with the leader's address.
+      leadership,
+      self: () => facts.grpcAddress,
+    },
   );
   facts.grpcAddress = hostPort(advertisedHost(grpcHost, options.advertiseHost), grpc.port);
   let http: Awaited<ReturnType<typeof startHttpServer>>;

@@ -7,6 +7,7 @@
  */
 import { createLogger } from '@drover/common';
 import { MasterEpoch } from './leadership/master-epoch.js';
+import type { Leadership } from './leadership/leadership.js';
 import { SingleMasterLeadership } from './leadership/single-master-leadership.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, type Serving, serve } from './master-serving.js';
 import type { MasterOptions, RunningMaster } from './master-options.js';
@@ -27,7 +28,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   const clock = systemClock;
   const store = await openStore({ kind: 'sqlite', dataDir: options.dataDir, forceNewCluster: options.forceNewCluster });
   let serving: Serving | undefined;
-  let leadership: SingleMasterLeadership;
+  let leadership: Leadership;
   let stopping: Promise<void> | undefined;
   let stoppedWhy = 'stopped';
   let settleStopped: (why: string) => void = () => undefined;
@@ -37,12 +38,14 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     void stop();
   };
   try {
-    leadership = new SingleMasterLeadership(await MasterEpoch.start(store));
+    const epoch = await MasterEpoch.start(store);
+    leadership = options.leadership ? options.leadership(epoch) : new SingleMasterLeadership(epoch);
     serving = await serve({
       options,
       store,
       leadership,
       role: 'leader',
+      ha: options.leadership !== undefined,
       grpcPort: options.grpcPort ?? DEFAULT_GRPC_PORT,
       httpPort: options.httpPort ?? DEFAULT_HTTP_PORT,
       startedAt: clock.now(),
@@ -62,8 +65,13 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
   }
   const up = serving;
   leadership.advertise(up.addresses);
+  // Only a leader that stops leading stops: a standby (tests give one, see
+  // options.leadership) hears of leaders coming and going.
+  let leading = leadership.isLeader;
   leadership.onChange((change) => {
-    if (change.isLeader) return;
+    const lost = leading && !change.isLeader;
+    leading = change.isLeader;
+    if (!lost) return;
     log.fatal({ leader: change.leaderAddress }, 'lost leadership; stopping the master');
     stopOnOwn('lost the leadership');
   });

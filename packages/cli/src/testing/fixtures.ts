@@ -377,6 +377,8 @@ export const clusterInfo: InfoResponse = {
   apps: 2,
   tasksLive: 2,
   store: 'sqlite',
+  masters: [{ grpcAddress: '127.0.0.1:5053', httpAddress: '127.0.0.1:5050', role: 'leader', epoch: 7 }],
+  leaderHttp: '127.0.0.1:5050',
 };
 
 /** A deployment event of `type` carrying `deployment`. */

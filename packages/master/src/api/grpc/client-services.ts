@@ -173,16 +173,22 @@ export interface ClusterFacts {
   /** This master's own gRPC address. */
   readonly grpcAddress: string;
   /** Who leads, and the current epoch (it may be raised while the master runs). */
-  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress'>;
+  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress' | 'masters'>;
+  /** True when this master runs with others (an election decides who leads). */
+  readonly ha: boolean;
   readonly startedAt: number;
   readonly storeKind: string;
 }
 
-/** Cluster service. */
+/**
+ * Cluster service. Info answers on every master, standbys included (see
+ * standby-interceptor.ts): it is how clients learn who leads. A standby's
+ * counts are those of the state it holds, which is not the leader's.
+ */
 export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: Clock): ClusterServer {
   return {
     info: unary(
-      (): InfoResponse => ({
+      async (): Promise<InfoResponse> => ({
         version: DROVER_VERSION,
         leader: facts.leadership.leaderAddress,
         isLeader: facts.leadership.isLeader,
@@ -193,6 +199,13 @@ export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: C
         apps: state.allApps().length,
         tasksLive: state.allTasks().filter((t) => isLive(t.state)).length,
         store: facts.storeKind,
+        masters: (await facts.leadership.masters()).map((m) => ({
+          grpcAddress: m.grpc,
+          httpAddress: m.http,
+          role: m.isLeader ? 'leader' : 'standby',
+          epoch: m.epoch,
+        })),
+        leaderHttp: facts.leadership.leaderHttpAddress,
       }),
     ),
   };

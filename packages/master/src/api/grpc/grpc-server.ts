@@ -2,7 +2,8 @@
  * The master's gRPC server: AgentService for agents, the client services,
  * the standard grpc.health.v1.Health service and server reflection (so
  * grpcurl and other generic tools work without the .proto files). Every
- * call first passes the role check of grpc-access.ts.
+ * call first passes the role check of grpc-access.ts, then, while this
+ * master is a standby, the refusal of standby-interceptor.ts.
  */
 import { descriptorSetBase64 } from '@drover/proto';
 import {
@@ -26,7 +27,9 @@ import { loadFileDescriptorSetFromBuffer } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Logger } from '@drover/common';
+import type { Leadership } from '../../leadership/leadership.js';
 import { accessInterceptor } from './grpc-access.js';
+import { standbyInterceptor } from './standby-interceptor.js';
 import { listenFailure } from '../listen-failure.js';
 
 /** The service implementations to serve. */
@@ -69,13 +72,18 @@ export interface GrpcServing {
   readonly secure: boolean;
   /** Where refused calls are logged. */
   readonly log: Logger;
+  /** Whether this master leads (client calls are refused while it does not). */
+  readonly leadership: Pick<Leadership, 'isLeader' | 'leaderAddress'>;
+  /** This master's own gRPC address, named when it refuses a call as a standby. */
+  readonly self: () => string;
 }
 
 /** Creates the server, binds it and starts serving. */
 export async function startGrpcServer(services: GrpcServices, serving: GrpcServing): Promise<BoundGrpcServer> {
   const { host, port, credentials } = serving;
   const server = new GrpcServer({
-    interceptors: [accessInterceptor(serving.secure, serving.log)],
+    // In order: who may call at all, then whether this master serves the call.
+    interceptors: [accessInterceptor(serving.secure, serving.log), standbyInterceptor(serving.leadership, serving.self)],
     // Agents keep one stream open for days: let HTTP/2 keepalive find dead peers.
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,

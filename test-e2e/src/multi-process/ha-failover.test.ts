@@ -1,0 +1,157 @@
+/**
+ * High availability as operators meet it: three etcd members, three masters
+ * (`drover master --etcd`), two agents given every master, all separate OS
+ * processes. Needs Debian's etcd-server (scripts/setup-etcd).
+ *
+ *   1. kill -9 the leader 20 times, 6 of them right after starting a
+ *      rolling deployment of an app with HTTP health checks: a standby
+ *      takes over each time, every task the deployment does not replace
+ *      keeps its id and OS pid, every deployment completes, and no step
+ *      goes above maximumOverCapacity or below minimumHealthCapacity;
+ *   2. a leader frozen (SIGSTOP) past its lease is replaced; thawed, it
+ *      stops by itself (it lost the lease) and changes nothing.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeWithEtcd } from '@drover/common/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { requireBuiltCli } from '../support/drover-process.js';
+import { type HaMaster, HaCluster } from '../support/ha-cluster.js';
+import { waitFor } from '../support/wait.js';
+
+interface TaskJson {
+  id: string;
+  state: string;
+  pid?: number;
+  appVersion?: string;
+}
+
+const INSTANCES = 4;
+// At most 5 live and at least 2 healthy during a deployment.
+const MAX_LIVE = INSTANCES + Math.floor(INSTANCES * 0.25);
+const MIN_HEALTHY = Math.ceil(INSTANCES * 0.5);
+
+let cluster: HaCluster;
+let appFile: string;
+
+/** The app, its version told apart by `generation` (a new value is a new version: a rolling deployment). */
+function writeApp(generation: number): void {
+  const server = "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT0)";
+  fs.writeFileSync(
+    appFile,
+    JSON.stringify({
+      id: '/web',
+      cmd: `exec ${process.execPath} -e "${server}"`,
+      cpus: 0.1,
+      mem: 64,
+      instances: INSTANCES,
+      env: { GENERATION: String(generation) },
+      portDefinitions: [{ port: 0, name: 'http' }],
+      healthChecks: [{ protocol: 'HTTP', path: '/', portIndex: 0, intervalSeconds: 1, timeoutSeconds: 1, gracePeriodSeconds: 30, maxConsecutiveFailures: 3 }],
+      upgradeStrategy: { minimumHealthCapacity: 0.5, maximumOverCapacity: 0.25 },
+    }),
+  );
+}
+
+const running = async () => (await cluster.json<TaskJson[]>('task', 'list')).filter((t) => t.state === 'TASK_STATE_RUNNING');
+
+/** Marathon's view of /web from whichever master answers (standbys proxy to the leader). */
+async function appCounts(): Promise<{ live: number; healthy: number; deployments: number } | undefined> {
+  for (const m of cluster.masters) {
+    try {
+      const res = await fetch(`http://${m.http}/v2/apps/web`, { signal: AbortSignal.timeout(1000) });
+      if (res.status !== 200) continue;
+      const { app } = (await res.json()) as { app: { tasksRunning: number; tasksStaged: number; tasksHealthy: number; deployments: unknown[] } };
+      return { live: app.tasksRunning + app.tasksStaged, healthy: app.tasksHealthy, deployments: app.deployments.length };
+    } catch {
+      // this master is down or between roles: ask another
+    }
+  }
+  return undefined;
+}
+
+describeWithEtcd('HA masters on etcd (separate processes)', () => {
+  beforeAll(async () => {
+    requireBuiltCli();
+    cluster = await HaCluster.start({ agents: 2 });
+    appFile = path.join(cluster.root, 'web.json');
+  }, 90_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 60_000);
+
+  it('fails over 20 kill -9s of the leader, 6 during rolling deployments, without restarting a task or leaving the upgrade strategy', async () => {
+    writeApp(0);
+    const deployed = await cluster.cli('app', 'deploy', appFile);
+    expect(deployed.code, deployed.stderr).toBe(0);
+
+    // Watch the whole time: the deployment bounds must hold at every sample, failovers included.
+    let sampling = true;
+    const samples: { live: number; healthy: number; deployments: number }[] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        const c = await appCounts();
+        if (c !== undefined) samples.push(c);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+
+    const failoverMs: number[] = [];
+    const deployDuring = new Set([2, 5, 8, 11, 14, 17]);
+    let generation = 0;
+    try {
+      for (let kill = 0; kill < 20; kill++) {
+        const before = await waitFor('all instances running', running, (ts) => ts.length === INSTANCES, 60_000);
+        const leader = await cluster.leader();
+        const deploying = deployDuring.has(kill);
+        if (deploying) {
+          writeApp(++generation);
+          const started = await cluster.cli('app', 'deploy', appFile, '--detach');
+          expect(started.code, started.stderr).toBe(0);
+        }
+        const t0 = Date.now();
+        await leader.server.kill('SIGKILL');
+        const next: HaMaster = await cluster.leader(20_000, leader);
+        failoverMs.push(Date.now() - t0);
+        leader.server.start(); // its supervisor would: it rejoins as a standby
+
+        if (deploying) {
+          await waitFor('the deployment done', appCounts, (c) => c?.deployments === 0, 90_000);
+          const after = await waitFor('the new version on every instance', running, (ts) => ts.length === INSTANCES, 60_000);
+          expect(after.every((t) => !before.some((b) => b.id === t.id))).toBe(true);
+        } else {
+          // Nothing to change: the same tasks, with the same processes, under the new leader.
+          const after = await waitFor('the same tasks listed by the new leader', running, (ts) => ts.length === INSTANCES, 30_000);
+          expect(after.map((t) => [t.id, t.pid]).sort()).toEqual(before.map((t) => [t.id, t.pid]).sort());
+        }
+        expect(next.index).not.toBe(leader.index);
+      }
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const sorted = [...failoverMs].sort((a, b) => a - b);
+    console.log(`failover (kill -9 -> a new leader answering): p50 ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms over ${sorted.length}`);
+    expect(samples.length).toBeGreaterThan(100);
+    expect(Math.max(...samples.map((s) => s.live))).toBeLessThanOrEqual(MAX_LIVE);
+    expect(Math.min(...samples.map((s) => s.healthy))).toBeGreaterThanOrEqual(MIN_HEALTHY);
+  }, 600_000);
+
+  it('replaces a leader frozen past its lease; thawed, it stops by itself and writes nothing', async () => {
+    const before = await waitFor('all instances running', running, (ts) => ts.length === INSTANCES, 60_000);
+    const leader = await cluster.leader();
+    process.kill(leader.server.pid, 'SIGSTOP');
+    try {
+      await cluster.leader(20_000, leader);
+    } finally {
+      process.kill(leader.server.pid, 'SIGCONT');
+    }
+    // Thawed, it finds its lease gone and stops; its supervisor starts it again.
+    await waitFor('the frozen leader to stop', () => leader.server.running, (r) => !r, 15_000);
+    expect(leader.server.log()).toMatch(/lost the leadership/);
+    leader.server.start();
+    const after = await waitFor('the same tasks', running, (ts) => ts.length === INSTANCES, 30_000);
+    expect(after.map((t) => [t.id, t.pid]).sort()).toEqual(before.map((t) => [t.id, t.pid]).sort());
+  }, 120_000);
+});
