@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError, isTerminal } from '@drover/common';
+import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError, isTerminal, parseMasterList } from '@drover/common';
 import { taskStateCodec } from '@drover/proto';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from './checkpoint/agent-identity-file.js';
@@ -33,6 +33,8 @@ import { workDirLayout } from './work-dir.js';
 
 /** Starts an agent: probes the machine, recovers tasks, and connects to the master in the background. */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  // First: a bad address is refused before anything is touched.
+  const masters = parseMasterList(options.master);
   const root = options.logger ?? createLogger();
   const log = root.child({ component: 'agent' });
   const layout = workDirLayout(options.workDir);
@@ -135,7 +137,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   const activeSession = new MasterSession({
-    master: options.master,
+    masters,
     dial: (target) => dialTarget(options.tls, target),
     fence,
     backoff: new Backoff(options.reconnectDelayMs ?? 200, options.maxReconnectDelayMs ?? 5000),
@@ -192,7 +194,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   sampler.start();
   rotator.start();
   collector.start();
-  log.info({ workDir: layout.root, master: options.master, hostname, address, resources }, 'agent started');
+  log.info({ workDir: layout.root, masters, hostname, address, resources }, 'agent started');
 
   let stopping: Promise<void> | undefined;
   const stop = async (stopOptions: { killTasks?: boolean } = {}): Promise<void> => {

@@ -1,7 +1,7 @@
 import { DROVER_VERSION } from '@drover/common';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliContext, DEFAULT_MASTER, masterAddress } from './cli-context.js';
+import { type CliContext, DEFAULT_MASTER, masterAddresses } from './cli-context.js';
 import { parseDuration } from './options/duration.js';
 import { parseSize } from './options/size.js';
 import { allRegistrars, buildProgram, registrarsFor } from './program.js';
@@ -119,7 +119,7 @@ describe('drover (program)', () => {
       const ctx = { io: { env: {} } } as unknown as CliContext;
       const program = new Command().option('--master <a>');
       program.parse([], { from: 'user' });
-      expect(masterAddress(ctx, program)).toBe(DEFAULT_MASTER);
+      expect(masterAddresses(ctx, program)).toEqual([DEFAULT_MASTER]);
     });
   });
 });

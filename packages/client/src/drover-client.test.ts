@@ -198,7 +198,7 @@ describe('DroverClient', () => {
       'agents.get': () => ({ agent }),
       'agents.drain': (req: { id: string; deadlineSeconds?: number }) => ({ agent: { ...agent, id: req.id, draining: true } }),
       'agents.undrain': (req: { id: string }) => ({ agent: { ...agent, id: req.id, draining: false } }),
-      'cluster.info': () => ({ version: '0.1.0', leader: 'm1:5053', isLeader: true, uptimeSeconds: 5, epoch: 3, agentsActive: 1, apps: 1, tasksLive: 2, store: 'sqlite' }),
+      'cluster.info': () => ({ version: '0.1.0', leader: 'm1:5053', isLeader: true, uptimeSeconds: 5, epoch: 3, agentsActive: 1, apps: 1, tasksLive: 2, store: 'sqlite', masters: [], leaderHttp: 'm1:5050' }),
     });
     client = new DroverClient(master.address, { deadlineMs: 2_000 });
   });

@@ -42,7 +42,7 @@ describe('MasterSession when the master cannot be reached', () => {
     const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Line) } });
     const master = `127.0.0.1:${await refusedPort()}`;
     const session = new MasterSession({
-      master,
+      masters: [master],
       dial: (target) => dialTarget(undefined, target),
       fence: await EpochFence.load(path.join(dir, 'epoch.json'), silentLogger()),
       backoff: new Backoff(1, 5),

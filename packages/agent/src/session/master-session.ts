@@ -13,8 +13,11 @@
  * NotLeader redirects the next attempt to the leader it names (at once the
  * first time, with backoff if redirects keep coming), even when its epoch is
  * stale: it commands nothing, a standby may not know the leader's epoch, and
- * the leader it names must pass the fence in turn. Any other loss goes back
- * to the configured master, which redirects again if it is a standby.
+ * the leader it names must pass the fence in turn. Any other loss (the
+ * master died, a standby that knows no leader) moves on to the next
+ * configured master, round-robin, with the backoff: the leader found by
+ * redirect may be gone, and any configured master that is up either leads
+ * or names who does.
  */
 import { fromGrpcError, type GrpcDial, type Logger, timerDelay, UnreachableError } from '@drover/common';
 import {
@@ -69,8 +72,8 @@ export interface SessionHandler {
 
 /** How a MasterSession connects. */
 export interface MasterSessionOptions {
-  /** host:port of the configured master. */
-  master: string;
+  /** host:port of every configured master (at least one), tried in turn. */
+  masters: readonly string[];
   /** Credentials and channel options for dialing a master (the configured one, or a leader it names). */
   dial(target: string): GrpcDial;
   /** Highest-epoch fence. */
@@ -94,6 +97,8 @@ type Stream = ClientDuplexStream<AgentMessage, MasterMessage>;
 export class MasterSession {
   private readonly log: Logger;
   private target: string;
+  /** The configured master tried last; the next loss without a redirect moves past it. */
+  private configured = 0;
   private client: AgentServiceClient | undefined;
   private clientTarget = '';
   private call: Stream | undefined;
@@ -111,7 +116,8 @@ export class MasterSession {
 
   constructor(private readonly options: MasterSessionOptions) {
     this.log = options.logger.child({ component: 'master-session' });
-    this.target = options.master;
+    if (options.masters.length === 0) throw new Error('MasterSession needs at least one master');
+    this.target = options.masters[0] as string;
   }
 
   /** True while a registered stream is up. */
@@ -268,7 +274,7 @@ export class MasterSession {
       this.target = redirect;
       delay = this.redirectsInARow++ === 0 ? 0 : this.options.backoff.next();
     } else {
-      this.target = this.options.master;
+      this.target = this.nextConfigured(failed);
       delay = this.options.backoff.next();
     }
     if (wasRegistered || redirect !== undefined) {
@@ -280,6 +286,19 @@ export class MasterSession {
       this.log[level]({ master: failed, why, attempts: this.failures, delayMs: delay }, message);
     }
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /**
+   * The configured master to try after losing `failed`: the next after the
+   * one tried last. A leader reached by redirect that is lost starts over
+   * at the configured master after the one that redirected there.
+   */
+  private nextConfigured(failed: string): string {
+    const { masters } = this.options;
+    const at = masters.indexOf(failed);
+    if (at >= 0) this.configured = at;
+    this.configured = (this.configured + 1) % masters.length;
+    return masters[this.configured] as string;
   }
 
   private teardown(): void {

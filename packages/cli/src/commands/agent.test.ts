@@ -177,7 +177,7 @@ describe('drover agent (run)', () => {
     });
     expect(fake.agentOptions).toEqual([
       expect.objectContaining({
-        master: '10.0.0.1:5053',
+        master: ['10.0.0.1:5053'],
         workDir: '/srv/work',
         hostname: 'node7',
         address: '10.0.0.7',
@@ -222,7 +222,21 @@ describe('drover agent (run)', () => {
   it('dials DROVER_MASTER when --master is not given', async () => {
     const fake = fakeRuntime();
     await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime });
-    expect(fake.agentOptions[0]?.master).toBe('m1:5053');
+    expect(fake.agentOptions[0]?.master).toEqual(['m1:5053']);
+  });
+
+  it('takes a list of masters, a host without port meaning :5053', async () => {
+    const fake = fakeRuntime();
+    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1, m2:6000,m3', DROVER_INSECURE: '1' }, runtime: fake.runtime });
+    expect(fake.agentOptions[0]?.master).toEqual(['m1:5053', 'm2:6000', 'm3:5053']);
+  });
+
+  it('refuses a bad master address, naming it, and starts nothing', async () => {
+    const fake = fakeRuntime();
+    const result = await run(['agent', '--work-dir', '/w', '--master', 'm1,http://m2'], { env: { DROVER_INSECURE: '1' }, runtime: fake.runtime });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('"http://m2" is not host, host:port or [ipv6]:port');
+    expect(fake.agentOptions).toEqual([]);
   });
 
   it.each([

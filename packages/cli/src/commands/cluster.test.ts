@@ -46,6 +46,8 @@ describe('drover cluster info', () => {
       apps: 2,
       tasksLive: 2,
       store: 'sqlite',
+      masters: [{ grpcAddress: '127.0.0.1:5053', httpAddress: '127.0.0.1:5050', role: 'leader', epoch: 7 }],
+      leaderHttp: '127.0.0.1:5050',
     });
   });
 });

@@ -11,7 +11,7 @@ import { Metadata, type ServiceError, status as GrpcStatus } from '@grpc/grpc-js
 import { Code } from './code.js';
 import { DroverError } from './drover-error.js';
 import { NotLeaderError } from './not-leader-error.js';
-import { connectFailureOf, UnreachableError } from './unreachable-error.js';
+import { connectFailureOf, failedBeforeSending, UnreachableError } from './unreachable-error.js';
 import { type FieldViolation, ValidationError } from './validation-error.js';
 
 const DETAILS_KEY = 'grpc-status-details-bin';
@@ -81,7 +81,7 @@ export function fromGrpcError(error: unknown, target?: string): DroverError {
   }
   if (code === Code.Unavailable && target !== undefined && (error.metadata?.get(FROM_SERVER_KEY).length ?? 0) === 0) {
     const { reason, failure } = connectFailureOf(error.details);
-    return new UnreachableError(target, reason, failure, { cause: error });
+    return new UnreachableError(target, reason, failure, { cause: error, neverSent: failedBeforeSending(error.details) });
   }
   return new DroverError(error.details || error.message, code, { cause: error });
 }

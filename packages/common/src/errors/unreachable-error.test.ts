@@ -58,8 +58,13 @@ describe('fromGrpcError for a master it could not reach', () => {
   it('is an UnreachableError naming the target, the reason without timestamp, and its class', () => {
     const err = fromGrpcError(unavailable('No connection established. Last error: Protocol error (2026-12-04T17:36:54.213Z). Resolution note: '), '127.0.0.1:5050');
     expect(err).toBeInstanceOf(UnreachableError);
-    expect(err).toMatchObject({ code: Code.Unavailable, target: '127.0.0.1:5050', reason: 'Protocol error', failure: 'not-grpc' });
+    expect(err).toMatchObject({ code: Code.Unavailable, target: '127.0.0.1:5050', reason: 'Protocol error', failure: 'not-grpc', neverSent: true });
     expect(err.rawMessage).toBe('cannot reach the master at 127.0.0.1:5050: Protocol error');
+  });
+
+  it('may have been sent when the connection broke under the call', () => {
+    const err = fromGrpcError(unavailable('Connection dropped'), '127.0.0.1:5053');
+    expect(err).toMatchObject({ failure: 'closed', neverSent: false });
   });
 
   it('is a plain error when a server answered UNAVAILABLE itself', () => {
