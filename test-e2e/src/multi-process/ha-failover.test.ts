@@ -88,11 +88,12 @@ describeWithEtcd('HA masters on etcd (separate processes)', () => {
 
     // Watch the whole time: the deployment bounds must hold at every sample, failovers included.
     let sampling = true;
-    const samples: { live: number; healthy: number; deployments: number }[] = [];
+    const samples: { at: number; kill: number; live: number; healthy: number; deployments: number }[] = [];
+    let kill = 0;
     const sampler = (async () => {
       while (sampling) {
         const c = await appCounts();
-        if (c !== undefined) samples.push(c);
+        if (c !== undefined) samples.push({ at: Date.now(), kill, ...c });
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -101,7 +102,7 @@ describeWithEtcd('HA masters on etcd (separate processes)', () => {
     const deployDuring = new Set([2, 5, 8, 11, 14, 17]);
     let generation = 0;
     try {
-      for (let kill = 0; kill < 20; kill++) {
+      for (; kill < 20; kill++) {
         const before = await waitFor('all instances running', running, (ts) => ts.length === INSTANCES, 60_000);
         const leader = await cluster.leader();
         const deploying = deployDuring.has(kill);
@@ -134,6 +135,8 @@ describeWithEtcd('HA masters on etcd (separate processes)', () => {
     const sorted = [...failoverMs].sort((a, b) => a - b);
     console.log(`failover (kill -9 -> a new leader answering): p50 ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms over ${sorted.length}`);
     expect(samples.length).toBeGreaterThan(100);
+    const outside = samples.findIndex((s) => s.live > MAX_LIVE || s.healthy < MIN_HEALTHY);
+    if (outside >= 0) console.log('samples around the first one outside the strategy:', samples.slice(Math.max(0, outside - 15), outside + 10));
     expect(Math.max(...samples.map((s) => s.live))).toBeLessThanOrEqual(MAX_LIVE);
     expect(Math.min(...samples.map((s) => s.healthy))).toBeGreaterThanOrEqual(MIN_HEALTHY);
   }, 600_000);

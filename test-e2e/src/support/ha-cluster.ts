@@ -123,10 +123,12 @@ export class HaCluster {
     const found = await waitFor(
       not ? `a leader other than master-${not.index}` : 'a leader',
       async () => {
-        const running = this.masters.filter((m) => m.server.running);
-        const seen = await Promise.all(running.map((m) => this.leaderSeenBy(m)));
+        // Every master that answers must name the same leader (a frozen or
+        // dead one answers nothing), and at least two must answer.
+        const asked = this.masters.filter((m) => m.server.running && m !== not);
+        const seen = (await Promise.all(asked.map((m) => this.leaderSeenBy(m)))).filter((s) => s !== undefined);
         const leader = this.masters.find((m) => m.http === seen[0]);
-        if (leader === undefined || !seen.every((s) => s === leader.http) || leader === not) return undefined;
+        if (leader === undefined || seen.length < 2 || !seen.every((s) => s === leader.http) || leader === not) return undefined;
         const info = (await (await fetch(`http://${leader.http}/v2/info`, { signal: AbortSignal.timeout(1000) })).json()) as { elected: boolean };
         return info.elected ? leader : undefined;
       },

@@ -113,6 +113,8 @@ export interface TaskRecord {
   readonly healthMessage?: string;
   /** True once the task has ever been healthy (replacements that never are hold the health-kill budget). */
   readonly everHealthy?: boolean;
+  /** When the agent took the status whose health is recorded (agent clock, ms): older ones do not override it. */
+  readonly healthAt?: number;
   /** Set when the master killed it because its health checks kept failing. */
   readonly healthKill?: boolean;
   /**
