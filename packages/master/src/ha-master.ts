@@ -19,7 +19,9 @@
  */
 import type { Logger } from '@drover/common';
 import { EtcdLeadership } from './leadership/etcd-leadership.js';
-import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, type Serving, serve } from './master-serving.js';
+import { StandbyView } from './leadership/standby-view.js';
+import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, loadLeaderState, type Serving, serve } from './master-serving.js';
+import type { ClusterState } from './state/cluster-state.js';
 import type { EtcdOptions, MasterOptions, RunningMaster } from './master-options.js';
 import { systemClock } from './model/clock.js';
 import { EtcdStore } from './store/etcd-store.js';
@@ -35,6 +37,7 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
   const store = await EtcdStore.open({ endpoints: etcd.endpoints, prefix });
   const leadership = EtcdLeadership.create({ store, ttlSeconds: Math.max(1, Math.round((etcd.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 1000)), log });
 
+  const standbyView = new StandbyView(leadership);
   let stopping: Promise<void> | undefined;
   let stoppedWhy = 'stopped';
   let settleStopped: (why: string) => void = () => undefined;
@@ -44,21 +47,25 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
     void stop();
   };
 
-  const serveAs = (role: 'leader' | 'standby', ports: { grpcPort: number; httpPort: number }) =>
+  const onFatal = (error: unknown) => {
+    log.fatal({ err: error }, 'state store failed; stopping the master');
+    stopOnOwn(`the state store failed: ${(error as Error).message}`);
+  };
+  const serveAs = (role: 'leader' | 'standby', ports: { grpcPort: number; httpPort: number }, state?: ClusterState) =>
     serve({
       options,
       store,
-      leadership,
+      // The standby servers never act as leader, even in the moment between
+      // this master's election and their replacement.
+      leadership: role === 'leader' ? leadership : standbyView,
       role,
       ha: true,
       ...ports,
       startedAt,
       clock,
       log,
-      onFatal: (error) => {
-        log.fatal({ err: error }, 'state store failed; stopping the master');
-        stopOnOwn(`the state store failed: ${(error as Error).message}`);
-      },
+      onFatal,
+      ...(state !== undefined ? { state } : {}),
     });
 
   let serving: Serving;
@@ -78,9 +85,13 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
       if (stopping !== undefined) return;
       if (change.isLeader && role === 'standby') {
         log.info({ epoch: change.epoch }, 'elected leader: loading the state');
-        await serving.close();
         try {
-          serving = await serveAs('leader', ports);
+          // Loaded while the standby servers still answer (they say no
+          // leader is known yet), so clients meet closed ports only for as
+          // long as it takes to bind them again.
+          const state = await loadLeaderState({ store, leadership, onFatal, log });
+          await serving.close();
+          serving = await serveAs('leader', ports, state);
         } catch (error) {
           log.fatal({ err: error }, 'could not take over as leader; stopping the master');
           stopOnOwn(`could not take over as leader: ${(error as Error).message}`);

@@ -43,6 +43,13 @@ export interface ServeContext {
   readonly log: Logger;
   /** The state store failed: memory and store may disagree, so the master must stop. */
   readonly onFatal: (error: unknown) => void;
+  /** The leader's state, when loaded beforehand (an HA master loads it while its standby servers still answer). */
+  readonly state?: ClusterState;
+}
+
+/** Loads the state a leader serves, fenced by its leadership. */
+export function loadLeaderState(ctx: Pick<ServeContext, 'store' | 'leadership' | 'onFatal' | 'log'>): Promise<ClusterState> {
+  return ClusterState.load(ctx.store, { fence: ctx.leadership.fence, onFatal: ctx.onFatal, log: ctx.log });
 }
 
 /** A term of serving that is up. */
@@ -73,8 +80,7 @@ export async function serve(ctx: ServeContext): Promise<Serving> {
   const grpcHost = options.grpcHost ?? '0.0.0.0';
   const httpHost = options.httpHost ?? grpcHost;
 
-  const stateOptions = { fence: leadership.fence, onFatal: ctx.onFatal, log };
-  const state = ctx.role === 'leader' ? await ClusterState.load(store, stateOptions) : ClusterState.empty(store, stateOptions);
+  const state = ctx.state ?? (ctx.role === 'leader' ? await loadLeaderState(ctx) : ClusterState.empty(store, { fence: leadership.fence, onFatal: ctx.onFatal, log }));
   const core = buildCore(
     state,
     leadership,

@@ -9,11 +9,18 @@
  *      keeps its id and OS pid, every deployment completes, and no step
  *      goes above maximumOverCapacity or below minimumHealthCapacity;
  *   2. a leader frozen (SIGSTOP) past its lease is replaced; thawed, it
- *      stops by itself (it lost the lease) and changes nothing.
+ *      stops by itself (it lost the lease) and changes nothing;
+ *   3. two of the three etcd members killed: a change is refused with an
+ *      error naming etcd, tasks keep running, and when the members return a
+ *      leader serves again with every task as it was, and the change goes
+ *      through once;
+ *   4. every agent restarted while the leader is killed: the new leader
+ *      finds the same tasks (ids and pids) when the agents re-register.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeWithEtcd } from '@drover/common/testing';
+import { alive } from '../support/wait.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { requireBuiltCli } from '../support/drover-process.js';
 import { type HaMaster, HaCluster } from '../support/ha-cluster.js';
@@ -156,5 +163,48 @@ describeWithEtcd('HA masters on etcd (separate processes)', () => {
     leader.server.start();
     const after = await waitFor('the same tasks', running, (ts) => ts.length === INSTANCES, 30_000);
     expect(after.map((t) => [t.id, t.pid]).sort()).toEqual(before.map((t) => [t.id, t.pid]).sort());
+  }, 120_000);
+
+  it('refuses changes with an error naming etcd while etcd has no quorum, keeps every task running, and resumes when it returns', async () => {
+    const before = await waitFor('all instances running', running, (ts) => ts.length === INSTANCES, 60_000);
+    await cluster.etcd.killMember(1);
+    await cluster.etcd.killMember(2);
+    try {
+      const one = path.join(cluster.root, 'one.json');
+      fs.writeFileSync(one, JSON.stringify({ id: '/one', cmd: 'sleep 600', cpus: 0.05, mem: 16, instances: 1 }));
+      // Refused (by the leader's store, or by a standby while no leader can
+      // be elected), whichever the change meets; either way etcd is named.
+      const refused = await cluster.cli('app', 'deploy', one, '--detach');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/etcd/);
+      // The tasks' processes do not care.
+      expect(before.every((t) => t.pid !== undefined && alive(t.pid))).toBe(true);
+    } finally {
+      cluster.etcd.startMember(1);
+      cluster.etcd.startMember(2);
+    }
+    await cluster.etcd.waitHealthy();
+    // Masters that stopped (a leader loses its lease with the quorum) start again.
+    await waitFor('a leader again', async () => (cluster.reviveMasters(), cluster.leader(3000)), (m) => m !== undefined, 60_000);
+    const after = await waitFor('the same tasks', running, (ts) => ts.length === INSTANCES, 30_000);
+    expect(after.map((t) => [t.id, t.pid]).sort()).toEqual(before.map((t) => [t.id, t.pid]).sort());
+    const one = path.join(cluster.root, 'one.json');
+    const accepted = await cluster.cli('app', 'deploy', one);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect((await cluster.json<{ spec: { id: string } }[]>('app', 'list')).filter((a) => a.spec.id === '/one')).toHaveLength(1);
+    expect((await cluster.cli('app', 'delete', '/one', '--force')).code).toBe(0);
+  }, 180_000);
+
+  it('keeps every task when all agents restart while the leader is killed', async () => {
+    cluster.reviveMasters();
+    const before = await waitFor('all instances running', running, (ts) => ts.length === INSTANCES, 60_000);
+    const leader = await cluster.leader();
+    await Promise.all([leader.server.kill('SIGKILL'), ...cluster.agents.map((a) => a.kill('SIGTERM'))]);
+    for (const a of cluster.agents) a.start();
+    leader.server.start();
+    await cluster.leader(20_000, leader);
+    const after = await waitFor('the same tasks, re-adopted', running, (ts) => ts.length === INSTANCES, 30_000);
+    expect(after.map((t) => [t.id, t.pid]).sort()).toEqual(before.map((t) => [t.id, t.pid]).sort());
+    await waitFor('every agent ACTIVE', () => cluster.json<{ state: string }[]>('agent', 'list'), (as) => as.filter((a) => a.state === 'AGENT_STATE_ACTIVE').length === cluster.agents.length, 30_000);
   }, 120_000);
 });

@@ -90,6 +90,13 @@ export class HaCluster {
     return cluster;
   }
 
+  /** Starts every master whose process ended (as its supervisor would); returns how many. */
+  reviveMasters(): number {
+    const dead = this.masters.filter((m) => !m.server.running);
+    for (const m of dead) m.server.start();
+    return dead.length;
+  }
+
   /** DROVER_MASTER for clients: every master. */
   get masterList(): string {
     return this.masters.map((m) => m.grpc).join(',');

@@ -31,6 +31,9 @@ import type { Backoff } from './backoff.js';
 import type { EpochFence } from './epoch-fence.js';
 import { failureLogLevel } from './reconnect-log.js';
 
+/** The longest pause between connection attempts while following a leader or moving between several masters. */
+export const FAILOVER_MAX_DELAY_MS = 1000;
+
 /** A master command the session passes on once its epoch is admitted. */
 export type MasterCommand = Extract<NonNullable<MasterMessage['message']>, { $case: 'launch' | 'kill' | 'ack' }>;
 
@@ -277,6 +280,11 @@ export class MasterSession {
       this.target = this.nextConfigured(failed);
       delay = this.options.backoff.next();
     }
+    // Among several masters a failover is under way, not an outage: standbys
+    // name the dead leader until its lease ends, and a new leader gives the
+    // agents only so long to come back. Full backoff (up to seconds) between
+    // masters would make an agent miss it; one try per master a second is cheap.
+    if (this.options.masters.length > 1 || redirect !== undefined) delay = Math.min(delay, FAILOVER_MAX_DELAY_MS);
     if (wasRegistered || redirect !== undefined) {
       this.failures = 0;
       this.log[wasRegistered ? 'warn' : 'info']({ why, next: this.target, delayMs: delay }, 'disconnected from master');

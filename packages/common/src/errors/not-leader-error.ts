@@ -20,7 +20,7 @@ export class NotLeaderError extends DroverError {
   ) {
     super(
       leaderAddress === ''
-        ? `${standby} is a standby and knows no leader yet (an election may be under way): retry shortly`
+        ? `${standby} is a standby and knows no leader yet (an election may be under way, or the masters cannot reach a majority of their etcd members): retry shortly`
         : `${standby} is a standby; the leader is ${leaderAddress}`,
       Code.Unavailable,
       options,

@@ -68,7 +68,7 @@ export async function registerLeaderProxy(app: FastifyInstance, options: LeaderP
     }
     const leader = leadership.leaderHttpAddress;
     if (leader === '') {
-      return reply.code(503).send({ message: 'this master is a standby and no leader is known yet (an election may be under way): retry shortly' });
+      return reply.code(503).send({ message: 'this master is a standby and no leader is known yet (an election may be under way, or the masters cannot reach a majority of their etcd members): retry shortly' });
     }
     // Not parsed: the body goes to the leader as the client sent it.
     if (hasBody(req)) (req as { body: unknown }).body = req.raw;
