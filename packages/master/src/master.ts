@@ -22,8 +22,14 @@ import { openStore } from './store/open-store.js';
 export const DEFAULT_GRPC_PORT = 5053;
 /** Default HTTP port. */
 export const DEFAULT_HTTP_PORT = 5050;
-/** Default agent lost timeout. */
-export const DEFAULT_AGENT_LOST_TIMEOUT_MS = 10_000;
+/**
+ * Default agent lost timeout. With pings every quarter of it (750 ms), an
+ * agent is declared lost after missing four in a row, and its tasks (under
+ * the default unreachable strategy) are replaced about 3.5 s after it went
+ * silent (scripts/bench/unreachable). Longer means fewer false alarms on a
+ * congested network or a paused VM; README.md says how to choose.
+ */
+export const DEFAULT_AGENT_LOST_TIMEOUT_MS = 3000;
 
 /** Starts a master and resolves once it serves. */
 export async function startMaster(options: MasterOptions): Promise<RunningMaster> {
