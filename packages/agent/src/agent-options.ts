@@ -73,6 +73,12 @@ export interface AgentOptions {
   pidsLimit?: number;
   /** Where cgroup hierarchies are mounted; default /sys/fs/cgroup (tests point it elsewhere). */
   cgroupRoot?: string;
+  /**
+   * Where the kernel says which boot this is; default
+   * /proc/sys/kernel/random/boot_id (tests point it at a file they change
+   * to play a machine restart). See checkpoint/boot-id.ts.
+   */
+  bootIdFile?: string;
 }
 
 /** An agent that is up (it may still be connecting to its master). */

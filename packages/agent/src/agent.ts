@@ -11,6 +11,7 @@ import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError, isTerminal
 import { taskStateCodec } from '@drover/proto';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from './checkpoint/agent-identity-file.js';
+import { LINUX_BOOT_ID_FILE, readBootId } from './checkpoint/boot-id.js';
 import { collectCapabilities } from './agent-capabilities.js';
 import { DockerDaemon, dockerCapability } from './executor/docker/docker-daemon.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
@@ -28,6 +29,7 @@ import { Backoff } from './session/backoff.js';
 import { EpochFence } from './session/epoch-fence.js';
 import { type MasterCommand, MasterSession } from './session/master-session.js';
 import { StatusJournal } from './status/status-journal.js';
+import { DisconnectStop } from './tasks/disconnect-stop.js';
 import { TaskManager } from './tasks/task-manager.js';
 import { workDirLayout } from './work-dir.js';
 
@@ -52,6 +54,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: root,
   });
   let identity: AgentIdentity | undefined = await loadAgentIdentity(layout.agentIdFile);
+  const bootId = await readBootId(options.bootIdFile ?? LINUX_BOOT_ID_FILE, layout.bootIdFile);
   // Container tasks go to Docker, the rest to the process executor. The
   // Docker executor is always there: without a daemon its tasks fail with
   // CONTAINER_ERROR, and the agent does not report the "docker" capability.
@@ -86,6 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     fetcher: new Fetcher({ logger: root, cacheDir: layout.cacheDir, idleTimeoutMs: options.fetchIdleTimeoutMs }),
   });
   await tasks.recover();
+  const disconnectStop = new DisconnectStop({ tasks, logger: root });
 
   // Sandbox hygiene and file access: logs rotate by size, finished sandboxes
   // go by age and total size, and the master reads files through the session.
@@ -156,6 +160,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         version: DROVER_VERSION,
         epoch: fence.highest,
         portsInUse: await offeredPortsInUse(resources.ports),
+        bootId,
       }),
       registered: async (id, secret) => {
         const agentId = id !== '' ? id : identity?.agentId;
@@ -176,6 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         resolveRegistered(identity?.agentId ?? '');
       },
       command: onCommand,
+      heard: () => disconnectStop.heard(),
       files: (message, reply) => files.handle(message, reply),
     },
   });
@@ -191,14 +197,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   usage = sampler;
 
   activeSession.start();
+  disconnectStop.start();
   sampler.start();
   rotator.start();
   collector.start();
-  log.info({ workDir: layout.root, masters, hostname, address, resources }, 'agent started');
+  log.info({ workDir: layout.root, masters, hostname, address, resources, bootId }, 'agent started');
 
   let stopping: Promise<void> | undefined;
   const stop = async (stopOptions: { killTasks?: boolean } = {}): Promise<void> => {
     sampler.stop();
+    disconnectStop.stop();
     await Promise.all([rotator.stop(), collector.stop(), files.close()]);
     if (stopOptions.killTasks === true) await tasks.killAll('the agent is stopping');
     await tasks.close();

@@ -36,7 +36,7 @@ export interface MasterOptions {
   httpHost?: string;
   /** HTTP port (/ping, /metrics); default 5050; 0 picks a free port. */
   httpPort?: number;
-  /** An agent silent for longer than this is marked lost; default 10 000 ms. */
+  /** An agent silent for longer than this is marked lost (its tasks UNREACHABLE); default 3000 ms. */
   agentLostTimeoutMs?: number;
   /** How often the master pings each agent; default agentLostTimeoutMs / 4. */
   heartbeatIntervalMs?: number;

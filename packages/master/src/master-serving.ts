@@ -23,8 +23,14 @@ import type { Store } from './store/store.js';
 export const DEFAULT_GRPC_PORT = 5053;
 /** Default HTTP port. */
 export const DEFAULT_HTTP_PORT = 5050;
-/** Default agent lost timeout. */
-export const DEFAULT_AGENT_LOST_TIMEOUT_MS = 10_000;
+/**
+ * Default agent lost timeout. With pings every quarter of it (750 ms), an
+ * agent is declared lost after missing four in a row, and its tasks (under
+ * the default unreachable strategy) are replaced about 3.5 s after it went
+ * silent (scripts/bench/unreachable). Longer means fewer false alarms on a
+ * congested network or a paused VM; README.md says how to choose.
+ */
+export const DEFAULT_AGENT_LOST_TIMEOUT_MS = 3000;
 
 /** What one term of serving needs. */
 export interface ServeContext {

@@ -69,6 +69,8 @@ export interface SessionHandler {
   ready(): void;
   /** A launch, kill or ack whose epoch was admitted. */
   command(command: MasterCommand): void;
+  /** A master spoke on a registered stream (any admitted message): the agent is in touch. */
+  heard?(): void;
   /** A file request or cancel whose epoch was admitted; answer through `reply`. Must not block. */
   files?(message: FileMessage, reply: ReplyChannel): void;
 }
@@ -209,6 +211,7 @@ export class MasterSession {
       return;
     }
     if (generation !== this.generation) return;
+    if (this.isRegistered) handler.heard?.();
     switch (body?.$case) {
       case undefined:
         return;
@@ -216,6 +219,7 @@ export class MasterSession {
         await handler.registered(body.value.agentId, body.value.agentSecret);
         if (generation !== this.generation) return;
         this.isRegistered = true;
+        handler.heard?.();
         this.redirectsInARow = 0;
         this.failures = 0;
         this.options.backoff.reset();

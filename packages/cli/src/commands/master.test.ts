@@ -8,7 +8,7 @@ describe('drover master', () => {
     {
       name: 'defaults',
       argv: ['master', '--data-dir', '/var/lib/drover', '--insecure'],
-      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 10_000, taskHistoryMs: 3_600_000, taskHistoryMax: 1000, forceNewCluster: false, minRunningMs: 5000 },
+      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 3000, taskHistoryMs: 3_600_000, taskHistoryMax: 1000, forceNewCluster: false, minRunningMs: 5000 },
     },
     {
       name: 'every flag',

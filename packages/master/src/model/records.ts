@@ -124,6 +124,12 @@ export interface TaskRecord {
    * its app is unknown, until an operator decides.
    */
   readonly adopted?: boolean;
+  /**
+   * While the task is UNREACHABLE: when its agent was declared silent, ms
+   * since the epoch. Its app's unreachable strategy counts from here
+   * (tasks/unreachable-tasks.ts).
+   */
+  readonly unreachableSince?: number;
 }
 
 /** One accepted spec of an app, kept so it can be listed and rolled back to. */
@@ -207,4 +213,10 @@ export interface AgentRecord {
    * existed. Never leaves the master.
    */
   readonly secretHash?: string;
+  /**
+   * The boot id of the agent's machine at its last registration (absent
+   * from agents older than boot ids). Another one at the next registration
+   * means the machine restarted: the tasks it had are gone.
+   */
+  readonly bootId?: string;
 }

@@ -21,7 +21,7 @@ export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): 
   const reason = taskReasonCodec.name(status.reason);
   const withHealth = applyHealth(task, status, now) ?? task;
   return {
-    ...withHealth,
+    ...(task.state === 'UNREACHABLE' ? reachedAgain(withHealth) : withHealth),
     state: to,
     updatedAt: now,
     ...(to === 'RUNNING' && task.startedAt === undefined ? { startedAt: status.timestamp?.getTime() ?? now } : {}),
@@ -33,6 +33,15 @@ export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): 
     ...(status.pid !== 0 ? { pid: status.pid } : {}),
     ...(status.stderrTail.length > 0 ? { stderrTail: status.stderrTail.toString('utf8') } : {}),
   };
+}
+
+/**
+ * An UNREACHABLE task its agent reports again (a healed partition): what
+ * said it was unreachable goes, and the status says the rest.
+ */
+function reachedAgain(task: TaskRecord): TaskRecord {
+  const { unreachableSince: _since, reason: _reason, message: _message, ...rest } = task;
+  return rest;
 }
 
 /**

@@ -16,7 +16,10 @@ export enum AgentState {
   AGENT_STATE_ACTIVE = 1,
   /** AGENT_STATE_DISCONNECTED - Its stream dropped; it has until the lost timeout to come back. */
   AGENT_STATE_DISCONNECTED = 2,
-  /** AGENT_STATE_LOST - Silent for longer than the lost timeout: its tasks were replaced. */
+  /**
+   * AGENT_STATE_LOST - Silent for longer than the lost timeout: its tasks are UNREACHABLE (and
+   * replaced as their apps' unreachable_strategy says).
+   */
   AGENT_STATE_LOST = 3,
   UNRECOGNIZED = -1,
 }
