@@ -9,7 +9,8 @@
  *      keeps its id and OS pid, every deployment completes, and no step
  *      goes above maximumOverCapacity or below minimumHealthCapacity;
  *   2. a leader frozen (SIGSTOP) past its lease is replaced; thawed, it
- *      stops by itself (it lost the lease) and changes nothing;
+ *      steps down by itself (it lost the lease), changes nothing, and
+ *      serves as a standby;
  *   3. two of the three etcd members killed: a change is refused with an
  *      error naming etcd, tasks keep running, and when the members return a
  *      leader serves again with every task as it was, and the change goes
@@ -148,7 +149,7 @@ describeWithEtcd('HA masters on etcd (separate processes)', () => {
     expect(Math.min(...samples.map((s) => s.healthy))).toBeGreaterThanOrEqual(MIN_HEALTHY);
   }, 600_000);
 
-  it('replaces a leader frozen past its lease; thawed, it stops by itself and writes nothing', async () => {
+  it('replaces a leader frozen past its lease; thawed, it steps down by itself and changes nothing', async () => {
     const before = await waitFor('all instances running', running, (ts) => ts.length === INSTANCES, 60_000);
     const leader = await cluster.leader();
     process.kill(leader.server.pid, 'SIGSTOP');
@@ -157,10 +158,11 @@ describeWithEtcd('HA masters on etcd (separate processes)', () => {
     } finally {
       process.kill(leader.server.pid, 'SIGCONT');
     }
-    // Thawed, it finds its lease gone and stops; its supervisor starts it again.
-    await waitFor('the frozen leader to stop', () => leader.server.running, (r) => !r, 15_000);
-    expect(leader.server.log()).toMatch(/lost the leadership/);
-    leader.server.start();
+    // Thawed, it finds its lease gone, stops acting and serves as a standby.
+    await waitFor('the frozen leader to step down', () => leader.server.log(), (log) => /stepping down/.test(log), 15_000);
+    expect(leader.server.log()).toMatch(/it lost the leadership/);
+    const info = await waitFor('it to answer as a standby', async () => (await fetch(`http://${leader.http}/v2/info`)).json() as Promise<{ elected: boolean }>, (i) => i.elected === false, 15_000);
+    expect(info.elected).toBe(false);
     const after = await waitFor('the same tasks', running, (ts) => ts.length === INSTANCES, 30_000);
     expect(after.map((t) => [t.id, t.pid]).sort()).toEqual(before.map((t) => [t.id, t.pid]).sort());
   }, 120_000);

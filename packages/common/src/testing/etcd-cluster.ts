@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
-import { IS_ROOT, describeGated } from './machine-gate.js';
+
 
 /** Where the etcd binary is expected (Debian's etcd-server). */
 export const ETCD_BINARY = process.env.DROVER_ETCD_BINARY ?? '/usr/bin/etcd';
@@ -21,7 +21,7 @@ export function etcdUnavailableReason(): string | undefined {
     execFileSync(ETCD_BINARY, ['--version'], { stdio: 'ignore' });
     return undefined;
   } catch {
-    return `${ETCD_BINARY} is not installed (scripts/setup-etcd installs Debian's etcd-server${IS_ROOT ? '' : ' as root'})`;
+    return `${ETCD_BINARY} is not installed (scripts/setup-etcd installs Debian's etcd-server${process.getuid?.() === 0 ? '' : ' as root'})`;
   }
 }
 
@@ -182,7 +182,3 @@ export class EtcdCluster {
   }
 }
 
-/** describe() for tests that need real etcd members (see machine-gate.ts). */
-export function describeWithEtcd(name: string, body: () => void): void {
-  describeGated(name, etcdUnavailableReason(), body);
-}

@@ -9,12 +9,23 @@
 import type { Fence } from '../store/store.js';
 import type { Leadership, LeadershipState, MasterAddresses, MasterInfo } from './leadership.js';
 
-/** `inner` as a standby's servers must see it. */
+/** The current leadership (`current()`; an HA master takes a new one for each campaign) as a standby's servers must see it. */
 export class StandbyView implements Leadership {
   readonly isLeader = false;
   readonly epoch = 0;
+  private readonly listeners = new Set<(state: LeadershipState) => void>();
 
-  constructor(private readonly inner: Leadership) {}
+  constructor(private readonly current: () => Leadership) {}
+
+  private get inner(): Leadership {
+    return this.current();
+  }
+
+  /** Tells listeners that what the current leadership says changed (the HA master calls it on every change of any). */
+  changed(): void {
+    const state: LeadershipState = { isLeader: false, epoch: 0, leaderAddress: this.leaderAddress, leaderHttpAddress: this.leaderHttpAddress };
+    for (const listener of [...this.listeners]) listener(state);
+  }
 
   get leaderAddress(): string {
     return this.inner.isLeader ? '' : this.inner.leaderAddress;
@@ -47,6 +58,7 @@ export class StandbyView implements Leadership {
   }
 
   onChange(listener: (state: LeadershipState) => void): () => void {
-    return this.inner.onChange(() => listener({ isLeader: false, epoch: 0, leaderAddress: this.leaderAddress, leaderHttpAddress: this.leaderHttpAddress }));
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 }
