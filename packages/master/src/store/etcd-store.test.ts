@@ -96,6 +96,18 @@ describeWithEtcd('EtcdStore on one member', () => {
     expect(Object.keys(await keysUnder(raw, `${prefix}/`))).toEqual([`${prefix}/apps/%2Fafter`]);
   });
 
+  it('loads in pages, reading a page too large for the client again in halves', async () => {
+    const prefix = `/t-${randomUUID()}`;
+    const writer = await open(prefix);
+    const tasks = Array.from({ length: 2_000 }, (_, i) => taskRecord(`t${String(i).padStart(4, '0')}`));
+    await writer.commit(tasks.map((task) => ({ kind: 'putTask', task })));
+    // 2,000 tasks are some 700 KiB: one page of 5,000 would not fit in 200 KiB.
+    const reader = await EtcdStore.open({ endpoints: cluster.endpoints, prefix, maxReplyBytes: 200 * 1024 });
+    stores.push(reader);
+    const loaded = await reader.load();
+    expect(loaded.tasks.map((t) => t.id)).toEqual(tasks.map((t) => t.id));
+  });
+
   it('with a leader key, refuses every write once that key is gone, writing nothing', async () => {
     const prefix = `/t-${randomUUID()}`;
     const store = await open(prefix);
