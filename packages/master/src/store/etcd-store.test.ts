@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Code } from '@drover/common';
-import { EtcdCluster, describeWithEtcd } from '@drover/common/testing';
+import { EtcdCluster, describeWithEtcd, freePort } from '@drover/common/testing';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentRecord, appRecord, deploymentRecord, taskRecord, versionRecord } from './conformance/store-conformance.js';
@@ -132,6 +132,14 @@ describeWithEtcd('EtcdStore on one member', () => {
 });
 
 describe('EtcdStore and etcd trouble', () => {
+  it('does not open where no member listens, saying so within its deadline', async () => {
+    const endpoints = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
+    const started = Date.now();
+    const refused = await EtcdStore.open({ endpoints, requestTimeoutMs: 1_000 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(refused).toMatchObject({ code: Code.Unavailable, message: expect.stringContaining(`etcd (${endpoints.join(',')}) did not answer: No connection established`) });
+  });
+
   describeWithEtcd('members without the limits Drover needs', () => {
     let cluster: EtcdCluster;
     beforeAll(async () => {
