@@ -99,6 +99,7 @@ export class EtcdStore implements Store {
   /** Set after a write of unknown outcome, or once leadership is lost: every later write fails with it. */
   private broken: DroverError | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   /**
    * Connects to the members and checks that they allow Drover's
@@ -180,11 +181,11 @@ export class EtcdStore implements Store {
     return this.enqueue<void>((done) => ({ kind: 'upgrade', batch, format, done }));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  close(): Promise<void> {
     this.closed = true;
-    await this.running;
-    this.calls.client.close();
+    // Jobs queued before close still run: the queue drains, then the client goes.
+    this.closing ??= this.running.then(() => this.calls.client.close());
+    return this.closing;
   }
 
   private encode(mutations: readonly Mutation[]): { batch: Encoded; bytes: number } {
