@@ -141,16 +141,35 @@ describe('EtcdStore and etcd trouble', () => {
   });
 
   describeWithEtcd('members without the limits Drover needs', () => {
-    let cluster: EtcdCluster;
+    let defaults: EtcdCluster;
+    let smallRequests: EtcdCluster;
     beforeAll(async () => {
-      cluster = await EtcdCluster.start();
+      [defaults, smallRequests] = await Promise.all([EtcdCluster.start(), EtcdCluster.start({ extraArgs: ['--max-txn-ops=100000'] })]);
     }, 30_000);
-    afterAll(() => cluster?.stop());
+    afterAll(async () => {
+      await defaults?.stop();
+      await smallRequests?.stop();
+    });
 
     it('refuse to open, naming the flags to set', async () => {
-      const refused = await EtcdStore.open({ endpoints: cluster.endpoints, prefix: '/limits' }).catch((e: unknown) => e);
+      const refused = await EtcdStore.open({ endpoints: defaults.endpoints, prefix: '/limits' }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(EtcdLimitError);
       expect((refused as Error).message).toContain(ETCD_MEMBER_FLAGS.join(' '));
+    });
+
+    it('refuse a batch over --max-request-bytes whole, naming the flags; the store goes on', async () => {
+      const store = await EtcdStore.open({ endpoints: smallRequests.endpoints, prefix: '/limits' });
+      try {
+        // 5,000 tasks are some 1.8 MB, over etcd's default of 1.5 MiB.
+        const refused = await store.commit(Array.from({ length: 5_000 }, (_, i) => ({ kind: 'putTask' as const, task: taskRecord(`t${i}`) }))).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(EtcdLimitError);
+        expect((refused as Error).message).toContain(ETCD_MEMBER_FLAGS.join(' '));
+        await store.commit([{ kind: 'putApp', app: appRecord('/after') }]);
+        const loaded = await store.load();
+        expect([loaded.apps.length, loaded.tasks.length]).toEqual([1, 0]);
+      } finally {
+        await store.close();
+      }
     });
   });
 
