@@ -35,6 +35,8 @@ export interface EtcdClusterOptions {
   readonly electionTimeoutMs?: number;
   /** Further flags for every member (for example --max-txn-ops). */
   readonly extraArgs?: readonly string[];
+  /** Environment variables for every member (etcd reads each flag as ETCD_<FLAG> too). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface Member {
@@ -52,6 +54,7 @@ export class EtcdCluster {
     private readonly root: string,
     private readonly members: Member[],
     private readonly args: readonly string[],
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
   /** Starts the members and resolves once the cluster answers /health. */
@@ -74,7 +77,7 @@ export class EtcdCluster {
       '--log-level=warn',
       ...(options.extraArgs ?? []),
     ];
-    const cluster = new EtcdCluster(root, members, args);
+    const cluster = new EtcdCluster(root, members, args, options.env);
     try {
       for (let i = 0; i < count; i++) cluster.startMember(i);
       await cluster.waitHealthy();
@@ -112,7 +115,7 @@ export class EtcdCluster {
         `--initial-advertise-peer-urls=http://127.0.0.1:${m.peerPort}`,
         ...this.args,
       ],
-      { stdio: ['ignore', log, log] },
+      { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } },
     );
     fs.closeSync(log);
   }

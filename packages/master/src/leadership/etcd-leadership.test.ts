@@ -85,6 +85,10 @@ describeWithEtcd('EtcdLeadership', () => {
     expect(await m2.leadership.masters()).toEqual(expected);
     // The leader's writes pass the fence.
     await m1.store.commit([{ kind: 'putApp', app: appRecord('/a') }], m1.leadership.fence);
+    // Addresses advertised again reach the standby.
+    m1.leadership.advertise({ grpc: 'm1b:5053', http: 'm1b:5050' });
+    await vi.waitFor(() => expect([m2.leadership.leaderAddress, m2.leadership.leaderHttpAddress]).toEqual(['m1b:5053', 'm1b:5050']), { timeout: 5_000 });
+    expect((await m2.leadership.masters())[0]).toMatchObject({ grpc: 'm1b:5053', isLeader: true });
   });
 
   it('when the leader resigns, the standby leads with a larger epoch and the old leader writes no more', async () => {

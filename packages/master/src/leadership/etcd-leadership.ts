@@ -211,7 +211,7 @@ export class EtcdLeadership implements Leadership {
     await this.endSession();
   }
 
-  /** Resigns and stops watching. */
+  /** Resigns and stops watching. Call it before closing the store: it uses the store's connection. */
   async stop(): Promise<void> {
     await this.resign();
     this.phase = 'stopped';

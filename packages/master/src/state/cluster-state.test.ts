@@ -193,6 +193,10 @@ describe('ClusterState writes', () => {
     await expect(writes[0]).rejects.toBe(broken);
     await expect(writes[1]).rejects.toBe(broken);
     expect(fatal).toEqual([broken]);
+    // Later writes are refused at once with the same error, and change nothing in memory.
+    await expect(state.putApp(appRecord('/c'))).rejects.toBe(broken);
+    expect(state.app('/c')).toBeUndefined();
+    expect(fatal).toEqual([broken]);
   });
 
   it('resolves settle() only when everything written so far is durable', async () => {

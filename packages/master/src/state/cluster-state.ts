@@ -67,6 +67,8 @@ export class ClusterState {
   readonly ledger = new AgentLedger();
 
   private readonly onFatal: (error: unknown) => void;
+  /** The error of the first batch that failed; from then on every write is refused with it. */
+  private failure: unknown;
   private readonly fence: Fence | undefined;
 
   private constructor(
@@ -204,8 +206,15 @@ export class ClusterState {
 
   // ---- writes ------------------------------------------------------------
 
-  /** Applies the mutations in memory now; resolves once they are durable. */
+  /**
+   * Applies the mutations in memory now; resolves once they are durable.
+   * Once a batch has failed, every later write is refused at once with that
+   * failure (the master is stopping or stepping down): a client's change
+   * gets the store's error (say, etcd without a quorum) instead of waiting
+   * for a store that already failed.
+   */
   write(mutations: readonly Mutation[]): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     for (const m of mutations) this.applyMutation(m);
     this.queued.push(...mutations);
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -241,9 +250,15 @@ export class ClusterState {
       await this.store.commit(batch, this.fence);
       for (const w of waiters) w.resolve();
     } catch (error) {
+      this.failure ??= error;
       for (const w of waiters) w.reject(error);
       this.onFatal(error);
     } finally {
+      if (this.failure !== undefined) {
+        // Writes that arrived during the failed commit are refused with it.
+        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+        this.queued = [];
+      }
       // Writes that arrived during the commit form the next batch.
       this.flushing = this.queued.length > 0 ? this.flush() : undefined;
     }

@@ -18,16 +18,16 @@
  *
  * The etcd3 client's own retries are off (its default retries every
  * recoverable error, writes included); its per-member circuit breaker
- * stays, so a dead member is skipped after a few failures.
+ * stays, so a dead member is skipped for 5 s after three failures in a row.
  */
 import { Code, DroverError } from '@drover/common';
-import { isBrokenCircuitError, noop } from 'cockatiel';
-import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type IOptions, isRecoverableError } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, noop } from 'cockatiel';
+import { Etcd3, GRPCDeadlineExceededError, GRPCResourceExhastedError, GRPCUnavailableError, isRecoverableError } from 'etcd3';
 
 /** How long one call may take, by default. */
 export const ETCD_REQUEST_TIMEOUT_MS = 5_000;
-/** Replies up to this size are accepted (grpc-js's default is 4 MiB; a page of records may be larger). */
-const MAX_REPLY_BYTES = 64 * 1024 * 1024;
+/** Replies up to this size are accepted by default (grpc-js's default is 4 MiB; a page of records may be larger). */
+export const ETCD_MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
 /** etcd could not be reached, or did not answer in time. */
 export class EtcdUnavailableError extends DroverError {
@@ -66,15 +66,19 @@ export interface Deadline {
 }
 
 /** An etcd client for the members at `endpoints`, with the fault handling described above. */
-export function connectEtcd(endpoints: readonly string[], requestTimeoutMs = ETCD_REQUEST_TIMEOUT_MS, extra: Partial<IOptions> = {}): Etcd3 {
+export function connectEtcd(endpoints: readonly string[], requestTimeoutMs = ETCD_REQUEST_TIMEOUT_MS, maxReplyBytes = ETCD_MAX_REPLY_BYTES): Etcd3 {
   return new Etcd3({
     hosts: [...endpoints],
     dialTimeout: requestTimeoutMs,
-    faultHandling: { global: noop },
-    grpcOptions: { 'grpc.max_receive_message_length': MAX_REPLY_BYTES },
+    faultHandling: {
+      global: noop,
+      // etcd3's default breaker, counting transport failures only: a reply
+      // over the size limit says nothing about the member's health.
+      host: () => circuitBreaker(handleWhen(isTrouble), { halfOpenAfter: 5_000, breaker: new ConsecutiveBreaker(3) }),
+    },
+    grpcOptions: { 'grpc.max_receive_message_length': maxReplyBytes },
     // A deadline for what etcd3 calls itself (lease grants and revokes); streams have none.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
-    ...extra,
   });
 }
 
@@ -122,8 +126,14 @@ export class EtcdCalls {
   }
 }
 
-/** True for failures of the transport or of etcd's availability (not refusals of the request). */
+/**
+ * True for failures of the transport or of etcd's availability, not
+ * refusals of the request. RESOURCE_EXHAUSTED (a message over a size limit,
+ * on either side) is a refusal, which etcd3 counts as recoverable: retrying
+ * the same request would only be refused again, so the caller gets it.
+ */
 function isTrouble(error: Error): boolean {
+  if (error instanceof GRPCResourceExhastedError) return false;
   return isRecoverableError(error) || isBrokenCircuitError(error) || error instanceof GRPCDeadlineExceededError || error instanceof GRPCUnavailableError;
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Code } from '@drover/common';
-import { EtcdCluster, describeWithEtcd } from '@drover/common/testing';
+import { EtcdCluster, describeWithEtcd, freePort } from '@drover/common/testing';
 import type { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentRecord, appRecord, deploymentRecord, taskRecord, versionRecord } from './conformance/store-conformance.js';
@@ -96,6 +96,18 @@ describeWithEtcd('EtcdStore on one member', () => {
     expect(Object.keys(await keysUnder(raw, `${prefix}/`))).toEqual([`${prefix}/apps/%2Fafter`]);
   });
 
+  it('loads in pages, reading a page too large for the client again in halves', async () => {
+    const prefix = `/t-${randomUUID()}`;
+    const writer = await open(prefix);
+    const tasks = Array.from({ length: 2_000 }, (_, i) => taskRecord(`t${String(i).padStart(4, '0')}`));
+    await writer.commit(tasks.map((task) => ({ kind: 'putTask', task })));
+    // 2,000 tasks are some 700 KiB: one page of 5,000 would not fit in 200 KiB.
+    const reader = await EtcdStore.open({ endpoints: cluster.endpoints, prefix, maxReplyBytes: 200 * 1024 });
+    stores.push(reader);
+    const loaded = await reader.load();
+    expect(loaded.tasks.map((t) => t.id)).toEqual(tasks.map((t) => t.id));
+  });
+
   it('with a leader key, refuses every write once that key is gone, writing nothing', async () => {
     const prefix = `/t-${randomUUID()}`;
     const store = await open(prefix);
@@ -120,17 +132,44 @@ describeWithEtcd('EtcdStore on one member', () => {
 });
 
 describe('EtcdStore and etcd trouble', () => {
+  it('does not open where no member listens, saying so within its deadline', async () => {
+    const endpoints = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
+    const started = Date.now();
+    const refused = await EtcdStore.open({ endpoints, requestTimeoutMs: 1_000 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(refused).toMatchObject({ code: Code.Unavailable, message: expect.stringContaining(`etcd (${endpoints.join(',')}) did not answer: No connection established`) });
+  });
+
   describeWithEtcd('members without the limits Drover needs', () => {
-    let cluster: EtcdCluster;
+    let defaults: EtcdCluster;
+    let smallRequests: EtcdCluster;
     beforeAll(async () => {
-      cluster = await EtcdCluster.start();
+      [defaults, smallRequests] = await Promise.all([EtcdCluster.start(), EtcdCluster.start({ extraArgs: ['--max-txn-ops=100000'] })]);
     }, 30_000);
-    afterAll(() => cluster?.stop());
+    afterAll(async () => {
+      await defaults?.stop();
+      await smallRequests?.stop();
+    });
 
     it('refuse to open, naming the flags to set', async () => {
-      const refused = await EtcdStore.open({ endpoints: cluster.endpoints, prefix: '/limits' }).catch((e: unknown) => e);
+      const refused = await EtcdStore.open({ endpoints: defaults.endpoints, prefix: '/limits' }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(EtcdLimitError);
       expect((refused as Error).message).toContain(ETCD_MEMBER_FLAGS.join(' '));
+    });
+
+    it('refuse a batch over --max-request-bytes whole, naming the flags; the store goes on', async () => {
+      const store = await EtcdStore.open({ endpoints: smallRequests.endpoints, prefix: '/limits' });
+      try {
+        // 5,000 tasks are some 1.8 MB, over etcd's default of 1.5 MiB.
+        const refused = await store.commit(Array.from({ length: 5_000 }, (_, i) => ({ kind: 'putTask' as const, task: taskRecord(`t${i}`) }))).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(EtcdLimitError);
+        expect((refused as Error).message).toContain(ETCD_MEMBER_FLAGS.join(' '));
+        await store.commit([{ kind: 'putApp', app: appRecord('/after') }]);
+        const loaded = await store.load();
+        expect([loaded.apps.length, loaded.tasks.length]).toEqual([1, 0]);
+      } finally {
+        await store.close();
+      }
     });
   });
 
