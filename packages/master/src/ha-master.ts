@@ -39,8 +39,11 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
   const startedAt = clock.now();
   const prefix = etcd.prefix ?? '/drover';
   const ttlSeconds = Math.max(1, Math.round((etcd.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 1000));
-  const store = await EtcdStore.open({ endpoints: etcd.endpoints, prefix });
-
+  // Each campaign has a store and a leadership of its own: a store that saw
+  // a write of unknown outcome takes no more writes, and a deposed
+  // leadership never leads again; the next campaign opens both afresh.
+  const openStore = () => EtcdStore.open({ endpoints: etcd.endpoints, prefix });
+  let store = await openStore();
   let leadership: EtcdLeadership = EtcdLeadership.create({ store, ttlSeconds, log });
   const standbyView = new StandbyView(() => leadership);
   let role: 'leader' | 'standby' = 'standby';
@@ -111,12 +114,23 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
     });
   }
 
-  /** Leaves `leadership` behind and campaigns with a new one. */
+  /** Leaves `leadership` (and its store) behind and campaigns with new ones; retries while etcd cannot be reached. */
   async function newCampaign(): Promise<void> {
-    const old = leadership;
+    const old = { leadership, store };
+    await old.leadership.stop().catch((error: unknown) => log.warn({ err: error }, 'leaving the previous election failed'));
+    await old.store.close().catch((error: unknown) => log.warn({ err: error }, 'closing the previous store failed'));
+    for (;;) {
+      if (stopping !== undefined) return;
+      try {
+        store = await openStore();
+        break;
+      } catch (error) {
+        log.warn({ err: error, retryInMs: CAMPAIGN_RETRY_MS }, 'could not open the etcd store (is a majority of etcd members up?); trying again');
+        await new Promise((r) => setTimeout(r, CAMPAIGN_RETRY_MS));
+      }
+    }
     leadership = EtcdLeadership.create({ store, ttlSeconds, log });
     standbyView.changed();
-    await old.stop().catch((error: unknown) => log.warn({ err: error }, 'leaving the previous election failed'));
     campaign(leadership);
   }
 
