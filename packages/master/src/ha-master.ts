@@ -18,7 +18,7 @@
  *      refused by etcd (the store's fence), not by luck. Each campaign has
  *      an EtcdLeadership of its own: a deposed one never leads again.
  */
-import type { Logger } from '@drover/common';
+import { Code, DroverError, type Logger } from '@drover/common';
 import { EtcdLeadership } from './leadership/etcd-leadership.js';
 import type { Leadership } from './leadership/leadership.js';
 import { StandbyView } from './leadership/standby-view.js';
@@ -150,6 +150,15 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
   async function stepDown(l: EtcdLeadership, why: string): Promise<void> {
     if (l !== leadership || role !== 'leader') return;
     log.error({ why }, 'stepping down: stopping every action and serving as a standby again');
+    // Clients waiting on a change get why, not a cancelled call; what was
+    // already sent to etcd may still land there, so they are told so.
+    serving.abandon(
+      new DroverError(
+        `the master at ${serving.addresses.grpc} stepped down (${why}) while this change was being written to etcd (${etcd.endpoints.join(',')}); ` +
+          'it may or may not have been applied: check, then retry (is a majority of etcd members up?)',
+        Code.Unavailable,
+      ),
+    );
     // Stop acting first: the deposed leader's writes are refused anyway, but
     // it should not even try.
     await serving.close();

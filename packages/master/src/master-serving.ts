@@ -66,6 +66,8 @@ export interface Serving {
   readonly addresses: MasterAddresses;
   /** Stops acting, then serving; waits for the writes in flight. Leaves the store open. */
   close(): Promise<void>;
+  /** Fails every write not yet durable with `error` (clients waiting on one get it) and refuses later ones; then close(). */
+  abandon(error: unknown): void;
 }
 
 /** The host to advertise for a listen host: the advertised one if given, else the host itself unless it means every interface. */
@@ -145,6 +147,9 @@ export async function serve(ctx: ServeContext): Promise<Serving> {
     grpcPort: grpc.port,
     httpPort: http.port,
     addresses: { grpc: facts.grpcAddress, http: hostPort(advertisedHost(httpHost, options.advertiseHost), http.port) },
+    abandon(error: unknown) {
+      state.abandon(error);
+    },
     close() {
       closing ??= (async () => {
         await core.stop();

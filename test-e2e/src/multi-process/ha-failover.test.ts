@@ -61,7 +61,7 @@ function writeApp(generation: number): void {
   );
 }
 
-const running = async () => (await cluster.json<TaskJson[]>('task', 'list')).filter((t) => t.state === 'TASK_STATE_RUNNING');
+const running = async () => (await cluster.json<TaskJson[]>('task', 'list', '--app', '/web')).filter((t) => t.state === 'TASK_STATE_RUNNING');
 
 /** Marathon's view of /web from whichever master answers (standbys proxy to the leader). */
 async function appCounts(): Promise<{ live: number; healthy: number; deployments: number } | undefined> {

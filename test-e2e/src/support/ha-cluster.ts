@@ -80,13 +80,19 @@ export class HaCluster {
       );
     }
     const cluster = new HaCluster(root, etcd, masters, agents);
-    await cluster.leader(30_000);
-    await waitFor(
-      'every agent ACTIVE',
-      () => cluster.json<{ state: string }[]>('agent', 'list'),
-      (as) => as.filter((a) => a.state === 'AGENT_STATE_ACTIVE').length === agents.length,
-      30_000,
-    );
+    try {
+      await cluster.leader(30_000);
+      await waitFor(
+        'every agent ACTIVE',
+        () => cluster.json<{ state: string }[]>('agent', 'list'),
+        (as) => as.filter((a) => a.state === 'AGENT_STATE_ACTIVE').length === agents.length,
+        30_000,
+      );
+    } catch (error) {
+      // Nothing started here may outlive a cluster that never came up.
+      await cluster.stop();
+      throw error;
+    }
     return cluster;
   }
 

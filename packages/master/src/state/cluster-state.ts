@@ -69,6 +69,8 @@ export class ClusterState {
   private readonly onFatal: (error: unknown) => void;
   /** The error of the first batch that failed; from then on every write is refused with it. */
   private failure: unknown;
+  /** Waiters of the batch being committed. */
+  private inflight: Waiter[] = [];
   private readonly fence: Fence | undefined;
 
   private constructor(
@@ -241,9 +243,23 @@ export class ClusterState {
     while (this.flushing) await this.flushing;
   }
 
+  /**
+   * Gives up on every write not yet durable, rejecting it with `error`, and
+   * refuses every later one: the master stops acting (an HA leader that
+   * lost its lease steps down). A batch already sent to the store may still
+   * land there; `error` should say so to the clients waiting on it.
+   */
+  abandon(error: unknown): void {
+    this.failure ??= error;
+    for (const w of this.inflight.splice(0)) w.reject(error);
+    for (const w of this.waiters.splice(0)) w.reject(error);
+    this.queued = [];
+  }
+
   private async flush(): Promise<void> {
     const batch = lastPerKey(this.queued);
     const waiters = this.waiters;
+    this.inflight = waiters;
     this.queued = [];
     this.waiters = [];
     try {
