@@ -110,7 +110,7 @@ describe('a standby on gRPC', () => {
 
   it('answers Cluster.Info with the leader and every master', async () => {
     const i = await info(grpc(standby));
-    expect(i).toMatchObject({ isLeader: false, leader: grpc(leader), leaderHttp: http(leader), epoch: 0 });
+    expect(i).toMatchObject({ isLeader: false, leader: grpc(leader), leaderHttp: http(leader), epoch: leader.epoch });
     expect(i.masters).toEqual([
       { grpcAddress: grpc(leader), httpAddress: http(leader), role: 'leader', epoch: leader.epoch },
       { grpcAddress: grpc(standby), httpAddress: http(standby), role: 'standby', epoch: 0 },

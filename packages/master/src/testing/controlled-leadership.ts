@@ -68,7 +68,7 @@ export class ControlledLeadership implements Leadership {
 
   async masters(): Promise<readonly MasterInfo[]> {
     const leader = this.isLeader ? { ...this.self, epoch: this.epoch } : this.leader;
-    const all = [this.self, ...this.others].filter((m, i, list) => list.findIndex((n) => n.grpc === m.grpc) === i);
+    const all = [...this.others, this.self].filter((m, i, list) => list.findIndex((n) => n.grpc === m.grpc) === i);
     const infos = all.map((m) => ({ grpc: m.grpc, http: m.http, isLeader: m.grpc === leader?.grpc, epoch: m.grpc === leader?.grpc ? leader.epoch : 0 }));
     return [...infos.filter((m) => m.isLeader), ...infos.filter((m) => !m.isLeader)];
   }
