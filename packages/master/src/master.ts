@@ -127,6 +127,7 @@ export async function startMaster(options: MasterOptions): Promise<RunningMaster
     stopping ??= (async () => {
       await core.stop();
       sessions.closeAll();
+      grpc.stopReporting();
       await stopGrpcServer(grpc.server);
       await http.close();
       await state.settle();
