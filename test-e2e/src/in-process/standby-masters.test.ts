@@ -118,6 +118,17 @@ describe('the typed client given several masters', () => {
     await c.deleteApp(app, { force: true });
   });
 
+  it('[standby, leader]: runs a one-off task, waiting for its end, and reads its log', async () => {
+    const c = client([grpc(standbys[0]!), grpc(leader)]);
+    const task = await c.runTask({ cmd: 'echo through-a-standby', name: 'one-off', cpus: 0.1, mem: 16, wait: true });
+    expect(task.state).toBe(TaskState.TASK_STATE_FINISHED);
+    const logs = client([grpc(standbys[1]!), grpc(leader)]);
+    const chunks: string[] = [];
+    await logs.taskLogs(task.id, {}, (d) => chunks.push(Buffer.from(d).toString()));
+    expect(chunks.join('')).toBe('through-a-standby\n');
+    expect(logs.address).toBe(grpc(leader));
+  });
+
   it('given only a standby that knows no leader, rejects with a clear NotLeaderError', async () => {
     const err = await client([grpc(orphan)]).listApps().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotLeaderError);
