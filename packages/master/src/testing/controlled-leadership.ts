@@ -7,6 +7,7 @@
  * Usage: `startMaster({ ..., leadership: (epoch) => (l = new ControlledLeadership(epoch, false)) })`,
  * then `l.follow(leader)` and `l.knowMasters([...])`.
  */
+import { Code, DroverError } from '@drover/common';
 import type { Fence } from '../store/store.js';
 import type { Leadership, LeadershipState, MasterAddresses, MasterInfo } from '../leadership/leadership.js';
 import type { MasterEpoch } from '../leadership/master-epoch.js';
@@ -51,7 +52,7 @@ export class ControlledLeadership implements Leadership {
 
   /** A standby's view of who leads; undefined while it knows none. */
   follow(leader: KnownLeader | undefined): void {
-    if (this.isLeader) throw new Error('the leader follows nobody');
+    if (this.isLeader) throw new DroverError('the leader follows nobody', Code.FailedPrecondition);
     this.leader = leader;
     this.notify();
   }
