@@ -26,8 +26,8 @@
  * 3. No connection could be established (nothing listens, the host does
  *    not resolve, TLS refused): the call never left the client, so the
  *    client tries the next master.
- * 4. The connection broke after the call was sent: the master may have
- *    executed it. Only calls that change nothing (gets, lists, info) are
+ * 4. The connection broke after the call was sent, or the master cancelled
+ *    it (a master shutting down does): the master may have executed it. Only calls that change nothing (gets, lists, info) are
  *    tried at the next master; a change (deploy, scale, kill, drain, run)
  *    rejects with the UnreachableError, and the caller decides.
  * 5. Any answer from a leader (an error included) is final.

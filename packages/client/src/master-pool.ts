@@ -6,8 +6,8 @@
  *   refused by a standby naming the leader ─▶ switch to the leader, repeat
  *   refused by a standby knowing no leader ─▶ next master, repeat
  *   no connection established (never sent) ─▶ next master, repeat
- *   connection broke after sending ─────────▶ next master if the call changes
- *                                             nothing, else surface the error
+ *   connection broke after sending, or the ─▶ next master if the call changes
+ *   master cancelled it (shutting down)        nothing, else surface the error
  *   anything else (an answer) ──────────────▶ surface it
  *
  * Each master is tried at most once per call, and redirects are bounded,
@@ -105,5 +105,8 @@ export class MasterPool {
 function worthAnotherMaster(error: unknown, changesNothing: boolean): boolean {
   if (error instanceof NotLeaderError) return true;
   if (error instanceof UnreachableError) return error.neverSent || changesNothing;
+  // The client never cancels a call it still waits for (an aborted stream
+  // resolves): CANCELLED came from a master shutting down under the call.
+  if (error instanceof DroverError && error.code === Code.Canceled) return changesNothing;
   return false;
 }

@@ -137,6 +137,7 @@ export async function serve(ctx: ServeContext): Promise<Serving> {
       log,
     });
   } catch (error) {
+    grpc.stopReporting();
     await stopGrpcServer(grpc.server);
     throw error;
   }
@@ -154,6 +155,7 @@ export async function serve(ctx: ServeContext): Promise<Serving> {
       closing ??= (async () => {
         await core.stop();
         sessions.closeAll();
+        grpc.stopReporting();
         await stopGrpcServer(grpc.server);
         await http.close();
         await state.settle();

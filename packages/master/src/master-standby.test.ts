@@ -6,11 +6,13 @@
  * (REST and SSE proxied to the leader, /v2/info and /v2/leader local).
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '@drover/common';
 import { AppsClient, AppSpec, ClusterClient, type InfoResponse } from '@drover/proto';
-import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, type GrpcObject, loadPackageDefinition, Metadata, type ServiceClientConstructor, type ServiceError, status } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningMaster } from './master-options.js';
 import { startMaster } from './master.js';
@@ -110,7 +112,7 @@ describe('a standby on gRPC', () => {
 
   it('answers Cluster.Info with the leader and every master', async () => {
     const i = await info(grpc(standby));
-    expect(i).toMatchObject({ isLeader: false, leader: grpc(leader), leaderHttp: http(leader), epoch: 0 });
+    expect(i).toMatchObject({ isLeader: false, leader: grpc(leader), leaderHttp: http(leader), epoch: leader.epoch });
     expect(i.masters).toEqual([
       { grpcAddress: grpc(leader), httpAddress: http(leader), role: 'leader', epoch: leader.epoch },
       { grpcAddress: grpc(standby), httpAddress: http(standby), role: 'standby', epoch: 0 },
@@ -123,6 +125,33 @@ describe('a standby on gRPC', () => {
   });
 });
 
+describe('a standby to health checks', () => {
+  it.each([
+    { service: 'drover.v1.Apps', standby: 'NOT_SERVING' },
+    { service: 'drover.v1.Events', standby: 'NOT_SERVING' },
+    { service: 'drover.v1.Cluster', standby: 'SERVING' },
+    { service: 'drover.v1.AgentService', standby: 'SERVING' },
+    { service: '', standby: 'SERVING' },
+  ])('reports $service as $standby (the leader: SERVING)', async ({ service, standby: expected }) => {
+    const check = (m: RunningMaster) => {
+      const require = createRequire(import.meta.url);
+      const proto = path.join(path.dirname(require.resolve('grpc-health-check')), '../../proto/health/v1/health.proto');
+      const pkg = loadPackageDefinition(loadSync(proto, { keepCase: true, enums: String }));
+      const Health = ['grpc', 'health', 'v1', 'Health'].reduce<unknown>((o, k) => (o as GrpcObject)[k], pkg) as ServiceClientConstructor;
+      const client = new Health(grpc(m), credentials.createInsecure()) as any;
+      return new Promise<string>((resolve, reject) =>
+        client.Check({ service }, (e: Error | null, r: { status: string }) => {
+          client.close();
+          if (e) reject(e);
+          else resolve(r.status);
+        }),
+      );
+    };
+    expect(await check(standby)).toBe(expected);
+    expect(await check(leader)).toBe('SERVING');
+  });
+});
+
 describe('a standby to agents', () => {
   it.each([
     { name: 'names the leader', master: () => standby, address: () => grpc(leader) },
@@ -132,12 +161,7 @@ describe('a standby to agents', () => {
     await expect(agent.connect()).rejects.toThrow();
     expect(agent.inbox).toEqual([{ epoch: 0, message: { $case: 'notLeader', value: { leaderAddress: address() } } }]);
     agent.close();
-    const c = masterClients(master());
-    try {
-      expect(await info(grpc(master()))).toMatchObject({ agentsActive: 0 });
-    } finally {
-      c.close();
-    }
+    expect(await info(grpc(master()))).toMatchObject({ agentsActive: 0 });
   });
 });
 

@@ -19,7 +19,7 @@
  * redirect may be gone, and any configured master that is up either leads
  * or names who does.
  */
-import { fromGrpcError, type GrpcDial, type Logger, timerDelay, UnreachableError } from '@drover/common';
+import { Code, DroverError, fromGrpcError, type GrpcDial, type Logger, timerDelay, UnreachableError } from '@drover/common';
 import {
   type AgentMessage,
   AgentServiceClient,
@@ -121,7 +121,7 @@ export class MasterSession {
 
   constructor(private readonly options: MasterSessionOptions) {
     this.log = options.logger.child({ component: 'master-session' });
-    if (options.masters.length === 0) throw new Error('MasterSession needs at least one master');
+    if (options.masters.length === 0) throw new DroverError('the agent needs at least one master address', Code.InvalidArgument);
     this.target = options.masters[0] as string;
   }
 

@@ -7,6 +7,7 @@
  * Usage: `startMaster({ ..., leadership: (epoch) => (l = new ControlledLeadership(epoch, false)) })`,
  * then `l.follow(leader)` and `l.knowMasters([...])`.
  */
+import { Code, DroverError } from '@drover/common';
 import type { Fence } from '../store/store.js';
 import type { Leadership, LeadershipState, MasterAddresses, MasterInfo } from '../leadership/leadership.js';
 import type { MasterEpoch } from '../leadership/master-epoch.js';
@@ -51,7 +52,7 @@ export class ControlledLeadership implements Leadership {
 
   /** A standby's view of who leads; undefined while it knows none. */
   follow(leader: KnownLeader | undefined): void {
-    if (this.isLeader) throw new Error('the leader follows nobody');
+    if (this.isLeader) throw new DroverError('the leader follows nobody', Code.FailedPrecondition);
     this.leader = leader;
     this.notify();
   }
@@ -68,7 +69,7 @@ export class ControlledLeadership implements Leadership {
 
   async masters(): Promise<readonly MasterInfo[]> {
     const leader = this.isLeader ? { ...this.self, epoch: this.epoch } : this.leader;
-    const all = [this.self, ...this.others].filter((m, i, list) => list.findIndex((n) => n.grpc === m.grpc) === i);
+    const all = [...this.others, this.self].filter((m, i, list) => list.findIndex((n) => n.grpc === m.grpc) === i);
     const infos = all.map((m) => ({ grpc: m.grpc, http: m.http, isLeader: m.grpc === leader?.grpc, epoch: m.grpc === leader?.grpc ? leader.epoch : 0 }));
     return [...infos.filter((m) => m.isLeader), ...infos.filter((m) => !m.isLeader)];
   }

@@ -187,26 +187,24 @@ export interface ClusterFacts {
  */
 export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: Clock): ClusterServer {
   return {
-    info: unary(
-      async (): Promise<InfoResponse> => ({
+    info: unary(async (): Promise<InfoResponse> => {
+      const masters = await facts.leadership.masters();
+      const { isLeader } = facts.leadership;
+      return {
         version: DROVER_VERSION,
         leader: facts.leadership.leaderAddress,
-        isLeader: facts.leadership.isLeader,
+        isLeader,
         uptimeSeconds: (clock.now() - facts.startedAt) / 1000,
         startedAt: new Date(facts.startedAt),
-        epoch: facts.leadership.epoch,
+        // The leader's epoch, which a standby knows only from the masters list.
+        epoch: isLeader ? facts.leadership.epoch : (masters.find((m) => m.isLeader)?.epoch ?? 0),
         agentsActive: state.allAgents().filter((a) => a.state === 'ACTIVE').length,
         apps: state.allApps().length,
         tasksLive: state.allTasks().filter((t) => isLive(t.state)).length,
         store: facts.storeKind,
-        masters: (await facts.leadership.masters()).map((m) => ({
-          grpcAddress: m.grpc,
-          httpAddress: m.http,
-          role: m.isLeader ? 'leader' : 'standby',
-          epoch: m.epoch,
-        })),
+        masters: masters.map((m) => ({ grpcAddress: m.grpc, httpAddress: m.http, role: m.isLeader ? 'leader' : 'standby', epoch: m.epoch })),
         leaderHttp: facts.leadership.leaderHttpAddress,
-      }),
-    ),
+      };
+    }),
   };
 }

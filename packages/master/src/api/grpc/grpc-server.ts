@@ -55,11 +55,16 @@ const HEALTH_NAMES = [
   'drover.v1.Events',
 ];
 
+/** The services only the leader serves (standby-interceptor.ts refuses them elsewhere). */
+const LEADER_ONLY_HEALTH_NAMES = ['drover.v1.Apps', 'drover.v1.Tasks', 'drover.v1.Agents', 'drover.v1.Deployments', 'drover.v1.Events'];
+
 /** A bound, started gRPC server. */
 export interface BoundGrpcServer {
   readonly server: Server;
   readonly port: number;
   readonly health: HealthImplementation;
+  /** Stops following leadership changes (call when the server stops). */
+  readonly stopReporting: () => void;
 }
 
 /** Where and how to serve. */
@@ -72,8 +77,8 @@ export interface GrpcServing {
   readonly secure: boolean;
   /** Where refused calls are logged. */
   readonly log: Logger;
-  /** Whether this master leads (client calls are refused while it does not). */
-  readonly leadership: Pick<Leadership, 'isLeader' | 'leaderAddress'>;
+  /** Whether this master leads (client calls are refused, and reported NOT_SERVING, while it does not). */
+  readonly leadership: Pick<Leadership, 'isLeader' | 'leaderAddress' | 'onChange'>;
   /** This master's own gRPC address, named when it refuses a call as a standby. */
   readonly self: () => string;
 }
@@ -100,6 +105,13 @@ export async function startGrpcServer(services: GrpcServices, serving: GrpcServi
 
   const health = new HealthImplementation(Object.fromEntries(HEALTH_NAMES.map((n) => [n, 'SERVING' as const])));
   health.addToServer(server);
+  // A standby serves only Cluster and agents' redirects: a load balancer
+  // checking a client service should send its traffic to the leader.
+  const reportLeadership = (isLeader: boolean) => {
+    for (const name of LEADER_ONLY_HEALTH_NAMES) health.setStatus(name, isLeader ? 'SERVING' : 'NOT_SERVING');
+  };
+  reportLeadership(serving.leadership.isLeader);
+  const stopReporting = serving.leadership.onChange((change) => reportLeadership(change.isLeader));
   const descriptors = loadFileDescriptorSetFromBuffer(Buffer.from(descriptorSetBase64, 'base64'));
   new ReflectionService(descriptors).addToServer(server);
 
@@ -107,8 +119,11 @@ export async function startGrpcServer(services: GrpcServices, serving: GrpcServi
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (error, actual) =>
       error ? listenFailure(error, 'grpc', host, port).then(reject) : resolve(actual),
     );
+  }).catch((error: unknown) => {
+    stopReporting();
+    throw error;
   });
-  return { server, port: bound, health };
+  return { server, port: bound, health, stopReporting };
 }
 
 /** Stops accepting calls, gives open calls a moment, then cuts them. */

@@ -533,7 +533,17 @@ export const MasterInfo: MessageFns<MasterInfo> = {
   },
 };
 
-/** Facts about the cluster as a whole. */
+/**
+ * Facts about the cluster as a whole.
+ *
+ * Several masters may run; one leads. Only the leader serves Apps, Tasks,
+ * Agents, Deployments and Events: a standby refuses every call of theirs,
+ * before executing anything, with UNAVAILABLE and the trailers
+ * `drover-standby: 1` and (when it knows the leader) `drover-leader:
+ * <host:port of the leader's gRPC API>`, so a client repeats the call there.
+ * Cluster.Info answers on every master and names the leader and every
+ * master. Agents are sent to the leader with NotLeader (agent_service.proto).
+ */
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** Version, leader and uptime of the answering master. */
