@@ -2,9 +2,9 @@
  * Calls to etcd with a deadline, retried only where a retry cannot do harm,
  * and failures turned into the master's errors.
  *
- * - Every call has a deadline (requestTimeoutMs): a member that holds its
- *   socket but answers nothing (paused, or cut off from its quorum) must not
- *   hang the master.
+ * - Every call has a deadline (requestTimeoutMs, and more for a large
+ *   write): a member that holds its socket but answers nothing (paused, or
+ *   cut off from its quorum) must not hang the master.
  * - Reads are retried, on any member, until the deadline.
  * - Writes are retried only when the call provably never left this process:
  *   no connection to the member it picked (grpc-js says "No connection
@@ -26,6 +26,12 @@ import { Etcd3, GRPCDeadlineExceededError, GRPCResourceExhastedError, GRPCUnavai
 
 /** How long one call may take, by default. */
 export const ETCD_REQUEST_TIMEOUT_MS = 5_000;
+/**
+ * What a write may take beyond that per MiB it carries: a batch of 20,000
+ * tasks (7 MiB) took 1.5 to 5 s to commit on one member sharing two cores at
+ * a load average of 16, and once missed the 5 s deadline under more load.
+ */
+const WRITE_MS_PER_MIB = 2_000;
 /** Replies up to this size are accepted by default (grpc-js's default is 4 MiB; a page of records may be larger). */
 export const ETCD_MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
@@ -92,33 +98,36 @@ export class EtcdCalls {
 
   /** A read: retried on any member until the deadline. */
   read<T>(call: (options: Deadline) => Promise<T>): Promise<T> {
-    return this.run(call, (error) => isRecoverableError(error) || isBrokenCircuitError(error));
+    return this.run(call, (error) => isRecoverableError(error) || isBrokenCircuitError(error), this.requestTimeoutMs);
   }
 
   /**
    * A write: retried only while it provably was never sent. Rejects with
    * EtcdUnknownOutcomeError when it may have been applied, with
    * EtcdUnavailableError when it surely was not, and with etcd's own error
-   * (untouched) when etcd refused it.
+   * (untouched) when etcd refused it. A write of `bytes` gets
+   * WRITE_MS_PER_MIB more per MiB than the deadline: etcd replicates,
+   * fsyncs and applies it whole before it answers.
    */
-  async write<T>(call: (options: Deadline) => Promise<T>): Promise<T> {
+  async write<T>(call: (options: Deadline) => Promise<T>, bytes = 0): Promise<T> {
+    const timeoutMs = this.requestTimeoutMs + Math.ceil((bytes / (1024 * 1024)) * WRITE_MS_PER_MIB);
     try {
-      return await this.run(call, neverSent);
+      return await this.run(call, neverSent, timeoutMs);
     } catch (error) {
       if (error instanceof EtcdUnavailableError && !neverSent(error.cause)) throw new EtcdUnknownOutcomeError(this.endpoints, error.reason, error.cause);
       throw error;
     }
   }
 
-  private async run<T>(call: (options: Deadline) => Promise<T>, retryable: (error: Error) => boolean): Promise<T> {
-    const deadline = Date.now() + this.requestTimeoutMs;
+  private async run<T>(call: (options: Deadline) => Promise<T>, retryable: (error: Error) => boolean, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
     let pause = 25;
     for (;;) {
       try {
         return await call({ deadline });
       } catch (error) {
         if (!(error instanceof Error) || !isTrouble(error)) throw error;
-        if (!retryable(error) || Date.now() + pause >= deadline) throw new EtcdUnavailableError(this.endpoints, reasonOf(error, this.requestTimeoutMs), error);
+        if (!retryable(error) || Date.now() + pause >= deadline) throw new EtcdUnavailableError(this.endpoints, reasonOf(error, timeoutMs), error);
         await new Promise((resolve) => setTimeout(resolve, pause));
         pause = Math.min(pause * 2, 500);
       }

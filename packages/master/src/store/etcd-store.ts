@@ -322,7 +322,7 @@ export class EtcdStore implements Store {
     const failure: IRequestOp[] = [{ request_range: { key: Buffer.from(this.keys.meta('term')) } }];
     if (this.leader !== undefined) failure.push({ request_range: { key: Buffer.from(this.leader.key) } });
     try {
-      return await this.calls.write((options) => this.calls.client.kv.txn({ compare, success, failure }, options));
+      return await this.calls.write((options) => this.calls.client.kv.txn({ compare, success, failure }, options), bytes);
     } catch (error) {
       if (error instanceof EtcdUnknownOutcomeError) this.broken = error;
       // etcd refuses a transaction over its limits before applying anything.
