@@ -13,7 +13,7 @@ import { DroverClient } from '@drover/client';
 import { NotLeaderError, silentLogger } from '@drover/common';
 import { freePort } from '@drover/common/testing';
 import { type RunningMaster, startMaster } from '@drover/master';
-import { AppSpec, type Event, TaskState } from '@drover/proto';
+import { AgentState, AppSpec, type Event, TaskState } from '@drover/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../../packages/cli/src/testing/run-cli.js';
 import { ControlledLeadership } from '../../../packages/master/src/testing/controlled-leadership.js';
@@ -92,6 +92,35 @@ describe('an agent given several masters', () => {
   });
 });
 
+describe('an agent that loses its leader without a redirect', () => {
+  it('moves on to the next configured master and registers with the leader there', async () => {
+    // The leader moves: the same master (same store) comes back on the second address of the list.
+    const dataDir = path.join(root, 'moving-leader');
+    const second = await freePort();
+    const first = await startMaster({ dataDir, grpcHost: '127.0.0.1', grpcPort: 0, httpPort: 0, agentLostTimeoutMs: 2_000, logger: silentLogger() });
+    let moved: RunningMaster | undefined;
+    const agent = await startAgent({
+      master: [grpc(first), `127.0.0.1:${second}`],
+      workDir: path.join(root, 'moving-agent'),
+      hostname: 'moving-agent',
+      resources: { cpus: 1, mem: 256, disk: 128, ports: [{ begin: 32410, end: 32419 }] },
+      reconnectDelayMs: 20,
+      maxReconnectDelayMs: 200,
+      logger: silentLogger(),
+    });
+    try {
+      const id = await agent.registered();
+      await first.stop();
+      moved = await startMaster({ dataDir, grpcHost: '127.0.0.1', grpcPort: second, httpPort: 0, agentLostTimeoutMs: 2_000, logger: silentLogger() });
+      const c = client([grpc(moved)]);
+      await waitFor('the agent to register with the moved leader', () => c.listAgents(), (as) => as.some((a) => a.id === id && a.state === AgentState.AGENT_STATE_ACTIVE));
+    } finally {
+      await agent.stop();
+      await moved?.stop();
+    }
+  });
+});
+
 describe('the typed client given several masters', () => {
   it.each([
     { name: '[standby, leader]', masters: () => [grpc(standbys[0]!), grpc(leader)], app: '/via-standby' },
@@ -120,11 +149,18 @@ describe('the typed client given several masters', () => {
 
   it('[standby, leader]: runs a one-off task, waiting for its end, and reads its log', async () => {
     const c = client([grpc(standbys[0]!), grpc(leader)]);
-    const task = await c.runTask({ cmd: 'echo through-a-standby', name: 'one-off', cpus: 0.1, mem: 16, wait: true });
+    const updates: string[] = [];
+    // Bounded, so a task that never ends fails with what the leader knows instead of hanging.
+    const task = await c
+      .runTask({ cmd: 'echo through-a-standby', name: 'one-off', cpus: 0.1, mem: 16, wait: true }, (t) => updates.push(TaskState[t.state]), AbortSignal.timeout(30_000))
+      .catch(async (e: unknown) => {
+        const tasks = await client([grpc(leader)]).listTasks({ includeEnded: true });
+        throw new Error(`${String(e)}; updates ${updates.join(',')}; leader's tasks ${JSON.stringify(tasks.map((t) => [t.id, TaskState[t.state], t.message]))}`);
+      });
     expect(task.state).toBe(TaskState.TASK_STATE_FINISHED);
     const logs = client([grpc(standbys[1]!), grpc(leader)]);
     const chunks: string[] = [];
-    await logs.taskLogs(task.id, {}, (d) => chunks.push(Buffer.from(d).toString()));
+    await logs.taskLogs(task.id, {}, (d) => chunks.push(Buffer.from(d).toString()), AbortSignal.timeout(30_000));
     expect(chunks.join('')).toBe('through-a-standby\n');
     expect(logs.address).toBe(grpc(leader));
   });
