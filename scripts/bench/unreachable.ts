@@ -105,7 +105,16 @@ async function main(): Promise<void> {
           return ts;
         },
         (ts) => ts.filter((t) => t.host === spareName && stateOf(t) === 'RUNNING').length === instances,
-      );
+      ).catch(async (error: unknown) => {
+        const { tasks, waiting } = await client.taskOverview({ appId });
+        const agents = await client.listAgents();
+        console.error({
+          tasks: tasks.map((t) => `${t.host} ${stateOf(t)} ${t.message}`),
+          waiting: waiting.map((w) => `${w.instances}: ${w.explanation?.summary}`),
+          agents: agents.map((a) => `${a.hostname} ${agentStateCodec.name(a.state)} seen ${a.lastSeenAt?.toISOString()}`),
+        });
+        throw error;
+      });
       const lastRunning = Math.max(...replaced.filter((t) => t.host === spareName).map((t) => t.startedAt?.getTime() ?? Date.now()));
       rows.push({ trial, detectedMs: detectedAt - frozenAt, replacedMs: lastRunning - frozenAt });
       if (!values.json) console.log(`trial ${trial}: UNREACHABLE after ${detectedAt - frozenAt} ms, ${instances} replacements RUNNING after ${lastRunning - frozenAt} ms`);
