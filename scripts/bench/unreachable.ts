@@ -60,23 +60,29 @@ async function main(): Promise<void> {
   const grpcPort = await freePort();
   const address = `127.0.0.1:${grpcPort}`;
   const bin = droverBin();
-  const stdio: ['ignore', 'ignore', 'inherit'] = ['ignore', 'ignore', 'inherit'];
+  // Each process logs (warnings and up) to a file of its own, shown when a trial fails.
+  const logOf = (name: string) => path.join(dataDir, `${name}.log`);
+  const stdio = (name: string): ['ignore', number, number] => {
+    const fd = fs.openSync(logOf(name), 'a');
+    return ['ignore', fd, fd];
+  };
   const lostTimeout = values['lost-timeout'] === undefined ? [] : ['--lost-timeout', values['lost-timeout']];
   const master = spawn(
     process.execPath,
     [bin, 'master', '--data-dir', path.join(dataDir, 'master'), '--host', '127.0.0.1', '--grpc-port', String(grpcPort), '--http-port', String(await freePort()), ...lostTimeout],
-    { stdio, env },
+    { stdio: stdio('master'), env },
   );
   const client = new DroverClient(address);
   const agent = (name: string, ports: string) =>
     spawn(process.execPath, [bin, 'agent', '--master', address, '--work-dir', path.join(dataDir, name), '--hostname', name, '--address', '127.0.0.1', '--resources', `cpus=4,mem=4096,disk=1024,ports=${ports}`], {
-      stdio,
+      stdio: stdio(name),
       env,
     });
   const active = (hostname: string) =>
     until(`${hostname} ACTIVE`, () => client.listAgents(), (as) => as.some((a) => a.hostname === hostname && agentStateCodec.name(a.state) === 'ACTIVE'));
   const rows: Array<{ trial: number; detectedMs: number; replacedMs: number }> = [];
   const children: ChildProcess[] = [master];
+  let failed = false;
   try {
     await until('the master', () => client.listAgents().then(() => true, () => false), (ok) => ok);
     for (let trial = 1; trial <= trials; trial++) {
@@ -105,7 +111,16 @@ async function main(): Promise<void> {
           return ts;
         },
         (ts) => ts.filter((t) => t.host === spareName && stateOf(t) === 'RUNNING').length === instances,
-      );
+      ).catch(async (error: unknown) => {
+        const { tasks, waiting } = await client.taskOverview({ appId });
+        const agents = await client.listAgents();
+        console.error({
+          tasks: tasks.map((t) => `${t.host} ${stateOf(t)} ${t.message}`),
+          waiting: waiting.map((w) => `${w.instances}: ${w.explanation?.summary}`),
+          agents: agents.map((a) => `${a.hostname} ${agentStateCodec.name(a.state)} seen ${a.lastSeenAt?.toISOString()}`),
+        });
+        throw error;
+      });
       const lastRunning = Math.max(...replaced.filter((t) => t.host === spareName).map((t) => t.startedAt?.getTime() ?? Date.now()));
       rows.push({ trial, detectedMs: detectedAt - frozenAt, replacedMs: lastRunning - frozenAt });
       if (!values.json) console.log(`trial ${trial}: UNREACHABLE after ${detectedAt - frozenAt} ms, ${instances} replacements RUNNING after ${lastRunning - frozenAt} ms`);
@@ -115,13 +130,19 @@ async function main(): Promise<void> {
       await until(`${appId}'s tasks to end`, () => client.listTasks({ appId }), (ts) => ts.length === 0);
       await Promise.all([stop(victim), stop(spare)]);
     }
+  } catch (error) {
+    failed = true;
+    for (const file of fs.readdirSync(dataDir).filter((f) => f.endsWith('.log'))) {
+      console.error(`--- ${file} ---\n${fs.readFileSync(path.join(dataDir, file), 'utf8').slice(-3000)}`);
+    }
+    throw error;
   } finally {
     client.close();
     for (const child of children.reverse()) {
       child.kill('SIGCONT');
       await stop(child);
     }
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!failed) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
   const detected = rows.map((r) => r.detectedMs);

@@ -76,12 +76,12 @@ describe('drover (program)', () => {
     });
 
     it.each([
-      { command: 'master', shown: ['(default: 10s)', '(default: 1h)'] },
-      { command: 'dev', shown: ['(default: 10s)'] },
+      { command: 'master', shown: ['(default: 3s)', '(default: 1h)'] },
+      { command: 'dev', shown: ['(default: 3s)'] },
     ])('drover $command --help shows human durations, never milliseconds', async ({ command, shown }) => {
       const { stdout } = await run([command, '--help']);
       for (const text of shown) expect(stdout).toContain(text);
-      expect(stdout).not.toMatch(/default: (10000|3600000)\)/);
+      expect(stdout).not.toMatch(/default: (3000|3600000)\)/);
     });
   });
 

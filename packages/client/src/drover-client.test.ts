@@ -68,6 +68,7 @@ const waitingWeb = {
   explanation: { waiting: 1, agentsConsidered: 2, rejections: [{ reason: 'insufficient mem', agents: 2, detail: 'need 64 MiB, most free 32 MiB' }], summary: '2 agents: insufficient mem' },
 };
 const agent: Agent = {
+  bootId: '',
   id: 'a1',
   hostname: 'h1',
   address: '10.0.0.1',

@@ -57,6 +57,7 @@ describe('drover agent list / get / drain / undrain', () => {
         'Version:        0.1.0',
         'Attributes:     rack=r1',
         'Capabilities:   isolation:cgroups-v1, docker',
+        'Boot id:        0f9a4c2e-1b7d-4e3a-9c55-2d8f6a1b3c4d',
         'Total:          4 cpus, 7936 MiB mem, 10000 MiB disk, ports 31000-32000',
         'Reserved:       0.2 cpus, 128 MiB mem, 0 MiB disk',
         'Machine usage:  0.5/4 cpus, 2048/7936 MiB mem',

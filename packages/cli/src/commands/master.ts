@@ -40,7 +40,7 @@ export function registerMasterCommand(program: Command, ctx: CliContext): void {
     .option('--grpc-port <port>', 'gRPC port for agents and clients', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'HTTP port (/ping, /metrics, REST)', commanderParser(parsePortNumber), 5050)
     .option('--host <address>', 'interface to listen on', '0.0.0.0')
-    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are UNREACHABLE (and replaced, by default)', parseDuration, '3s'))
+    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are unreachable', parseDuration, '3s'))
     .addOption(parsedOption('--task-history <duration>', 'how long ended tasks stay listed (task list --all)', parseDuration, '1h'))
     .option('--task-history-max <n>', 'at most this many ended tasks are kept', commanderParser(parseCount), 1000)
     .option(

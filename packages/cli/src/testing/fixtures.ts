@@ -334,6 +334,7 @@ export const agent1: Agent = {
   tasks: 2,
   version: '0.1.0',
   foreignPorts: [],
+  bootId: '0f9a4c2e-1b7d-4e3a-9c55-2d8f6a1b3c4d',
 };
 
 /** An agent the master gave up on. */

@@ -33,7 +33,7 @@
  * The running deployment's next step (deployment-steps.ts) is decided on
  * the same facts.
  */
-import { KillSelection } from '@drover/proto';
+import { type KillSelection, killSelectionCodec } from '@drover/proto';
 import type { Explanation } from '@drover/scheduler';
 import type { AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../model/records.js';
 import type { Waiting } from '../model/waiting.js';
@@ -215,7 +215,7 @@ function countedTasks(app: AppRecord, all: readonly TaskRecord[], now: number): 
 /** Which surplus tasks go first: the youngest (Marathon's default) or, with OLDEST_FIRST, the oldest. */
 function killOrder(tasks: readonly TaskRecord[], selection: KillSelection | undefined): TaskRecord[] {
   const youngestFirst = [...tasks].sort((a, b) => b.stagedAt - a.stagedAt || b.id.localeCompare(a.id));
-  return selection === KillSelection.KILL_SELECTION_OLDEST_FIRST ? youngestFirst.reverse() : youngestFirst;
+  return selection !== undefined && killSelectionCodec.name(selection) === 'OLDEST_FIRST' ? youngestFirst.reverse() : youngestFirst;
 }
 
 /** Retire what is not serving first (not RUNNING), then the youngest. */
