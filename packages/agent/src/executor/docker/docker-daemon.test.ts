@@ -65,6 +65,14 @@ describe('DockerDaemon.ping', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
   });
 
+  it('is false when the answer starts but does not end within the timeout', async () => {
+    const socket = await socketServer('half.sock', (_req, res) => {
+      res.writeHead(200, { 'content-length': '2' });
+      res.write('O');
+    });
+    expect(await new DockerDaemon(socket).ping(300)).toBe(false);
+  });
+
   it('is false when there is no socket, or a file that is not one', async () => {
     const file = path.join(dir, 'plain-file');
     await fs.writeFile(file, '');

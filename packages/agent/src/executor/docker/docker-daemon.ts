@@ -60,7 +60,8 @@ export class DockerDaemon {
       const request = http.get({ socketPath: this.socketPath, path: '/_ping', agent: false, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
         // The body ("OK") says nothing the status does not; it is drained so the socket closes.
         response.resume();
-        response.on('end', () => resolve(response.statusCode === 200));
+        // 'close' also comes when the deadline cut the answer short: then it is incomplete.
+        response.on('close', () => resolve(response.complete && response.statusCode === 200));
         response.on('error', () => resolve(false));
       });
       request.on('error', () => resolve(false));
