@@ -47,6 +47,12 @@ export interface CliRuntime {
   startMaster(options: MasterOptions): Promise<RunningMaster>;
   /** Starts an agent in this process. */
   startAgent(options: AgentOptions): Promise<RunningAgent>;
+  /**
+   * Keeps the process's young generation small until the returned function
+   * is called: `drover agent` holds it through its start-up (see
+   * young-generation.ts).
+   */
+  holdYoungGeneration(): () => void;
   /** Resolves with the signal's name once the process is asked to stop (SIGINT, SIGTERM). */
   waitForStop(): Promise<string>;
 }

@@ -190,6 +190,14 @@ describe('drover agent (run)', () => {
       }),
     ]);
     expect(fake.events).toEqual(['agent.start', 'agent.registered', 'agent.stop']);
+    // Start-up's garbage does not grow the idle agent's young generation (young-generation.ts).
+    expect(fake.heap).toEqual(['hold after -', 'release after agent.registered']);
+  });
+
+  it('lets the young generation grow again when stopped before it registered', async () => {
+    const fake = fakeRuntime({ agentNeverRegisters: true });
+    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime });
+    expect(fake.heap).toEqual(['hold after -', 'release after agent.start']);
   });
 
   it('passes the Docker flags: socket (resolved), privileged containers and host volumes', async () => {

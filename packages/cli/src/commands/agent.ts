@@ -130,6 +130,8 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
   const workDir = path.resolve(io.cwd, opts.workDir);
   const tls = dialTls(ctx, cmd, masters);
   const stop = runtime.waitForStop();
+  // Start-up's garbage must not leave the idle agent with grown semi-spaces (young-generation.ts).
+  const startedUp = runtime.holdYoungGeneration();
   const agent = await runtime.startAgent({
     master: masters,
     workDir,
@@ -151,11 +153,13 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
   io.stdout(`agent started (work dir ${workDir}); connecting to master ${masters.join(',')}\n`);
   try {
     const first = await registeredOrStopped(agent, stop);
+    startedUp();
     if (first.kind === 'registered') {
       io.stdout(`registered as agent ${first.id}\n`);
       await stop;
     }
   } finally {
+    startedUp();
     io.stdout('stopping agent; its tasks keep running and are re-adopted when it starts again\n');
     await agent.stop();
   }
