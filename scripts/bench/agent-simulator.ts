@@ -64,6 +64,7 @@ function simulate(i: number): Promise<void> {
           capabilities: [],
           taskSpecs: [],
           agentSecret: '',
+          bootId: '',
           portsInUse: [],
         },
       },

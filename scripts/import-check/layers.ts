@@ -30,9 +30,9 @@ export const MASTER_LAYERS: readonly (readonly string[])[] = [
   ['model'],
   // Who is calling (certificate roles), used by the API and by agent identity.
   ['auth'],
-  // The Store port, its SQLite implementation and the stored format.
+  // The Store port, its SQLite and etcd implementations and the stored format.
   ['store'],
-  // The Leadership port: epoch, term, fence.
+  // The Leadership port: epoch, term, fence; single master and etcd election.
   ['leadership'],
   // ClusterState: the in-memory working copy, written through to the store.
   ['state'],
@@ -56,7 +56,8 @@ export const MASTER_LAYERS: readonly (readonly string[])[] = [
   ['services'],
   // gRPC and HTTP.
   ['api'],
-  // Composition: wiring (master-core.ts), start-up (master.ts), options, the package's exports.
-  ['master-core.ts', 'master.ts', 'master-options.ts', 'index.ts'],
+  // Composition: wiring (master-core.ts), one term of serving (master-serving.ts), start-up
+  // (master.ts; ha-master.ts for masters on etcd), options, the package's exports.
+  ['master-core.ts', 'master-serving.ts', 'master.ts', 'ha-master.ts', 'master-options.ts', 'index.ts'],
   ['testing'],
 ];

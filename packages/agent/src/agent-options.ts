@@ -16,8 +16,13 @@ export interface ResourceOverrides {
 
 /** How to start an agent. master and workDir are required. */
 export interface AgentOptions {
-  /** host:port of a master's gRPC endpoint (any master: standbys redirect). */
-  master: string;
+  /**
+   * The masters' gRPC addresses: "h1:5053", "h1,h2,h3" (a host without
+   * port means :5053) or an array. Any of them will do: a standby names the
+   * leader, and a master lost without a redirect sends the agent to the
+   * next one in the list.
+   */
+  master: string | readonly string[];
   /** Directory for the agent id, checkpoints and task sandboxes (created if missing). */
   workDir: string;
   /** Hostname to report; default os.hostname(). */
@@ -68,6 +73,12 @@ export interface AgentOptions {
   pidsLimit?: number;
   /** Where cgroup hierarchies are mounted; default /sys/fs/cgroup (tests point it elsewhere). */
   cgroupRoot?: string;
+  /**
+   * Where the kernel says which boot this is; default
+   * /proc/sys/kernel/random/boot_id (tests point it at a file they change
+   * to play a machine restart). See checkpoint/boot-id.ts.
+   */
+  bootIdFile?: string;
 }
 
 /** An agent that is up (it may still be connecting to its master). */

@@ -46,6 +46,8 @@ describe('agent session', () => {
       agentSecret: '',
       // Whatever else on this machine listens in 31000-32000 (see 'host ports in use').
       portsInUse: expect.any(Array),
+      // The kernel's: the same for every Register until the machine restarts.
+      bootId: (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim(),
     });
     const idFile = path.join(workDir, 'agent-id.json');
     expect(JSON.parse(await fs.readFile(idFile, 'utf8'))).toEqual({ agentId: id, secret: master.issuedSecret });
@@ -53,7 +55,7 @@ describe('agent session', () => {
 
     master.latest?.end();
     const second = await eventually(() => master.connections[1]?.register, 'a second Register');
-    expect(second).toMatchObject({ agentId: id, epoch: 3, agentSecret: master.issuedSecret });
+    expect(second).toMatchObject({ agentId: id, epoch: 3, agentSecret: master.issuedSecret, bootId: master.connections[0]?.register?.bootId });
   });
 
   it('proves itself with its secret after a restart, and keys a work dir from before secrets existed', async () => {

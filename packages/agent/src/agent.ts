@@ -7,10 +7,11 @@
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError, isTerminal } from '@drover/common';
+import { Code, createLogger, dialTarget, DROVER_VERSION, DroverError, isTerminal, parseMasterList } from '@drover/common';
 import { taskStateCodec } from '@drover/proto';
 import type { AgentOptions, RunningAgent } from './agent-options.js';
 import { type AgentIdentity, loadAgentIdentity, saveAgentIdentity } from './checkpoint/agent-identity-file.js';
+import { LINUX_BOOT_ID_FILE, readBootId } from './checkpoint/boot-id.js';
 import { collectCapabilities } from './agent-capabilities.js';
 import { DockerDaemon, dockerCapability } from './executor/docker/docker-daemon.js';
 import { DockerExecutor } from './executor/docker/docker-executor.js';
@@ -28,11 +29,14 @@ import { Backoff } from './session/backoff.js';
 import { EpochFence } from './session/epoch-fence.js';
 import { type MasterCommand, MasterSession } from './session/master-session.js';
 import { StatusJournal } from './status/status-journal.js';
+import { DisconnectStop } from './tasks/disconnect-stop.js';
 import { TaskManager } from './tasks/task-manager.js';
 import { workDirLayout } from './work-dir.js';
 
 /** Starts an agent: probes the machine, recovers tasks, and connects to the master in the background. */
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  // First: a bad address is refused before anything is touched.
+  const masters = parseMasterList(options.master);
   const root = options.logger ?? createLogger();
   const log = root.child({ component: 'agent' });
   const layout = workDirLayout(options.workDir);
@@ -50,6 +54,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: root,
   });
   let identity: AgentIdentity | undefined = await loadAgentIdentity(layout.agentIdFile);
+  const bootId = await readBootId(options.bootIdFile ?? LINUX_BOOT_ID_FILE, layout.bootIdFile);
   // Container tasks go to Docker, the rest to the process executor. The
   // Docker executor is always there: without a daemon its tasks fail with
   // CONTAINER_ERROR, and the agent does not report the "docker" capability.
@@ -84,6 +89,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     fetcher: new Fetcher({ logger: root, cacheDir: layout.cacheDir, idleTimeoutMs: options.fetchIdleTimeoutMs }),
   });
   await tasks.recover();
+  const disconnectStop = new DisconnectStop({ tasks, logger: root });
 
   // Sandbox hygiene and file access: logs rotate by size, finished sandboxes
   // go by age and total size, and the master reads files through the session.
@@ -135,7 +141,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   const activeSession = new MasterSession({
-    master: options.master,
+    masters,
     dial: (target) => dialTarget(options.tls, target),
     fence,
     backoff: new Backoff(options.reconnectDelayMs ?? 200, options.maxReconnectDelayMs ?? 5000),
@@ -154,6 +160,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         version: DROVER_VERSION,
         epoch: fence.highest,
         portsInUse: await offeredPortsInUse(resources.ports),
+        bootId,
       }),
       registered: async (id, secret) => {
         const agentId = id !== '' ? id : identity?.agentId;
@@ -174,6 +181,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         resolveRegistered(identity?.agentId ?? '');
       },
       command: onCommand,
+      heard: () => disconnectStop.heard(),
       files: (message, reply) => files.handle(message, reply),
     },
   });
@@ -189,14 +197,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   usage = sampler;
 
   activeSession.start();
+  disconnectStop.start();
   sampler.start();
   rotator.start();
   collector.start();
-  log.info({ workDir: layout.root, master: options.master, hostname, address, resources }, 'agent started');
+  log.info({ workDir: layout.root, masters, hostname, address, resources, bootId }, 'agent started');
 
   let stopping: Promise<void> | undefined;
   const stop = async (stopOptions: { killTasks?: boolean } = {}): Promise<void> => {
     sampler.stop();
+    disconnectStop.stop();
     await Promise.all([rotator.stop(), collector.stop(), files.close()]);
     if (stopOptions.killTasks === true) await tasks.killAll('the agent is stopping');
     await tasks.close();

@@ -4,6 +4,7 @@
  *
  *   <workDir>/agent-id.json        durable agent id and agent secret (from Registered; mode 0600)
  *   <workDir>/epoch.json           highest master epoch seen (fencing)
+ *   <workDir>/boot-id.json         a made-up boot id, only where the kernel has none (checkpoint/boot-id.ts)
  *   <workDir>/status/<seq>.json    status updates not yet acked by the master
  *   <workDir>/tasks/<taskId>/      a task's sandbox (its cwd, stdout, stderr)
  *   <workDir>/tasks/<taskId>/.drover-task.json   the task's checkpoint
@@ -19,6 +20,8 @@ export interface WorkDirLayout {
   readonly agentIdFile: string;
   /** The highest master epoch seen. */
   readonly epochFile: string;
+  /** The boot id kept where the kernel gives none. */
+  readonly bootIdFile: string;
   /** Pending (unacked) status updates, one file each. */
   readonly statusDir: string;
   /** Parent of every task sandbox. */
@@ -34,6 +37,7 @@ export function workDirLayout(root: string): WorkDirLayout {
     root: abs,
     agentIdFile: path.join(abs, 'agent-id.json'),
     epochFile: path.join(abs, 'epoch.json'),
+    bootIdFile: path.join(abs, 'boot-id.json'),
     statusDir: path.join(abs, 'status'),
     tasksDir: path.join(abs, 'tasks'),
     cacheDir: path.join(abs, 'cache'),

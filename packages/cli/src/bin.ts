@@ -1,4 +1,6 @@
 /** Entry point of the `drover` binary (bin/drover.js imports this file). */
+// First, before the modules below load: see young-generation.ts.
+import './agent-start-hold.js';
 import { runCli } from './program.js';
 import { processContext } from './process-runtime.js';
 

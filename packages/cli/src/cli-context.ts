@@ -7,7 +7,7 @@
  */
 import type { AgentOptions, RunningAgent } from '@drover/agent';
 import { DroverClient } from '@drover/client';
-import { dialTarget, hostOf, loadTls, requireTlsOffLoopback, type TlsMaterial, UnreachableError } from '@drover/common';
+import { dialTarget, hostOf, loadTls, parseMasterList, requireTlsOffLoopback, type TlsMaterial, UnreachableError } from '@drover/common';
 import type { MasterOptions, RunningMaster } from '@drover/master';
 import type { Command } from 'commander';
 import { withConnectionHint } from './connection-hints.js';
@@ -47,6 +47,12 @@ export interface CliRuntime {
   startMaster(options: MasterOptions): Promise<RunningMaster>;
   /** Starts an agent in this process. */
   startAgent(options: AgentOptions): Promise<RunningAgent>;
+  /**
+   * Keeps the process's young generation small until the returned function
+   * is called: `drover agent` holds it through its start-up (see
+   * young-generation.ts).
+   */
+  holdYoungGeneration(): () => void;
   /** Resolves with the signal's name once the process is asked to stop (SIGINT, SIGTERM). */
   waitForStop(): Promise<string>;
 }
@@ -59,10 +65,14 @@ export interface CliContext {
   runtime: CliRuntime;
 }
 
-/** The master a client command talks to: --master, else DROVER_MASTER, else 127.0.0.1:5053. */
-export function masterAddress(ctx: CliContext, command: Command): string {
+/**
+ * The masters a command talks to: --master, else DROVER_MASTER, else
+ * 127.0.0.1:5053; a comma-separated list, a host without port meaning
+ * :5053. Throws InvalidArgument naming every bad address.
+ */
+export function masterAddresses(ctx: CliContext, command: Command): string[] {
   const flag = (command.optsWithGlobals() as { master?: string }).master;
-  return flag ?? ctx.io.env.DROVER_MASTER ?? DEFAULT_MASTER;
+  return parseMasterList(flag ?? ctx.io.env.DROVER_MASTER ?? DEFAULT_MASTER);
 }
 
 /** The global TLS flags, each falling back to its DROVER_* variable. */
@@ -89,21 +99,22 @@ export function insecureAllowed(ctx: CliContext, command: Command): boolean {
   return (command.optsWithGlobals() as TlsFlags).insecure === true || ctx.io.env.DROVER_INSECURE === '1';
 }
 
-/** The TLS material to dial `address` with; refuses plaintext off loopback unless --insecure. */
-export function dialTls(ctx: CliContext, command: Command, address: string): TlsMaterial | undefined {
+/** The TLS material to dial `masters` with; refuses plaintext off loopback (for any of them) unless --insecure. */
+export function dialTls(ctx: CliContext, command: Command, masters: readonly string[]): TlsMaterial | undefined {
   const tls = tlsMaterial(ctx, command);
-  requireTlsOffLoopback(tls, hostOf(address), insecureAllowed(ctx, command), `connecting to ${address}`);
+  for (const address of masters) requireTlsOffLoopback(tls, hostOf(address), insecureAllowed(ctx, command), `connecting to ${address}`);
   return tls;
 }
 
 /**
- * Runs `fn` with a client for the command's master and always closes it; a
- * master it could not reach comes with a hint on what to do about it.
+ * Runs `fn` with a client for the command's masters (it finds the leader
+ * among them) and always closes it; a master it could not reach comes with
+ * a hint on what to do about it.
  */
 export async function withClient<T>(ctx: CliContext, command: Command, fn: (client: DroverClient) => Promise<T>): Promise<T> {
-  const address = masterAddress(ctx, command);
-  const tls = dialTls(ctx, command, address);
-  const client = new DroverClient(address, dialTarget(tls, address));
+  const masters = masterAddresses(ctx, command);
+  const tls = dialTls(ctx, command, masters);
+  const client = new DroverClient(masters, { dial: (address) => dialTarget(tls, address) });
   try {
     return await fn(client);
   } catch (e) {

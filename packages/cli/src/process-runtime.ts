@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { CliContext } from './cli-context.js';
 import { pipeWriter } from './pipe-writer.js';
+import { takeYoungGenerationHold } from './young-generation.js';
 
 /** Exit code after a second Ctrl-C: 128 + SIGINT, as shells report it. */
 const FORCED_EXIT = 130;
@@ -36,6 +37,7 @@ export function processContext(): CliContext {
     runtime: {
       startMaster: async (options) => (await import('@drover/master')).startMaster(options),
       startAgent: async (options) => (await import('@drover/agent')).startAgent(options),
+      holdYoungGeneration: takeYoungGenerationHold,
       waitForStop,
     },
   };

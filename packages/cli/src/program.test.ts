@@ -1,7 +1,7 @@
 import { DROVER_VERSION } from '@drover/common';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliContext, DEFAULT_MASTER, masterAddress } from './cli-context.js';
+import { type CliContext, DEFAULT_MASTER, masterAddresses } from './cli-context.js';
 import { parseDuration } from './options/duration.js';
 import { parseSize } from './options/size.js';
 import { allRegistrars, buildProgram, registrarsFor } from './program.js';
@@ -76,12 +76,12 @@ describe('drover (program)', () => {
     });
 
     it.each([
-      { command: 'master', shown: ['(default: 10s)', '(default: 1h)'] },
-      { command: 'dev', shown: ['(default: 10s)'] },
+      { command: 'master', shown: ['(default: 3s)', '(default: 1h)'] },
+      { command: 'dev', shown: ['(default: 3s)'] },
     ])('drover $command --help shows human durations, never milliseconds', async ({ command, shown }) => {
       const { stdout } = await run([command, '--help']);
       for (const text of shown) expect(stdout).toContain(text);
-      expect(stdout).not.toMatch(/default: (10000|3600000)\)/);
+      expect(stdout).not.toMatch(/default: (3000|3600000)\)/);
     });
   });
 
@@ -119,7 +119,7 @@ describe('drover (program)', () => {
       const ctx = { io: { env: {} } } as unknown as CliContext;
       const program = new Command().option('--master <a>');
       program.parse([], { from: 'user' });
-      expect(masterAddress(ctx, program)).toBe(DEFAULT_MASTER);
+      expect(masterAddresses(ctx, program)).toEqual([DEFAULT_MASTER]);
     });
   });
 });

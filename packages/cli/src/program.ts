@@ -65,7 +65,10 @@ export function buildProgram(ctx: CliContext, registrars: readonly Registrar[]):
   const program = new Command('drover')
     .description('Drover: one cluster manager for processes (Mesos + Marathon in one)')
     .version(DROVER_VERSION, '-V, --version', 'print the version')
-    .option('--master <host:port>', `master gRPC address for client commands and agents (env DROVER_MASTER, default ${DEFAULT_MASTER})`)
+    .option(
+      '--master <host:port,...>',
+      `master gRPC addresses for client commands and agents, any of them (a standby names the leader; a host without port means :5053) (env DROVER_MASTER, default ${DEFAULT_MASTER})`,
+    )
     .option('--tls-ca <file>', 'CA certificate of the cluster (env DROVER_TLS_CA); with --tls-cert and --tls-key turns on mutual TLS')
     .option('--tls-cert <file>', "this component's certificate (env DROVER_TLS_CERT)")
     .option('--tls-key <file>', "this component's private key (env DROVER_TLS_KEY)")

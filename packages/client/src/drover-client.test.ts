@@ -1,4 +1,5 @@
-import { Code, DroverError, NotFoundError, toGrpcError, ValidationError } from '@drover/common';
+import net from 'node:net';
+import { Code, DroverError, NotFoundError, toGrpcError, UnreachableError, ValidationError } from '@drover/common';
 import {
   type Agent,
   AgentsService,
@@ -67,6 +68,7 @@ const waitingWeb = {
   explanation: { waiting: 1, agentsConsidered: 2, rejections: [{ reason: 'insufficient mem', agents: 2, detail: 'need 64 MiB, most free 32 MiB' }], summary: '2 agents: insufficient mem' },
 };
 const agent: Agent = {
+  bootId: '',
   id: 'a1',
   hostname: 'h1',
   address: '10.0.0.1',
@@ -198,7 +200,7 @@ describe('DroverClient', () => {
       'agents.get': () => ({ agent }),
       'agents.drain': (req: { id: string; deadlineSeconds?: number }) => ({ agent: { ...agent, id: req.id, draining: true } }),
       'agents.undrain': (req: { id: string }) => ({ agent: { ...agent, id: req.id, draining: false } }),
-      'cluster.info': () => ({ version: '0.1.0', leader: 'm1:5053', isLeader: true, uptimeSeconds: 5, epoch: 3, agentsActive: 1, apps: 1, tasksLive: 2, store: 'sqlite' }),
+      'cluster.info': () => ({ version: '0.1.0', leader: 'm1:5053', isLeader: true, uptimeSeconds: 5, epoch: 3, agentsActive: 1, apps: 1, tasksLive: 2, store: 'sqlite', masters: [], leaderHttp: 'm1:5050' }),
     });
     client = new DroverClient(master.address, { deadlineMs: 2_000 });
   });
@@ -592,5 +594,67 @@ describe('DroverClient task logs and files', () => {
     await client.readTaskFile('web.1', 'data.txt', { offset: 10 }, (d, offset) => parts.push([Buffer.from(d).toString(), offset]));
     expect(parts).toEqual([['abc', 10], ['def', 13]]);
     expect(requests.at(-1)).toEqual(['readFile', { taskId: 'web.1', path: 'data.txt', offset: 10, length: 0 }]);
+  });
+});
+
+describe('DroverClient given several masters, when the first one goes away under a call', () => {
+  /** A TCP relay to `target` whose connections can be cut, as a crash or a network failure cuts them. */
+  async function relay(target: string): Promise<{ address: string; cut: () => void; close: () => void }> {
+    const sockets = new Set<net.Socket>();
+    const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+    const server = net.createServer((inbound) => {
+      const outbound = net.connect(port, host);
+      for (const s of [inbound, outbound]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+      inbound.pipe(outbound).pipe(inbound);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const cut = () => {
+      for (const s of sockets) s.destroy();
+    };
+    return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, cut, close: () => (cut(), server.close()) };
+  }
+
+  it.each([
+    { name: 'cut connection: a change (deployApp) is not repeated elsewhere', how: 'cut', call: (c: DroverClient) => c.deployApp(spec), method: 'apps.deploy', repeated: false },
+    { name: 'cut connection: a read (listApps) goes to the next master', how: 'cut', call: (c: DroverClient) => c.listApps(), method: 'apps.list', repeated: true },
+    { name: 'master shutting down: a change (scaleApp) is not repeated elsewhere', how: 'shutdown', call: (c: DroverClient) => c.scaleApp('/web', 3), method: 'apps.scale', repeated: false },
+    { name: 'master shutting down: a read (getApp) goes to the next master', how: 'shutdown', call: (c: DroverClient) => c.getApp('/web'), method: 'apps.get', repeated: true },
+  ])('$name', async ({ how, call, method, repeated }) => {
+    // The first master takes the call and never answers; then it goes away under it.
+    const first = await startFakeMaster({});
+    const path = await relay(first.address);
+    const next = await startFakeMaster({ 'apps.deploy': () => ({ app, created: true, deployment }), 'apps.list': () => ({ apps: [app] }), 'apps.scale': () => ({ app }), 'apps.get': () => ({ app }) });
+    const c = new DroverClient([path.address, next.address], { deadlineMs: 5_000 });
+    try {
+      const outcome = call(c).then(
+        () => 'answered',
+        (e: unknown) => e,
+      );
+      const deadline = Date.now() + 5_000;
+      while (!first.seen.some(([key]) => key === method) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(first.seen.map(([key]) => key)).toContain(method);
+      if (how === 'cut') path.cut();
+      else first.server.forceShutdown();
+      const result = await outcome;
+      if (repeated) {
+        expect(result).toBe('answered');
+        expect(c.address).toBe(next.address);
+      } else if (how === 'cut') {
+        expect(result).toBeInstanceOf(UnreachableError);
+        expect(result).toMatchObject({ neverSent: false, target: path.address });
+      } else {
+        expect(result).toMatchObject({ code: Code.Canceled });
+      }
+      expect(next.seen.map(([key]) => key)).toEqual(repeated ? [method] : []);
+    } finally {
+      c.close();
+      path.close();
+      first.server.forceShutdown();
+      next.server.forceShutdown();
+    }
   });
 });

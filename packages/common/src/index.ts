@@ -8,3 +8,4 @@ export * from './logging/logger.js';
 export * from './version.js';
 export * from './tls/tls.js';
 export * from './timers/timer-delay.js';
+export * from './masters/master-list.js';

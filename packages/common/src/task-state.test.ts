@@ -24,6 +24,12 @@ describe('task state machine', () => {
     { from: 'RUNNING', to: 'LOST' },
     { from: 'PENDING', to: 'STAGING' },
     { from: 'PENDING', to: 'KILLED' },
+    { from: 'RUNNING', to: 'UNREACHABLE' }, // its agent went silent
+    { from: 'KILLING', to: 'UNREACHABLE' },
+    { from: 'UNREACHABLE', to: 'RUNNING' }, // a healed partition: the agent reports it running
+    { from: 'UNREACHABLE', to: 'STARTING' },
+    { from: 'UNREACHABLE', to: 'LOST' }, // expunged, or the machine rebooted
+    { from: 'UNREACHABLE', to: 'KILLED' },
   ])('allows $from -> $to', ({ from, to }) => {
     expect(canTransition(from, to)).toBe(true);
     expect(transition(from, to)).toBe(to);
@@ -40,6 +46,10 @@ describe('task state machine', () => {
     { from: 'RUNNING', to: 'RUNNING' },
     { from: 'STAGING', to: 'PENDING' },
     { from: 'PENDING', to: 'RUNNING' },
+    { from: 'PENDING', to: 'UNREACHABLE' }, // on no agent yet
+    { from: 'LOST', to: 'UNREACHABLE' }, // given up is final
+    { from: 'UNREACHABLE', to: 'UNREACHABLE' },
+    { from: 'UNREACHABLE', to: 'PENDING' },
   ])('rejects $from -> $to', ({ from, to }) => {
     expect(canTransition(from, to)).toBe(false);
     const err = (() => {

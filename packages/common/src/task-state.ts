@@ -16,12 +16,24 @@
  *   PENDING is a one-off task the master accepted but has not placed; app
  *   instances have no task until they are placed, so they start at STAGING.
  *
- *   Any live state ──▶ LOST  (master side: the agent went silent; the task
- *                             is replaced, and killed on sight if it returns)
+ *   Any live state ──▶ LOST  (master side: the task was given up; it is
+ *                             replaced, and killed on sight if it returns)
  *
- * Arrows only go forward. A state may be skipped (an update can be
- * coalesced: a master that was down sees STAGING then FINISHED), but a task
- * never goes back, and the four terminal states are final.
+ *   STAGING | STARTING | RUNNING | KILLING ──▶ UNREACHABLE ──▶ STAGING | STARTING
+ *     (master side: the agent went silent;         │          | RUNNING | KILLING
+ *      the task may still run there)               │          (its agent came back
+ *                                                  │           with the same boot id
+ *                                                  │           and reports it so)
+ *                                                  └──▶ any terminal state
+ *                                                       (LOST: expunged, or the
+ *                                                        machine rebooted)
+ *
+ * Arrows go forward, with one exception: UNREACHABLE is the master not
+ * knowing, not a step of the task's life, so a task leaves it for whatever
+ * state its returning agent reports. A state may be skipped (an update can
+ * be coalesced: a master that was down sees STAGING then FINISHED), the
+ * four terminal states are final, and only the master moves a task into
+ * UNREACHABLE (agents never report it).
  *
  * `advance` only type-checks for arrows in the diagram; `transition` checks
  * states that arrive at run time (from the wire or the store).
@@ -36,10 +48,11 @@ const ENDS = ['FINISHED', 'FAILED', 'KILLED', 'LOST'] as const;
 
 const TRANSITIONS = {
   PENDING: ['STAGING', 'KILLED'],
-  STAGING: ['STARTING', 'RUNNING', 'KILLING', ...ENDS],
-  STARTING: ['RUNNING', 'KILLING', ...ENDS],
-  RUNNING: ['KILLING', ...ENDS],
-  KILLING: ENDS,
+  STAGING: ['STARTING', 'RUNNING', 'KILLING', 'UNREACHABLE', ...ENDS],
+  STARTING: ['RUNNING', 'KILLING', 'UNREACHABLE', ...ENDS],
+  RUNNING: ['KILLING', 'UNREACHABLE', ...ENDS],
+  KILLING: ['UNREACHABLE', ...ENDS],
+  UNREACHABLE: ['STAGING', 'STARTING', 'RUNNING', 'KILLING', ...ENDS],
   FINISHED: [],
   FAILED: [],
   KILLED: [],
@@ -63,7 +76,10 @@ export function isTerminal(state: TaskStateName): state is TerminalState {
   return (ENDS as readonly TaskStateName[]).includes(state);
 }
 
-/** True while the task holds resources (STAGING, STARTING, RUNNING, KILLING). */
+/**
+ * True while the task holds resources (STAGING, STARTING, RUNNING, KILLING,
+ * and UNREACHABLE: nobody knows it stopped, so its agent keeps it accounted).
+ */
 export function isLive(state: TaskStateName): state is LiveState {
   return !isTerminal(state);
 }

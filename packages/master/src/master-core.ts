@@ -75,10 +75,11 @@ export interface MasterCore {
 export function buildCore(state: ClusterState, leadership: Leadership, options: CoreOptions, clock: Clock, log: Logger): MasterCore {
   const sessions = new AgentSessions();
   const commands = new TaskCommands(sessions);
-  const events = new EventBus(state);
+  const events = new EventBus(state, leadership);
   publishClusterEvents(state, sessions, events);
   const deploymentManager = new DeploymentManager(state, events, clock, log.child({ component: 'deployments' }), options.minRunningMs);
   const backoff = new LaunchBackoff(options.backoffResetMs);
+  backoff.restore(state.allApps());
   const failures = new TaskFailures(state, backoff, clock);
   const statuses = new StatusHandler(state, commands, failures, clock, log.child({ component: 'status' }));
   const registration = new Registration(

@@ -1,9 +1,33 @@
 import type { Logger, TlsMaterial } from '@drover/common';
+import type { Leadership } from './leadership/leadership.js';
+import type { MasterEpoch } from './leadership/master-epoch.js';
 
-/** How to start a master. Only dataDir is required. */
+/** Where HA masters keep their state and elect their leader. */
+export interface EtcdOptions {
+  /** Client URLs of the etcd members (http://host:2379, ...). */
+  endpoints: string[];
+  /** Key prefix of this cluster's keys; default "/drover". */
+  prefix?: string;
+  /** TTL of the leader's lease: a dead leader is replaced about this long after it stopped renewing; default 2000 ms. */
+  leaseTtlMs?: number;
+}
+
+/** How to start a master. dataDir is required without etcd. */
 export interface MasterOptions {
-  /** Directory for the embedded SQLite state (created if missing). */
+  /** Directory for the embedded SQLite state (created if missing); unused with etcd. */
   dataDir: string;
+  /**
+   * Keep all state in etcd and take part in a leader election with the
+   * other masters on the same etcd and prefix (HA). Without it the master
+   * is the only one, with its state in SQLite under dataDir.
+   */
+  etcd?: EtcdOptions;
+  /**
+   * Host other masters, agents and clients reach this master at (its
+   * advertised address); default the host it listens on, or this machine's
+   * hostname when it listens on every interface.
+   */
+  advertiseHost?: string;
   /** Interface the gRPC server binds; default "0.0.0.0" ("127.0.0.1" in dev). */
   grpcHost?: string;
   /** gRPC port for agents and clients; default 5053; 0 picks a free port. */
@@ -12,7 +36,7 @@ export interface MasterOptions {
   httpHost?: string;
   /** HTTP port (/ping, /metrics); default 5050; 0 picks a free port. */
   httpPort?: number;
-  /** An agent silent for longer than this is marked lost; default 10 000 ms. */
+  /** An agent silent for longer than this is marked lost (its tasks UNREACHABLE); default 3000 ms. */
   agentLostTimeoutMs?: number;
   /** How often the master pings each agent; default agentLostTimeoutMs / 4. */
   heartbeatIntervalMs?: number;
@@ -47,6 +71,15 @@ export interface MasterOptions {
   forceNewCluster?: boolean;
   /** Root logger; default a pino logger at DROVER_LOG_LEVEL or info. */
   logger?: Logger;
+  /**
+   * Chooses who leads, given the epoch this master took in its store;
+   * default SingleMasterLeadership (always the leader). Given, the master
+   * counts as one of several (`ha` in /v2/info): while the leadership says
+   * it does not lead, it serves as a standby (client calls refused with the
+   * leader's address, agents sent to the leader, REST proxied). Tests pass a
+   * ControlledLeadership (testing/controlled-leadership.ts).
+   */
+  leadership?: (epoch: MasterEpoch) => Leadership;
 }
 
 /** A master that is up and serving. */
@@ -61,4 +94,10 @@ export interface RunningMaster {
   readonly epoch: number;
   /** Stops serving and closes the store. Tasks on agents keep running. */
   stop(): Promise<void>;
+  /**
+   * Settles once the master has stopped, with why: 'stopped' after stop(),
+   * or the reason it stopped on its own (its store failed, or it lost the
+   * leadership), which a supervisor should answer by starting it again.
+   */
+  readonly stopped: Promise<string>;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Code, fromGrpcError, silentLogger, ValidationError } from '@drover/common';
-import { type Agent, agentStateCodec, type Task, TaskState, taskStateCodec, TaskStatus } from '@drover/proto';
+import { type Agent, agentStateCodec, type AppSpec, KillSelection, type Task, taskReasonCodec, TaskState, taskStateCodec, TaskStatus } from '@drover/proto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningMaster } from './master-options.js';
 import { startMaster } from './master.js';
@@ -125,27 +125,102 @@ describe('master', () => {
     c.close();
   });
 
-  it('marks a silent agent lost, replaces its tasks elsewhere, and kills them if it comes back', async () => {
-    const m = await start(600);
+  /**
+   * Agent a runs the app's one task and goes silent; b takes the
+   * replacement. Returns the ids, with a disconnected and b connected.
+   */
+  async function partitioned(m: RunningMaster, app: Partial<AppSpec>): Promise<{ a: FakeAgent; b: FakeAgent; first: string; replacement: string }> {
     const c = clients(m);
-    const a = await agent(m, { hostname: 'a' });
-    await c.deploy({ id: 'w', cmd: 'sleep 60', cpus: 0.1, mem: 16, instances: 1 });
+    const a = await agent(m, { hostname: 'a', bootId: 'boot-a' });
+    await c.deploy({ id: 'w', cmd: 'sleep 60', cpus: 0.1, mem: 16, instances: 1, ...app });
     const first = (await a.next('launch')).task?.taskId ?? '';
     await run(a, first);
-    const b = await agent(m, { hostname: 'b' });
+    const b = await agent(m, { hostname: 'b', bootId: 'boot-b' });
     a.disconnect();
-    const replacement = await b.next('launch', 5000);
-    expect(replacement.task?.taskId).not.toBe(first);
-    const lost = (await c.tasks('w', true)).find((t) => t.id === first);
-    expect(lost && state(lost)).toBe('LOST');
-    expect(lost?.message).toMatch(/agent a .* silent for/);
-    expect(agentStateCodec.name((await c.agents()).find((x) => x.hostname === 'a')?.state ?? 0)).toBe('LOST');
+    const replacement = (await b.next('launch', 5000)).task?.taskId ?? '';
+    await run(b, replacement);
+    c.close();
+    return { a, b, first, replacement };
+  }
 
-    // Agent a returns, still running the task the master gave up on.
+  const reasonOf = (t: Task | undefined) => (t ? taskReasonCodec.name(t.reason) : undefined);
+
+  it('marks a silent agent lost: its task is UNREACHABLE with a reason, and replaced elsewhere under a new id', async () => {
+    const m = await start(600);
+    const c = clients(m);
+    const { first, replacement } = await partitioned(m, {});
+    expect(replacement).not.toBe(first);
+    const tasks = await c.tasks('w');
+    const old = tasks.find((t) => t.id === first);
+    expect(old && state(old)).toBe('UNREACHABLE');
+    expect(reasonOf(old)).toBe('AGENT_UNREACHABLE');
+    expect(old?.message).toMatch(/agent a .* silent for/);
+    expect(tasks.find((t) => t.id === replacement)?.host).toBe('b');
+    expect(agentStateCodec.name((await c.agents()).find((x) => x.hostname === 'a')?.state ?? 0)).toBe('LOST');
+    c.close();
+  });
+
+  it.each([
+    { selection: 'YOUNGEST_FIRST (the default)', spec: {}, killed: 'replacement' as const },
+    { selection: 'OLDEST_FIRST', spec: { killSelection: KillSelection.KILL_SELECTION_OLDEST_FIRST }, killed: 'first' as const },
+  ])('a partition heals (same boot id): the task is RUNNING again with its id, and one copy goes by $selection', async ({ spec, killed }) => {
+    const m = await start(600);
+    const c = clients(m);
+    const ids = await partitioned(m, spec);
+    const { a, b, first } = ids;
     a.register.tasks = [TaskStatus.fromPartial({ uuid: 'u1', taskId: first, state: TaskState.TASK_STATE_RUNNING, pid: 1 })];
     await a.connect();
-    const kill = await a.next('kill');
-    expect(kill.taskId).toBe(first);
+    const [victim, keeper] = killed === 'first' ? [a, b] : [b, a];
+    const kill = await victim.next('kill');
+    expect(kill.taskId).toBe(ids[killed]);
+    expect(keeper.drain('kill')).toEqual([]);
+    const back = (await c.tasks('w')).find((t) => t.id === first);
+    expect(back && state(back)).toBe('RUNNING');
+    expect(reasonOf(back)).toBeUndefined();
+    // Exactly one copy counts: the other is being killed.
+    expect((await c.tasks('w')).filter((t) => !t.killRequested).map((t) => t.id)).toHaveLength(1);
+    c.close();
+  });
+
+  it('an agent back with another boot id: its machine restarted, the task it had is LOST and killed if reported', async () => {
+    const m = await start(600);
+    const c = clients(m);
+    const { a, b, first } = await partitioned(m, {});
+    a.register.bootId = 'boot-a-after-reboot';
+    a.register.tasks = [TaskStatus.fromPartial({ uuid: 'u1', taskId: first, state: TaskState.TASK_STATE_RUNNING, pid: 1 })];
+    await a.connect();
+    expect((await a.next('kill')).taskId).toBe(first);
+    const old = (await c.tasks('w', true)).find((t) => t.id === first);
+    expect(old && state(old)).toBe('LOST');
+    expect(reasonOf(old)).toBe('AGENT_REBOOTED');
+    expect(b.drain('kill')).toEqual([]);
+    c.close();
+  });
+
+  it('unreachableStrategy "disabled": the task is LOST at once, and killed if its agent comes back', async () => {
+    const m = await start(600);
+    const c = clients(m);
+    const { a, b, first } = await partitioned(m, { unreachableStrategy: { disabled: true } });
+    const lost = (await c.tasks('w', true)).find((t) => t.id === first);
+    expect(lost && state(lost)).toBe('LOST');
+    expect(reasonOf(lost)).toBe('AGENT_LOST');
+    a.register.tasks = [TaskStatus.fromPartial({ uuid: 'u1', taskId: first, state: TaskState.TASK_STATE_RUNNING, pid: 1 })];
+    await a.connect();
+    expect((await a.next('kill')).taskId).toBe(first);
+    expect(b.drain('kill')).toEqual([]);
+    c.close();
+  });
+
+  it('an UNREACHABLE task is given up (LOST) after expungeAfterSeconds', async () => {
+    const m = await start(600);
+    const c = clients(m);
+    const { first } = await partitioned(m, { unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 1, disabled: false } });
+    const lost = await until(
+      async () => (await c.tasks('w', true)).find((t) => t.id === first),
+      (t) => t !== undefined && state(t) === 'LOST',
+      5000,
+    );
+    expect(reasonOf(lost)).toBe('UNREACHABLE_EXPUNGED');
     c.close();
   });
 

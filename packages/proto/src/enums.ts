@@ -18,6 +18,9 @@ import {
   ConstraintOperator,
   constraintOperatorFromJSON,
   constraintOperatorToJSON,
+  KillSelection,
+  killSelectionFromJSON,
+  killSelectionToJSON,
   PlacementStrategy,
   placementStrategyFromJSON,
   placementStrategyToJSON,
@@ -52,6 +55,8 @@ export type DeploymentKindName = Stripped<keyof typeof DeploymentKind, 'DEPLOYME
 export type DeploymentStateName = Stripped<keyof typeof DeploymentState, 'DEPLOYMENT_STATE_'>;
 /** A health check protocol without its proto prefix, e.g. 'HTTPS'. */
 export type HealthCheckProtocolName = Stripped<keyof typeof HealthCheckProtocol, 'HEALTH_CHECK_PROTOCOL_'>;
+/** A kill selection without its proto prefix, e.g. 'OLDEST_FIRST'. */
+export type KillSelectionName = Stripped<keyof typeof KillSelection, 'KILL_SELECTION_'>;
 /** A placement strategy without its proto prefix, e.g. 'SPREAD'. */
 export type PlacementStrategyName = Stripped<keyof typeof PlacementStrategy, 'PLACEMENT_STRATEGY_'>;
 
@@ -106,6 +111,8 @@ export const placementStrategyCodec = enumCodec<PlacementStrategy, PlacementStra
   placementStrategyToJSON,
   placementStrategyFromJSON,
 );
+/** KillSelection <-> 'YOUNGEST_FIRST' | 'OLDEST_FIRST' (UNSPECIFIED: youngest first) */
+export const killSelectionCodec = enumCodec<KillSelection, KillSelectionName>('KILL_SELECTION_', killSelectionToJSON, killSelectionFromJSON);
 /** HealthState <-> 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' (UNSPECIFIED: no checks) */
 export const healthStateCodec = enumCodec<HealthState, HealthStateName>('HEALTH_STATE_', healthStateToJSON, healthStateFromJSON);
 /** DeploymentKind <-> 'CREATE' | 'UPDATE' | ... */

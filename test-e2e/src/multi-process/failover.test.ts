@@ -4,7 +4,10 @@
  *
  *   1. deploy 4 instances with `drover app deploy`;
  *   2. SIGKILL the agent holding the most tasks: its tasks are replaced on
- *      the other agent within the lost timeout + 5 s;
+ *      the other agent within the lost timeout + 5 s (the app's
+ *      unreachableStrategy is "disabled", so they are LOST at once: a
+ *      returning agent's copies are killed; partition.test.ts covers the
+ *      default, where they come back);
  *   3. SIGKILL the master and start it again: no task restarts, and
  *      `drover task list` shows the same task ids (and the same pids);
  *   4. start the killed agent again: it re-adopts its orphaned processes,
@@ -121,7 +124,7 @@ describe('master + 2 agents as separate processes', () => {
     try {
       // 1. Deploy 4 instances through the CLI.
       const spec = path.join(root, 'app.json');
-      fs.writeFileSync(spec, JSON.stringify({ id: '/e2e/sleeper', cmd: 'exec sleep 600', cpus: 0.25, mem: 32, instances: 4 }));
+      fs.writeFileSync(spec, JSON.stringify({ id: '/e2e/sleeper', cmd: 'exec sleep 600', cpus: 0.25, mem: 32, instances: 4, unreachableStrategy: 'disabled' }));
       const deployed = await drover(['app', 'deploy', spec], { DROVER_MASTER: masterAddress });
       expect(deployed.code, deployed.stderr).toBe(0);
       expect(deployed.stdout).toMatch(/created app \/e2e\/sleeper/);

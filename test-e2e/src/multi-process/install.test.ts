@@ -57,4 +57,15 @@ describe('scripts/install', () => {
     );
     expect(unit).toContain('KillMode=process');
   });
+
+  it('writes an HA master unit with --etcd, and refuses --etcd for an agent', async () => {
+    const units = path.join(root, 'units-ha');
+    const common = ['--no-setup', '--prefix', path.join(root, 'opt', 'drover-ha'), '--bin-dir', path.join(root, 'bin-ha'), '--unit-dir', units];
+    const refused = await run('bash', [path.join(REPO, 'scripts/install'), ...common, '--service', 'agent', '--etcd', 'http://10.0.0.1:2379'], { timeout: 120_000 }).catch((e: { code: number; stderr: string }) => e);
+    expect(refused).toMatchObject({ code: 2, stderr: 'install: --etcd is for --service master\n' });
+    await run('bash', [path.join(REPO, 'scripts/install'), ...common, '--service', 'master', '--etcd', 'http://10.0.0.1:2379,http://10.0.0.2:2379', '--', '--advertise', '10.0.0.1'], { timeout: 120_000 });
+    const unit = fs.readFileSync(path.join(units, 'drover-master.service'), 'utf8');
+    expect(unit).toContain(`ExecStart=${path.join(root, 'bin-ha')}/drover master "--etcd" "http://10.0.0.1:2379,http://10.0.0.2:2379" "--advertise" "10.0.0.1"`);
+    expect(unit).toContain('Restart=always');
+  }, 120_000);
 });

@@ -25,6 +25,7 @@ export function register(overrides: Partial<Register>): Register {
     capabilities: [],
     taskSpecs: [],
     portsInUse: [],
+    bootId: '',
     ...overrides,
   };
 }

@@ -42,7 +42,7 @@ describe('MasterSession when the master cannot be reached', () => {
     const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void lines.push(JSON.parse(s) as Line) } });
     const master = `127.0.0.1:${await refusedPort()}`;
     const session = new MasterSession({
-      master,
+      masters: [master],
       dial: (target) => dialTarget(undefined, target),
       fence: await EpochFence.load(path.join(dir, 'epoch.json'), silentLogger()),
       backoff: new Backoff(1, 5),
@@ -67,5 +67,30 @@ describe('MasterSession when the master cannot be reached', () => {
       ['disconnected from master', 1],
       ['disconnected from master', 2],
     ]);
+  });
+});
+
+describe('MasterSession among several masters', () => {
+  it('never waits more than a second between tries, whatever its backoff says: a new leader gives agents only so long', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drover-session-'));
+    const delays: number[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (s: string) => void delays.push((JSON.parse(s) as { delayMs?: number }).delayMs ?? -1) } });
+    const masters = [`127.0.0.1:${await refusedPort()}`, `127.0.0.1:${await refusedPort()}`];
+    const session = new MasterSession({
+      masters,
+      dial: (target) => dialTarget(undefined, target),
+      fence: await EpochFence.load(path.join(dir, 'epoch.json'), silentLogger()),
+      // A backoff that would wait 4-10 s from the first failure on.
+      backoff: new Backoff(4000, 10_000, () => 0.5),
+      handler: { register: () => Register.fromPartial({}), registered: async () => undefined, ready: () => undefined, command: () => undefined },
+      logger,
+    });
+    session.start();
+    try {
+      await vi.waitFor(() => expect(delays.filter((d) => d >= 0).length).toBeGreaterThanOrEqual(3), { timeout: 10_000, interval: 20 });
+    } finally {
+      await session.stop();
+    }
+    expect(delays.filter((d) => d >= 0).slice(0, 3)).toEqual([1000, 1000, 1000]);
   });
 });

@@ -13,10 +13,13 @@
  * NotLeader redirects the next attempt to the leader it names (at once the
  * first time, with backoff if redirects keep coming), even when its epoch is
  * stale: it commands nothing, a standby may not know the leader's epoch, and
- * the leader it names must pass the fence in turn. Any other loss goes back
- * to the configured master, which redirects again if it is a standby.
+ * the leader it names must pass the fence in turn. Any other loss (the
+ * master died, a standby that knows no leader) moves on to the next
+ * configured master, round-robin, with the backoff: the leader found by
+ * redirect may be gone, and any configured master that is up either leads
+ * or names who does.
  */
-import { fromGrpcError, type GrpcDial, type Logger, timerDelay, UnreachableError } from '@drover/common';
+import { Code, DroverError, fromGrpcError, type GrpcDial, type Logger, timerDelay, UnreachableError } from '@drover/common';
 import {
   type AgentMessage,
   AgentServiceClient,
@@ -27,6 +30,9 @@ import { type ClientDuplexStream, type ServiceError, status } from '@grpc/grpc-j
 import type { Backoff } from './backoff.js';
 import type { EpochFence } from './epoch-fence.js';
 import { failureLogLevel } from './reconnect-log.js';
+
+/** The longest pause between connection attempts while following a leader or moving between several masters. */
+export const FAILOVER_MAX_DELAY_MS = 1000;
 
 /** A master command the session passes on once its epoch is admitted. */
 export type MasterCommand = Extract<NonNullable<MasterMessage['message']>, { $case: 'launch' | 'kill' | 'ack' }>;
@@ -63,14 +69,16 @@ export interface SessionHandler {
   ready(): void;
   /** A launch, kill or ack whose epoch was admitted. */
   command(command: MasterCommand): void;
+  /** A master spoke on a registered stream (any admitted message): the agent is in touch. */
+  heard?(): void;
   /** A file request or cancel whose epoch was admitted; answer through `reply`. Must not block. */
   files?(message: FileMessage, reply: ReplyChannel): void;
 }
 
 /** How a MasterSession connects. */
 export interface MasterSessionOptions {
-  /** host:port of the configured master. */
-  master: string;
+  /** host:port of every configured master (at least one), tried in turn. */
+  masters: readonly string[];
   /** Credentials and channel options for dialing a master (the configured one, or a leader it names). */
   dial(target: string): GrpcDial;
   /** Highest-epoch fence. */
@@ -94,6 +102,8 @@ type Stream = ClientDuplexStream<AgentMessage, MasterMessage>;
 export class MasterSession {
   private readonly log: Logger;
   private target: string;
+  /** The configured master tried last; the next loss without a redirect moves past it. */
+  private configured = 0;
   private client: AgentServiceClient | undefined;
   private clientTarget = '';
   private call: Stream | undefined;
@@ -111,7 +121,8 @@ export class MasterSession {
 
   constructor(private readonly options: MasterSessionOptions) {
     this.log = options.logger.child({ component: 'master-session' });
-    this.target = options.master;
+    if (options.masters.length === 0) throw new DroverError('the agent needs at least one master address', Code.InvalidArgument);
+    this.target = options.masters[0] as string;
   }
 
   /** True while a registered stream is up. */
@@ -200,6 +211,7 @@ export class MasterSession {
       return;
     }
     if (generation !== this.generation) return;
+    if (this.isRegistered) handler.heard?.();
     switch (body?.$case) {
       case undefined:
         return;
@@ -207,6 +219,7 @@ export class MasterSession {
         await handler.registered(body.value.agentId, body.value.agentSecret);
         if (generation !== this.generation) return;
         this.isRegistered = true;
+        handler.heard?.();
         this.redirectsInARow = 0;
         this.failures = 0;
         this.options.backoff.reset();
@@ -268,9 +281,14 @@ export class MasterSession {
       this.target = redirect;
       delay = this.redirectsInARow++ === 0 ? 0 : this.options.backoff.next();
     } else {
-      this.target = this.options.master;
+      this.target = this.nextConfigured(failed);
       delay = this.options.backoff.next();
     }
+    // Among several masters a failover is under way, not an outage: standbys
+    // name the dead leader until its lease ends, and a new leader gives the
+    // agents only so long to come back. Full backoff (up to seconds) between
+    // masters would make an agent miss it; one try per master a second is cheap.
+    if (this.options.masters.length > 1 || redirect !== undefined) delay = Math.min(delay, FAILOVER_MAX_DELAY_MS);
     if (wasRegistered || redirect !== undefined) {
       this.failures = 0;
       this.log[wasRegistered ? 'warn' : 'info']({ why, next: this.target, delayMs: delay }, 'disconnected from master');
@@ -280,6 +298,19 @@ export class MasterSession {
       this.log[level]({ master: failed, why, attempts: this.failures, delayMs: delay }, message);
     }
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  /**
+   * The configured master to try after losing `failed`: the next after the
+   * one tried last. A leader reached by redirect that is lost starts over
+   * at the configured master after the one that redirected there.
+   */
+  private nextConfigured(failed: string): string {
+    const { masters } = this.options;
+    const at = masters.indexOf(failed);
+    if (at >= 0) this.configured = at;
+    this.configured = (this.configured + 1) % masters.length;
+    return masters[this.configured] as string;
   }
 
   private teardown(): void {

@@ -57,6 +57,7 @@ describe('drover agent list / get / drain / undrain', () => {
         'Version:        0.1.0',
         'Attributes:     rack=r1',
         'Capabilities:   isolation:cgroups-v1, docker',
+        'Boot id:        0f9a4c2e-1b7d-4e3a-9c55-2d8f6a1b3c4d',
         'Total:          4 cpus, 7936 MiB mem, 10000 MiB disk, ports 31000-32000',
         'Reserved:       0.2 cpus, 128 MiB mem, 0 MiB disk',
         'Machine usage:  0.5/4 cpus, 2048/7936 MiB mem',
@@ -177,7 +178,7 @@ describe('drover agent (run)', () => {
     });
     expect(fake.agentOptions).toEqual([
       expect.objectContaining({
-        master: '10.0.0.1:5053',
+        master: ['10.0.0.1:5053'],
         workDir: '/srv/work',
         hostname: 'node7',
         address: '10.0.0.7',
@@ -189,6 +190,14 @@ describe('drover agent (run)', () => {
       }),
     ]);
     expect(fake.events).toEqual(['agent.start', 'agent.registered', 'agent.stop']);
+    // Start-up's garbage does not grow the idle agent's young generation (young-generation.ts).
+    expect(fake.heap).toEqual(['hold after -', 'release after agent.registered']);
+  });
+
+  it('lets the young generation grow again when stopped before it registered', async () => {
+    const fake = fakeRuntime({ agentNeverRegisters: true });
+    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime });
+    expect(fake.heap).toEqual(['hold after -', 'release after agent.start']);
   });
 
   it('passes the Docker flags: socket (resolved), privileged containers and host volumes', async () => {
@@ -222,7 +231,21 @@ describe('drover agent (run)', () => {
   it('dials DROVER_MASTER when --master is not given', async () => {
     const fake = fakeRuntime();
     await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1:5053', DROVER_INSECURE: '1' }, runtime: fake.runtime });
-    expect(fake.agentOptions[0]?.master).toBe('m1:5053');
+    expect(fake.agentOptions[0]?.master).toEqual(['m1:5053']);
+  });
+
+  it('takes a list of masters, a host without port meaning :5053', async () => {
+    const fake = fakeRuntime();
+    await run(['agent', '--work-dir', '/w'], { env: { DROVER_MASTER: 'm1, m2:6000,m3', DROVER_INSECURE: '1' }, runtime: fake.runtime });
+    expect(fake.agentOptions[0]?.master).toEqual(['m1:5053', 'm2:6000', 'm3:5053']);
+  });
+
+  it('refuses a bad master address, naming it, and starts nothing', async () => {
+    const fake = fakeRuntime();
+    const result = await run(['agent', '--work-dir', '/w', '--master', 'm1,http://m2'], { env: { DROVER_INSECURE: '1' }, runtime: fake.runtime });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('"http://m2" is not host, host:port or [ipv6]:port');
+    expect(fake.agentOptions).toEqual([]);
   });
 
   it.each([

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Agent } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, dialTls, masterAddress, printJson, withClient } from '../cli-context.js';
+import { type CliContext, dialTls, masterAddresses, printJson, withClient } from '../cli-context.js';
 import { parseAttributes } from '../options/attributes.js';
 import { commanderParser } from '../options/commander-parser.js';
 import { parseDuration } from '../options/duration.js';
@@ -126,12 +126,14 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
   // required options for its subcommands too, and `agent list` needs none.
   if (opts.workDir === undefined) cmd.error("error: required option '--work-dir <dir>' not specified");
   const { io, runtime } = ctx;
-  const master = masterAddress(ctx, cmd);
+  const masters = masterAddresses(ctx, cmd);
   const workDir = path.resolve(io.cwd, opts.workDir);
-  const tls = dialTls(ctx, cmd, master);
+  const tls = dialTls(ctx, cmd, masters);
   const stop = runtime.waitForStop();
+  // Start-up's garbage must not leave the idle agent with grown semi-spaces (young-generation.ts).
+  const startedUp = runtime.holdYoungGeneration();
   const agent = await runtime.startAgent({
-    master,
+    master: masters,
     workDir,
     hostname: opts.hostname,
     address: opts.address,
@@ -148,14 +150,16 @@ async function runAgent(ctx: CliContext, opts: AgentFlags, cmd: Command): Promis
     tls,
     logger: serverLogger(ctx, opts, 'info'),
   });
-  io.stdout(`agent started (work dir ${workDir}); connecting to master ${master}\n`);
+  io.stdout(`agent started (work dir ${workDir}); connecting to master ${masters.join(',')}\n`);
   try {
     const first = await registeredOrStopped(agent, stop);
+    startedUp();
     if (first.kind === 'registered') {
       io.stdout(`registered as agent ${first.id}\n`);
       await stop;
     }
   } finally {
+    startedUp();
     io.stdout('stopping agent; its tasks keep running and are re-adopted when it starts again\n');
     await agent.stop();
   }

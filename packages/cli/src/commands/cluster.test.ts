@@ -46,6 +46,60 @@ describe('drover cluster info', () => {
       apps: 2,
       tasksLive: 2,
       store: 'sqlite',
+      masters: [{ grpcAddress: '127.0.0.1:5053', httpAddress: '127.0.0.1:5050', role: 'leader', epoch: 7 }],
+      leaderHttp: '127.0.0.1:5050',
+    });
+  });
+});
+
+describe('drover cluster status', () => {
+  let master: FakeMaster;
+
+  beforeAll(async () => {
+    master = await startFakeMaster({
+      'cluster.info': () => ({
+        ...clusterInfo,
+        leader: '10.0.0.1:5053',
+        isLeader: false,
+        leaderHttp: '10.0.0.1:5050',
+        masters: [
+          { grpcAddress: '10.0.0.1:5053', httpAddress: '10.0.0.1:5050', role: 'leader', epoch: 7 },
+          { grpcAddress: '10.0.0.2:5053', httpAddress: '10.0.0.2:5050', role: 'standby', epoch: 0 },
+        ],
+      }),
+    });
+  });
+
+  afterAll(() => master.stop());
+
+  it('names the leader and every master with role and epoch, as the answering master knows them', async () => {
+    const result = await run(['cluster', 'status'], { env: { DROVER_MASTER: master.address } });
+    expect(result).toEqual({
+      code: 0,
+      stdout: [
+        'Leader:       10.0.0.1:5053 (HTTP 10.0.0.1:5050)',
+        'Epoch:        7',
+        `Answered by:  ${master.address} (a standby)`,
+        '',
+        'MASTER          HTTP            ROLE      EPOCH',
+        '10.0.0.1:5053   10.0.0.1:5050   leader    7',
+        '10.0.0.2:5053   10.0.0.2:5050   standby   -',
+        '',
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
+  it('prints the masters as JSON with --json', async () => {
+    const result = await run(['cluster', 'status', '--json'], { env: { DROVER_MASTER: master.address } });
+    expect(JSON.parse(result.stdout)).toEqual({
+      leader: '10.0.0.1:5053',
+      leaderHttp: '10.0.0.1:5050',
+      answeredBy: master.address,
+      masters: [
+        { grpcAddress: '10.0.0.1:5053', httpAddress: '10.0.0.1:5050', role: 'leader', epoch: 7 },
+        { grpcAddress: '10.0.0.2:5053', httpAddress: '10.0.0.2:5050', role: 'standby' },
+      ],
     });
   });
 });

@@ -1,8 +1,8 @@
-/** `drover cluster info`. */
+/** `drover cluster info` and `drover cluster status`. */
 import { InfoResponse } from '@drover/proto';
 import type { Command } from 'commander';
-import { type CliContext, masterAddress, printJson, withClient } from '../cli-context.js';
-import { formatClusterInfo } from '../output/cluster.js';
+import { type CliContext, printJson, withClient } from '../cli-context.js';
+import { formatClusterInfo, formatClusterStatus } from '../output/cluster.js';
 
 /** Adds the `cluster` command group to the program. */
 export function registerClusterCommands(program: Command, ctx: CliContext): void {
@@ -13,8 +13,19 @@ export function registerClusterCommands(program: Command, ctx: CliContext): void
     .description('version, leader, uptime and counts of the answering master')
     .option('--json', 'print the answer as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const info = await withClient(ctx, cmd, (c) => c.clusterInfo());
+      const { info, address } = await withClient(ctx, cmd, async (c) => ({ info: await c.clusterInfo(), address: c.address }));
       if (opts.json) return printJson(ctx, InfoResponse.toJSON(info));
-      ctx.io.stdout(formatClusterInfo(info, masterAddress(ctx, cmd)));
+      ctx.io.stdout(formatClusterInfo(info, address));
+    });
+
+  cluster
+    .command('status')
+    .description('the leader, and every master with its role and epoch')
+    .option('--json', 'print the masters as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      // Info answers on standbys too: whichever master answers first tells, and is named.
+      const { info, address } = await withClient(ctx, cmd, async (c) => ({ info: await c.clusterInfo(), address: c.address }));
+      if (opts.json) return printJson(ctx, { leader: info.leader, leaderHttp: info.leaderHttp, answeredBy: address, masters: (InfoResponse.toJSON(info) as { masters?: unknown[] }).masters ?? [] });
+      ctx.io.stdout(formatClusterStatus(info, address));
     });
 }

@@ -20,7 +20,7 @@ describe('drover dev', () => {
         grpcPort: 5053,
         httpHost: '127.0.0.1',
         httpPort: 5050,
-        agentLostTimeoutMs: 10_000,
+        agentLostTimeoutMs: 3000,
         forceNewCluster: false,
       }),
     ]);

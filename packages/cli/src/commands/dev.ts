@@ -33,7 +33,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option('--data-dir <dir>', 'state directory (master in <dir>/master, agent in <dir>/agent)', './.drover')
     .option('--grpc-port <port>', 'master gRPC port (0 picks a free one)', commanderParser(parsePortNumber), 5053)
     .option('--http-port <port>', 'master HTTP port (0 picks a free one)', commanderParser(parsePortNumber), 5050)
-    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are replaced', parseDuration, '10s'))
+    .addOption(parsedOption('--lost-timeout <duration>', 'how long a silent agent has before its tasks are unreachable', parseDuration, '3s'))
     .option('--force-new-cluster', 'start afresh although the master store holds no usable state (it is moved aside)', false)
     .addOption(logLevelOption('warn'))
     .addOption(logFormatOption())

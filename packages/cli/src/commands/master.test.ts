@@ -8,7 +8,7 @@ describe('drover master', () => {
     {
       name: 'defaults',
       argv: ['master', '--data-dir', '/var/lib/drover', '--insecure'],
-      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 10_000, taskHistoryMs: 3_600_000, taskHistoryMax: 1000, forceNewCluster: false, minRunningMs: 5000 },
+      want: { dataDir: '/var/lib/drover', grpcHost: '0.0.0.0', httpHost: '0.0.0.0', grpcPort: 5053, httpPort: 5050, agentLostTimeoutMs: 3000, taskHistoryMs: 3_600_000, taskHistoryMax: 1000, forceNewCluster: false, minRunningMs: 5000 },
     },
     {
       name: 'every flag',
@@ -24,6 +24,40 @@ describe('drover master', () => {
     expect(fake.masterOptions).toEqual([expect.objectContaining(want)]);
     expect(fake.events).toEqual(['master.start', 'master.stop']);
     expect(result.stdout).toMatch(/^master listening on .+\nstopping master; tasks on agents keep running\nstopped\n$/);
+  });
+
+  it('runs an HA master on etcd with --etcd, without a data dir', async () => {
+    const fake = fakeRuntime();
+    const runtime = { ...fake.runtime, waitForStop: () => new Promise<string>((r) => setTimeout(() => r('SIGTERM'), 5)) };
+    const result = await run(['master', '--host', '127.0.0.1', '--etcd', 'http://e1:2379,http://e2:2379', '--etcd-prefix', '/prod', '--lease-ttl', '3s', '--advertise', 'm1.example'], { runtime });
+    expect(result.code).toBe(0);
+    expect(fake.masterOptions).toEqual([expect.objectContaining({ etcd: { endpoints: ['http://e1:2379', 'http://e2:2379'], prefix: '/prod', leaseTtlMs: 3000 }, advertiseHost: 'm1.example' })]);
+    expect(result.stdout).toContain('state in etcd http://e1:2379,http://e2:2379 under /prod');
+  });
+
+  it.each([
+    { argv: ['--etcd', 'e1:2379'], stderr: /bad etcd endpoint "e1:2379"/ },
+    { argv: ['--etcd', 'http://e1:2379', '--etcd-prefix', 'drover'], stderr: /bad etcd prefix "drover"/ },
+    { argv: ['--etcd', 'http://e1:2379', '--lease-ttl', '500ms'], stderr: /--lease-ttl must be at least 1s/ },
+  ])('refuses $argv', async ({ argv, stderr }) => {
+    const fake = fakeRuntime();
+    const result = await run(['master', '--host', '127.0.0.1', ...argv], { runtime: fake.runtime });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(stderr);
+    expect(fake.events).toEqual([]);
+  });
+
+  it('exits 1 saying why when the master stops on its own (lost leadership, failed store)', async () => {
+    const fake = fakeRuntime();
+    const runtime = {
+      ...fake.runtime,
+      startMaster: async (o: Parameters<typeof fake.runtime.startMaster>[0]) => ({ ...(await fake.runtime.startMaster(o)), stopped: Promise.resolve('lost the leadership') }),
+      waitForStop: () => new Promise<string>(() => undefined),
+    };
+    const result = await run(['master', '--host', '127.0.0.1', '--etcd', 'http://e1:2379'], { runtime });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('master stopped: lost the leadership\n');
+    expect(fake.events).toEqual(['master.start', 'master.stop']);
   });
 
   it('serves plaintext without --insecure only on loopback', async () => {
@@ -76,7 +110,7 @@ describe('drover master', () => {
   it('requires --data-dir', async () => {
     const fake = fakeRuntime();
     const result = await run(['master'], { runtime: fake.runtime });
-    expect(result).toEqual({ code: 2, stdout: '', stderr: "error: required option '--data-dir <dir>' not specified\n" });
+    expect(result).toEqual({ code: 2, stdout: '', stderr: "error: required option '--data-dir <dir>' not specified (or --etcd for HA masters)\n" });
     expect(fake.events).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ export function formatAgentDetails(a: Agent, now: Date): string {
     ['Attributes', Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`).join(', ') || '-'],
     // "docker" and "isolation:cgroups-v1|v2|none": what apps can ask of this agent, and whether limits hold.
     ['Capabilities', a.capabilities.join(', ') || '-'],
+    ['Boot id', a.bootId || '-'],
     ['Total', formatResources(a.total)],
     ['Reserved', formatResources(a.used)],
     [

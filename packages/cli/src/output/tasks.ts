@@ -20,10 +20,11 @@ const STATE_WIDTH = 'FINISHED'.length;
 /**
  * The task list as a table. HEALTH is what the task's health checks say
  * ("-" when its app has none). DETAIL says how an ended task ended and why
- * a PENDING one waits; it appears with --all, or when some task is PENDING.
+ * a PENDING one waits and why an UNREACHABLE one is; it appears with
+ * --all, or when some task is PENDING or UNREACHABLE.
  */
 export function formatTaskTable(tasks: readonly Task[], options: TaskTableOptions): string {
-  const withDetail = options.withEnded || tasks.some((t) => stateName(t) === 'PENDING');
+  const withDetail = options.withEnded || tasks.some((t) => stateName(t) === 'PENDING' || stateName(t) === 'UNREACHABLE');
   const header = ['id', 'app', 'state', 'health', 'host', 'ports', 'age'];
   if (options.withEnded) header.push('ended');
   if (withDetail) header.push('detail');

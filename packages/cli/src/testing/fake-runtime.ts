@@ -17,6 +17,8 @@ export interface FakeRuntime {
   masterOptions: MasterOptions[];
   /** Options of every startAgent call. */
   agentOptions: AgentOptions[];
+  /** Each hold and release of the young generation, with the event it came after ("-" before any). */
+  heap: string[];
 }
 
 /** How the fakes behave. */
@@ -34,6 +36,8 @@ export function fakeRuntime(options: FakeRuntimeOptions = {}): FakeRuntime {
   const events: string[] = [];
   const masterOptions: MasterOptions[] = [];
   const agentOptions: AgentOptions[] = [];
+  const heap: string[] = [];
+  const after = () => events.at(-1) ?? '-';
   let sendStop: (signal: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => (sendStop = resolve));
   // A macrotask later, so the command has printed whatever follows the event.
@@ -51,6 +55,7 @@ export function fakeRuntime(options: FakeRuntimeOptions = {}): FakeRuntime {
         grpcAddress: `127.0.0.1:${grpcPort}`,
         epoch: 1,
         stop: async () => void events.push('master.stop'),
+        stopped: new Promise<string>(() => undefined),
       };
       return master;
     },
@@ -74,7 +79,15 @@ export function fakeRuntime(options: FakeRuntimeOptions = {}): FakeRuntime {
       };
       return agent;
     },
+    holdYoungGeneration() {
+      heap.push(`hold after ${after()}`);
+      let held = true;
+      return () => {
+        if (held) heap.push(`release after ${after()}`);
+        held = false;
+      };
+    },
     waitForStop: () => stopped,
   };
-  return { runtime, events, masterOptions, agentOptions };
+  return { runtime, events, masterOptions, agentOptions, heap };
 }

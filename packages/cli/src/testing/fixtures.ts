@@ -334,6 +334,7 @@ export const agent1: Agent = {
   tasks: 2,
   version: '0.1.0',
   foreignPorts: [],
+  bootId: '0f9a4c2e-1b7d-4e3a-9c55-2d8f6a1b3c4d',
 };
 
 /** An agent the master gave up on. */
@@ -377,6 +378,8 @@ export const clusterInfo: InfoResponse = {
   apps: 2,
   tasksLive: 2,
   store: 'sqlite',
+  masters: [{ grpcAddress: '127.0.0.1:5053', httpAddress: '127.0.0.1:5050', role: 'leader', epoch: 7 }],
+  leaderHttp: '127.0.0.1:5050',
 };
 
 /** A deployment event of `type` carrying `deployment`. */

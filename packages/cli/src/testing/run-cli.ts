@@ -31,6 +31,9 @@ export interface RunOptions {
 const unexpected: CliRuntime = {
   startMaster: () => Promise.reject(new Error('test did not expect startMaster')),
   startAgent: () => Promise.reject(new Error('test did not expect startAgent')),
+  holdYoungGeneration: () => {
+    throw new Error('test did not expect holdYoungGeneration');
+  },
   waitForStop: () => new Promise(() => undefined),
 };
 

@@ -38,6 +38,15 @@ export function defaultHealthCheckDelaySeconds(protocol: string): number {
   return protocol === 'HTTP' || protocol === 'HTTPS' || protocol === 'TCP' ? 0 : 15;
 }
 
+/**
+ * The unreachable strategy of an app that sets none (or leaves a field
+ * out). Marathon's inactiveAfterSeconds default is 300; Drover's is 0: an
+ * UNREACHABLE task is replaced as soon as its agent is declared silent
+ * (the master's lost timeout), as Drover always did, and comes back if its
+ * agent returns within expungeAfterSeconds (Marathon's 600).
+ */
+export const DEFAULT_UNREACHABLE_STRATEGY = { inactiveAfterSeconds: 0, expungeAfterSeconds: 600 } as const;
+
 /** Kill grace period when an app does not set one, seconds. */
 export const DEFAULT_KILL_GRACE_PERIOD_SECONDS = 3;
 
@@ -117,6 +126,19 @@ function buildSchemas() {
     progressDeadlineSeconds: positiveSeconds.default(600),
   });
 
+  /**
+   * Marathon's unreachableStrategy: "disabled", or when an UNREACHABLE task
+   * is replaced and when it is given up. Drover replaces at once by default
+   * (Marathon waits 300 s): see DEFAULT_UNREACHABLE_STRATEGY.
+   */
+  const unreachableStrategySchema = z.union([
+    z.literal('disabled'),
+    z.strictObject({
+      inactiveAfterSeconds: seconds.default(DEFAULT_UNREACHABLE_STRATEGY.inactiveAfterSeconds),
+      expungeAfterSeconds: seconds.default(DEFAULT_UNREACHABLE_STRATEGY.expungeAfterSeconds),
+    }),
+  ]);
+
   const protocolSchema = z.enum(['tcp', 'udp', 'udp,tcp']).default('tcp');
 
   /** One published container port (BRIDGE networking). */
@@ -194,6 +216,10 @@ function buildSchemas() {
     container: containerSchema.optional(),
     fetch: z.array(fetchSchema).max(MAX_LIST_ITEMS).default([]),
     user: boundedText(MAX_NAME_LENGTH).min(1).optional(),
+    unreachableStrategy: unreachableStrategySchema.default({ ...DEFAULT_UNREACHABLE_STRATEGY }),
+    killSelection: z.enum(['YOUNGEST_FIRST', 'OLDEST_FIRST']).default('YOUNGEST_FIRST'),
+    // Drover's own (Nomad's stop_after_client_disconnect): unset, never.
+    stopAfterDisconnectSeconds: positiveSeconds.optional(),
   });
   return { portDefinitionSchema, healthCheckSchema, upgradeStrategySchema, portMappingSchema, containerSchema, fetchSchema, appDefinitionSchema };
 }
@@ -249,7 +275,6 @@ export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'dependencies',
   'executor',
   'ipAddress',
-  'killSelection',
   'networks',
   'ports',
   'readinessChecks',
@@ -257,7 +282,6 @@ export const UNSUPPORTED_MARATHON_FIELDS: ReadonlySet<string> = new Set([
   'residency',
   'secrets',
   'storeUrls',
-  'unreachableStrategy',
   'uris',
   'versionInfo',
 ]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Code } from '../errors/code.js';
 import { ValidationError } from '../errors/validation-error.js';
-import { ConstraintOperator, ContainerType, DockerNetwork, HealthCheckProtocol, PlacementStrategy } from '@drover/proto';
+import { ConstraintOperator, ContainerType, DockerNetwork, HealthCheckProtocol, KillSelection, PlacementStrategy } from '@drover/proto';
 import { appSpecToDefinition, normalizeAppSpec, parseAppDefinition } from './app-definition.js';
 
 function violationsOf(input: unknown): { path: string; message: string }[] {
@@ -41,6 +41,9 @@ describe('app definition', () => {
       container: undefined,
       fetch: [],
       user: '',
+      unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 600, disabled: false },
+      killSelection: KillSelection.KILL_SELECTION_YOUNGEST_FIRST,
+      stopAfterDisconnectSeconds: undefined,
     });
   });
 
@@ -313,8 +316,16 @@ describe('app definition', () => {
       healthChecks: [],
       fetch: [],
       user: '',
+      killSelection: KillSelection.KILL_SELECTION_UNSPECIFIED,
     });
     expect(spec.portDefinitions).toEqual([]);
-    expect(spec).toMatchObject({ cpus: 1, mem: 128, instances: 1, placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK });
+    expect(spec).toMatchObject({
+      cpus: 1,
+      mem: 128,
+      instances: 1,
+      placementStrategy: PlacementStrategy.PLACEMENT_STRATEGY_BINPACK,
+      killSelection: KillSelection.KILL_SELECTION_YOUNGEST_FIRST,
+      unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 600, disabled: false },
+    });
   });
 });

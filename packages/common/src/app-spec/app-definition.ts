@@ -12,12 +12,21 @@ import {
   type HealthCheck,
   HealthCheckProtocol,
   healthCheckProtocolCodec,
+  KillSelection,
+  killSelectionCodec,
   placementStrategyCodec,
+  type UnreachableStrategy,
 } from '@drover/proto';
 import type { z } from 'zod';
 import { formatPath, type FieldViolation, ValidationError } from '../errors/validation-error.js';
 import { appIdProblem, normalizeAppId } from '../ids.js';
-import { type AppDefinition, appDefinitionSchemas, defaultHealthCheckDelaySeconds, UNSUPPORTED_MARATHON_FIELDS } from './app-definition-schema.js';
+import {
+  type AppDefinition,
+  appDefinitionSchemas,
+  DEFAULT_UNREACHABLE_STRATEGY,
+  defaultHealthCheckDelaySeconds,
+  UNSUPPORTED_MARATHON_FIELDS,
+} from './app-definition-schema.js';
 import { constraintProblems, constraintToDefinition, constraintToProto } from './constraints.js';
 
 /** Validates a definition in Marathon's JSON shape; throws ValidationError listing every problem. */
@@ -63,6 +72,7 @@ export function appSpecToDefinition(spec: AppSpec): Record<string, unknown> {
     'backoffSeconds',
     'backoffFactor',
     'maxLaunchDelaySeconds',
+    'stopAfterDisconnectSeconds',
   ] as const;
   for (const key of optionals) {
     if (spec[key] !== undefined) def[key] = spec[key];
@@ -89,6 +99,9 @@ export function appSpecToDefinition(spec: AppSpec): Record<string, unknown> {
     }));
   }
   if (spec.user !== '') def.user = spec.user;
+  if (spec.unreachableStrategy) def.unreachableStrategy = unreachableToDefinition(spec.unreachableStrategy);
+  // UNSPECIFIED is the default; an unknown number stays visible and fails validation.
+  if (spec.killSelection !== KillSelection.KILL_SELECTION_UNSPECIFIED) def.killSelection = killSelectionCodec.name(spec.killSelection) ?? 'UNRECOGNIZED';
   const strategy = placementStrategyCodec.name(spec.placementStrategy);
   if (strategy !== undefined) def.placementStrategy = strategy.toLowerCase();
   def.env = { ...spec.env };
@@ -150,6 +163,19 @@ function toAppSpec(def: AppDefinition): AppSpec {
       sha256: (f.sha256 ?? '').toLowerCase(),
     })),
     user: def.user ?? '',
+    unreachableStrategy:
+      def.unreachableStrategy === 'disabled' ? { disabled: true } : { ...def.unreachableStrategy, disabled: false },
+    killSelection: killSelectionCodec.value(def.killSelection),
+    stopAfterDisconnectSeconds: def.stopAfterDisconnectSeconds,
+  };
+}
+
+/** A proto unreachable strategy in Marathon's JSON shape ("disabled", or the durations set). */
+function unreachableToDefinition(u: UnreachableStrategy): unknown {
+  if (u.disabled) return 'disabled';
+  return {
+    ...(u.inactiveAfterSeconds !== undefined ? { inactiveAfterSeconds: u.inactiveAfterSeconds } : {}),
+    ...(u.expungeAfterSeconds !== undefined ? { expungeAfterSeconds: u.expungeAfterSeconds } : {}),
   };
 }
 
@@ -252,6 +278,7 @@ function crossFieldProblems(input: unknown): FieldViolation[] {
   }
   out.push(...healthCheckProblems(input));
   out.push(...upgradeStrategyProblems(input.upgradeStrategy));
+  out.push(...unreachableStrategyProblems(input.unreachableStrategy));
   if (Array.isArray(input.portDefinitions)) {
     const seenPorts = new Map<number, number>();
     const seenNames = new Map<string, number>();
@@ -341,6 +368,17 @@ function upgradeStrategyProblems(raw: unknown): FieldViolation[] {
   const overCapacity = typeof raw.maximumOverCapacity === 'number' ? raw.maximumOverCapacity : 1;
   if (minHealth === 1 && overCapacity === 0) {
     return [{ path: 'upgradeStrategy.maximumOverCapacity', message: 'must be above 0 when minimumHealthCapacity is 1, or no task could ever be replaced' }];
+  }
+  return [];
+}
+
+/** A task must become inactive (be replaced) before it is given up, as Marathon checks. */
+function unreachableStrategyProblems(raw: unknown): FieldViolation[] {
+  if (!isRecord(raw)) return [];
+  const inactive = typeof raw.inactiveAfterSeconds === 'number' ? raw.inactiveAfterSeconds : DEFAULT_UNREACHABLE_STRATEGY.inactiveAfterSeconds;
+  const expunge = typeof raw.expungeAfterSeconds === 'number' ? raw.expungeAfterSeconds : DEFAULT_UNREACHABLE_STRATEGY.expungeAfterSeconds;
+  if (inactive > expunge) {
+    return [{ path: 'unreachableStrategy.inactiveAfterSeconds', message: `must be at most expungeAfterSeconds (${expunge})` }];
   }
   return [];
 }

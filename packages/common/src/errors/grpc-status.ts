@@ -10,7 +10,8 @@ import { BadRequest, RpcStatus } from '@drover/proto';
 import { Metadata, type ServiceError, status as GrpcStatus } from '@grpc/grpc-js';
 import { Code } from './code.js';
 import { DroverError } from './drover-error.js';
-import { connectFailureOf, UnreachableError } from './unreachable-error.js';
+import { NotLeaderError } from './not-leader-error.js';
+import { connectFailureOf, failedBeforeSending, UnreachableError } from './unreachable-error.js';
 import { type FieldViolation, ValidationError } from './validation-error.js';
 
 const DETAILS_KEY = 'grpc-status-details-bin';
@@ -20,6 +21,10 @@ const DETAILS_KEY = 'grpc-status-details-bin';
  * it could not reach at all.
  */
 const FROM_SERVER_KEY = 'drover-status-from-server';
+/** Set on a standby's refusal (NotLeaderError), with or without a known leader. */
+export const STANDBY_KEY = 'drover-standby';
+/** The leader's gRPC host:port on a standby's refusal, when the standby knows it. */
+export const LEADER_KEY = 'drover-leader';
 const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
 
 /** What a grpc-js handler passes to its callback (or stream.destroy) to fail a call. */
@@ -34,6 +39,10 @@ export function toGrpcError(reason: unknown): GrpcErrorPayload {
   const err = reason instanceof DroverError ? reason : DroverError.from(reason, Code.Internal);
   const metadata = new Metadata();
   metadata.set(FROM_SERVER_KEY, '1');
+  if (err instanceof NotLeaderError) {
+    metadata.set(STANDBY_KEY, '1');
+    if (err.leaderAddress !== '') metadata.set(LEADER_KEY, err.leaderAddress);
+  }
   if (err instanceof ValidationError) {
     const badRequest = BadRequest.encode({
       fieldViolations: err.violations.map((v) => ({ field: v.path, description: v.message })),
@@ -66,9 +75,13 @@ export function fromGrpcError(error: unknown, target?: string): DroverError {
       // A malformed trailer is not worth hiding the status for: fall through.
     }
   }
+  if (code === Code.Unavailable && (error.metadata?.get(STANDBY_KEY).length ?? 0) > 0) {
+    const leader = error.metadata.get(LEADER_KEY)[0];
+    return new NotLeaderError(typeof leader === 'string' ? leader : '', target === undefined ? undefined : `the master at ${target}`, { cause: error });
+  }
   if (code === Code.Unavailable && target !== undefined && (error.metadata?.get(FROM_SERVER_KEY).length ?? 0) === 0) {
     const { reason, failure } = connectFailureOf(error.details);
-    return new UnreachableError(target, reason, failure, { cause: error });
+    return new UnreachableError(target, reason, failure, { cause: error, neverSent: failedBeforeSending(error.details) });
   }
   return new DroverError(error.details || error.message, code, { cause: error });
 }

@@ -1,7 +1,8 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { Code } from './code.js';
-import { fromGrpcError } from './grpc-status.js';
+import { fromGrpcError, toGrpcError } from './grpc-status.js';
+import { NotLeaderError } from './not-leader-error.js';
 import { connectFailureOf, UnreachableError } from './unreachable-error.js';
 
 // Each `details` is what grpc-js 1.14 said when a client dialed a real master that way.
@@ -57,8 +58,13 @@ describe('fromGrpcError for a master it could not reach', () => {
   it('is an UnreachableError naming the target, the reason without timestamp, and its class', () => {
     const err = fromGrpcError(unavailable('No connection established. Last error: Protocol error (2026-12-04T17:36:54.213Z). Resolution note: '), '127.0.0.1:5050');
     expect(err).toBeInstanceOf(UnreachableError);
-    expect(err).toMatchObject({ code: Code.Unavailable, target: '127.0.0.1:5050', reason: 'Protocol error', failure: 'not-grpc' });
+    expect(err).toMatchObject({ code: Code.Unavailable, target: '127.0.0.1:5050', reason: 'Protocol error', failure: 'not-grpc', neverSent: true });
     expect(err.rawMessage).toBe('cannot reach the master at 127.0.0.1:5050: Protocol error');
+  });
+
+  it('may have been sent when the connection broke under the call', () => {
+    const err = fromGrpcError(unavailable('Connection dropped'), '127.0.0.1:5053');
+    expect(err).toMatchObject({ failure: 'closed', neverSent: false });
   });
 
   it('is a plain error when a server answered UNAVAILABLE itself', () => {
@@ -67,5 +73,20 @@ describe('fromGrpcError for a master it could not reach', () => {
     const err = fromGrpcError(unavailable('agent node-9 is not connected', metadata), '127.0.0.1:5053');
     expect(err).not.toBeInstanceOf(UnreachableError);
     expect(err.rawMessage).toBe('agent node-9 is not connected');
+  });
+});
+
+describe('a standby refusing a call', () => {
+  it.each([
+    { name: 'with a leader known', leader: 'h1:5053', trailer: 'h1:5053' },
+    { name: 'with no leader known', leader: '', trailer: undefined },
+  ])('crosses the wire as NotLeaderError $name', ({ leader, trailer }) => {
+    const { code, details, metadata } = toGrpcError(new NotLeaderError(leader, 'the master at h2:5053'));
+    expect(code).toBe(status.UNAVAILABLE);
+    expect(metadata.get('drover-leader')[0]).toBe(trailer);
+    const back = fromGrpcError(Object.assign(new Error(details), { code, details, metadata }), 'h2:5053');
+    expect(back).toBeInstanceOf(NotLeaderError);
+    expect(back).toMatchObject({ code: Code.Unavailable, leaderAddress: leader });
+    expect(back.rawMessage).toContain('h2:5053 is a standby');
   });
 });

@@ -38,10 +38,23 @@ export class UnreachableError extends DroverError {
     readonly reason: string,
     /** The reason, classified. */
     readonly failure: ConnectFailure,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; neverSent?: boolean } = {},
   ) {
     super(`cannot reach the master at ${target}: ${reason}`, Code.Unavailable, options);
+    this.neverSent = options.neverSent ?? false;
   }
+
+  /**
+   * True when no connection was ever established, so the call never left
+   * the client and may be sent elsewhere whatever it does; false when a
+   * connection broke under it (the master may have executed it).
+   */
+  readonly neverSent: boolean;
+}
+
+/** grpc-js's words for a call that failed before any connection carried it. */
+export function failedBeforeSending(details: string): boolean {
+  return /^(No connection established|Name resolution failed)/.test(details);
 }
 
 /** Reasons in the order they are tried; the first that matches wins. */

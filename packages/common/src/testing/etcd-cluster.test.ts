@@ -3,7 +3,8 @@
  * which the HA tests rely on. Needs Debian's etcd-server (scripts/setup-etcd).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EtcdCluster, describeWithEtcd } from './etcd-cluster.js';
+import { EtcdCluster } from './etcd-cluster.js';
+import { describeWithEtcd } from './machine-gate.js';
 
 async function health(endpoint: string): Promise<string> {
   try {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './free-port.js';
-import { IS_ROOT, describeGated } from './machine-gate.js';
+
 
 /** Where the etcd binary is expected (Debian's etcd-server). */
 export const ETCD_BINARY = process.env.DROVER_ETCD_BINARY ?? '/usr/bin/etcd';
@@ -21,7 +21,7 @@ export function etcdUnavailableReason(): string | undefined {
     execFileSync(ETCD_BINARY, ['--version'], { stdio: 'ignore' });
     return undefined;
   } catch {
-    return `${ETCD_BINARY} is not installed (scripts/setup-etcd installs Debian's etcd-server${IS_ROOT ? '' : ' as root'})`;
+    return `${ETCD_BINARY} is not installed (scripts/setup-etcd installs Debian's etcd-server${process.getuid?.() === 0 ? '' : ' as root'})`;
   }
 }
 
@@ -35,6 +35,8 @@ export interface EtcdClusterOptions {
   readonly electionTimeoutMs?: number;
   /** Further flags for every member (for example --max-txn-ops). */
   readonly extraArgs?: readonly string[];
+  /** Environment variables for every member (etcd reads each flag as ETCD_<FLAG> too). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 interface Member {
@@ -52,6 +54,7 @@ export class EtcdCluster {
     private readonly root: string,
     private readonly members: Member[],
     private readonly args: readonly string[],
+    private readonly env: Readonly<Record<string, string>> = {},
   ) {}
 
   /** Starts the members and resolves once the cluster answers /health. */
@@ -74,7 +77,7 @@ export class EtcdCluster {
       '--log-level=warn',
       ...(options.extraArgs ?? []),
     ];
-    const cluster = new EtcdCluster(root, members, args);
+    const cluster = new EtcdCluster(root, members, args, options.env);
     try {
       for (let i = 0; i < count; i++) cluster.startMember(i);
       await cluster.waitHealthy();
@@ -112,7 +115,7 @@ export class EtcdCluster {
         `--initial-advertise-peer-urls=http://127.0.0.1:${m.peerPort}`,
         ...this.args,
       ],
-      { stdio: ['ignore', log, log] },
+      { stdio: ['ignore', log, log], env: { ...process.env, ...this.env } },
     );
     fs.closeSync(log);
   }
@@ -182,7 +185,3 @@ export class EtcdCluster {
   }
 }
 
-/** describe() for tests that need real etcd members (see machine-gate.ts). */
-export function describeWithEtcd(name: string, body: () => void): void {
-  describeGated(name, etcdUnavailableReason(), body);
-}

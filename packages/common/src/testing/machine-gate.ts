@@ -9,6 +9,7 @@
  * Test-only: the testing folder is left out of the package build.
  */
 import { beforeAll, describe } from 'vitest';
+import { etcdUnavailableReason } from './etcd-cluster.js';
 
 /** True under CI=true, where machine-dependent tests must run. */
 export const IN_CI = process.env.CI === 'true';
@@ -36,4 +37,9 @@ export function describeGated(name: string, unavailable: string | undefined, bod
     });
     body();
   });
+}
+
+/** describe() for tests that need real etcd members (Debian's etcd-server). */
+export function describeWithEtcd(name: string, body: () => void): void {
+  describeGated(name, etcdUnavailableReason(), body);
 }

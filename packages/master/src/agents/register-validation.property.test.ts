@@ -54,6 +54,7 @@ const register: fc.Arbitrary<Register> = fc.record({
   epoch: plausible(fc.nat(), hostileNumber),
   capabilities: fc.array(plausible(fc.constantFrom('docker', 'isolation:none'), hostileString), { maxLength: 3 }),
   agentSecret: fc.constant(''),
+  bootId: plausible(fc.constantFrom('', '0f9a4c2e-1b7d-4e3a-9c55-2d8f6a1b3c4d'), hostileString),
   portsInUse: fc.constant([]),
   // Mostly none (most Registers must pass to test what is recorded), sometimes hostile ones.
   taskSpecs: fc.oneof(

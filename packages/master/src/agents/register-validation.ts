@@ -90,6 +90,7 @@ export function registerProblems(reg: Register): FieldViolation[] {
     out.push({ path: 'epoch', message: `must be an integer from 0 to ${MAX_REPORTED_EPOCH}` });
   }
   out.push(...shortText(reg.version, 'version', false));
+  out.push(...shortText(reg.bootId, 'bootId', false));
   if (reg.capabilities.length > MAX_CAPABILITIES) out.push({ path: 'capabilities', message: `must have at most ${MAX_CAPABILITIES} items` });
   else reg.capabilities.forEach((c, i) => out.push(...shortText(c, `capabilities[${i}]`, true)));
   return out;

@@ -10,6 +10,16 @@
  *     report it                               launch never arrived or the
  *                                             agent lost its work dir
  *
+ * A live task includes an UNREACHABLE one: an agent that comes back with
+ * the boot id it registered with last time was only out of touch (a
+ * partition, a frozen or restarted agent process), so the tasks it still
+ * runs come back as it reports them, with their ids; the orchestrator then
+ * kills what its apps have too many. An agent with another boot id comes
+ * from a machine that restarted: every task the master had on it is LOST
+ * (AGENT_REBOOTED) whatever the agent reports, and a task it still reports
+ * live is killed there (a stale checkpoint whose pid another process may
+ * now hold).
+ *
  * Unless the master's own state is what is missing. An agent proves that
  * its history lies beyond this master's state when it brings an id the
  * master never recorded (agents are never forgotten), or an epoch at least
@@ -121,6 +131,7 @@ export class Registration {
       // A drain outlives disconnects and restarts of the agent.
       ...(previous?.drainDeadline !== undefined ? { drainDeadline: previous.drainDeadline } : {}),
       ...(secret !== undefined ? { secretHash: hashAgentSecret(secret) } : previous?.secretHash !== undefined ? { secretHash: previous.secretHash } : {}),
+      ...(reg.bootId !== '' ? { bootId: reg.bootId } : previous?.bootId !== undefined ? { bootId: previous.bootId } : {}),
     };
     const mutations: Mutation[] = [{ kind: 'putAgent', agent }];
     const pendingKills: TaskRecord[] = [];
@@ -129,13 +140,16 @@ export class Registration {
     const unaccounted: string[] = [];
     const reported = new Set<string>();
     const specs = new Map(reg.taskSpecs.map((s) => [s.taskId, s]));
+    const rebooted = reg.bootId !== '' && previous?.bootId !== undefined && previous.bootId !== reg.bootId;
+    // Counted before the write: UNREACHABLE tasks the agent brings back.
+    const healed = rebooted ? 0 : reg.tasks.filter((t) => this.state.task(t.taskId)?.state === 'UNREACHABLE').length;
 
     for (const status of reg.tasks) {
       reported.add(status.taskId);
       const task = this.state.task(status.taskId);
       const reportedState = taskStateCodec.name(status.state);
       const reportedLive = reportedState !== undefined && isLive(reportedState);
-      if (task && task.agentId === agentId && isLive(task.state)) {
+      if (task && task.agentId === agentId && isLive(task.state) && !rebooted) {
         const updated = applyStatus(task, status, now) ?? task;
         if (updated !== task) mutations.push({ kind: 'putTask', task: updated }, ...this.failures.observe(task, updated));
         if (isLive(updated.state) && updated.killRequested) pendingKills.push(updated);
@@ -152,11 +166,20 @@ export class Registration {
       } else if (reportedLive) {
         orphans.push({
           taskId: status.taskId,
-          why: task ? `the master already considers it ${task.state}` : 'the master does not know this task',
+          why: rebooted && task?.agentId === agentId && isLive(task.state)
+            ? 'its machine restarted (another boot id), so this is not the task the master knew'
+            : task
+              ? `the master already considers it ${task.state}`
+              : 'the master does not know this task',
         });
       }
     }
     for (const task of this.state.liveTasksOnAgent(agentId)) {
+      if (rebooted) {
+        const lost = endByMaster(task, 'LOST', 'AGENT_REBOOTED', `its agent's machine restarted (boot id ${previous?.bootId} -> ${reg.bootId})`, now);
+        if (lost) mutations.push({ kind: 'putTask', task: lost });
+        continue;
+      }
       if (reported.has(task.id)) continue;
       const lost = endByMaster(task, 'LOST', 'UNKNOWN_TO_AGENT', 'the agent re-registered without this task', now);
       if (lost) mutations.push({ kind: 'putTask', task: lost });
@@ -190,6 +213,8 @@ export class Registration {
         adopted: adopted.length,
         firstTime: !previous,
         secretIssued: secret !== undefined,
+        rebooted,
+        healed,
       },
       previous ? 'agent re-registered' : 'agent registered',
     );

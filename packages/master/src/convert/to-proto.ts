@@ -154,6 +154,7 @@ export function agentToProto(
     draining: a.drainDeadline !== undefined,
     drainDeadline: a.drainDeadline !== undefined ? new Date(a.drainDeadline) : undefined,
     capabilities: [...(a.capabilities ?? [])],
+    bootId: a.bootId ?? '',
     foreignPorts: foreignPorts(reservation, inUse),
   };
 }

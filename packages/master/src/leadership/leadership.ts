@@ -12,10 +12,10 @@
  *   that has not noticed yet cannot overwrite its successor's state.
  *
  * Implementations: SingleMasterLeadership (single-master-leadership.ts),
- * always the leader, its epoch kept in the store. Planned: an etcd
- * election (campaign with a lease; the term is the leader key's create
- * revision; a lost lease ends the term and fires `onChange` with
- * isLeader false, which stops the master).
+ * always the leader, its epoch kept in the store; EtcdLeadership
+ * (etcd-leadership.ts), an election through an etcd lease whose leader key
+ * fences the etcd store (a lost lease ends the term and fires `onChange`
+ * with isLeader false, which stops the master).
  */
 import type { Fence } from '../store/store.js';
 

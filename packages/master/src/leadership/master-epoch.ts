@@ -25,9 +25,12 @@ export class MasterEpoch {
     readonly atStart: number,
   ) {}
 
-  /** Starts a new generation (and term) of `store` and takes it as the epoch. */
-  static async start(store: Pick<Store, 'nextGeneration'>): Promise<MasterEpoch> {
-    const generation = await store.nextGeneration();
+  /**
+   * Starts a new generation (and term) of `store`, at least `atLeast` (an
+   * elected master's leader key revision), and takes it as the epoch.
+   */
+  static async start(store: Pick<Store, 'nextGeneration'>, atLeast?: number): Promise<MasterEpoch> {
+    const generation = await store.nextGeneration(atLeast);
     return new MasterEpoch(store, generation, generation);
   }
 

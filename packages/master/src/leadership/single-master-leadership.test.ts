@@ -6,6 +6,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { serverRoutes } from '../api/http/marathon/server-routes.js';
+import { marathonErrorReply } from '../api/http/marathon/marathon-errors.js';
 import { MemoryStore, MemoryStoreData } from '../testing/memory-store.js';
 import type { Leadership, LeadershipState } from './leadership.js';
 import { MasterEpoch } from './master-epoch.js';
@@ -53,7 +54,8 @@ describe('SingleMasterLeadership', () => {
 describe('/v2/leader and /v2/info read the Leadership', () => {
   const facts = (leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress'>) => ({
     grpcAddress: 'me:5053',
-    leadership,
+    leadership: { ...leadership, masters: async () => [] },
+    ha: true,
     startedAt: 0,
     storeKind: 'memory',
     httpAddress: () => 'me:5050',
@@ -63,20 +65,28 @@ describe('/v2/leader and /v2/info read the Leadership', () => {
   it.each([
     { name: 'the leader names itself', leadership: { isLeader: true, epoch: 3, leaderAddress: 'me:5053', leaderHttpAddress: '' }, leader: { status: 200, body: { leader: 'me:5050' } }, info: { elected: true, leader: 'me:5050' } },
     {
-      name: 'a master that does not lead says so, and who does',
-      leadership: { isLeader: false, epoch: 3, leaderAddress: 'other:5053', leaderHttpAddress: '' },
-      leader: { status: 503, body: { message: expect.stringContaining("the leader's gRPC address is other:5053") } },
+      name: 'a standby names the leader, as Marathon does',
+      leadership: { isLeader: false, epoch: 0, leaderAddress: 'other:5053', leaderHttpAddress: 'other:5050' },
+      leader: { status: 200, body: { leader: 'other:5050' } },
+      info: { elected: false, leader: 'other:5050', marathon_config: { ha: true } },
+    },
+    {
+      name: 'a standby that knows no leader answers 404, as Marathon does',
+      leadership: { isLeader: false, epoch: 0, leaderAddress: '', leaderHttpAddress: '' },
+      leader: { status: 404, body: { message: 'There is no leader' } },
       info: { elected: false, leader: null },
     },
   ])('$name', async ({ leadership, leader, info }) => {
     const app = Fastify();
-    // Refusals answer 503 with the message (the Marathon API maps Unavailable so).
-    app.setErrorHandler((e: Error, _req, reply) => reply.status(503).send({ message: e.message }));
+    app.setErrorHandler((e, _req, reply) => {
+      const { status, body } = marathonErrorReply(e);
+      return reply.status(status).send(body);
+    });
     await app.register(async (v2) => serverRoutes(v2, facts(leadership)), { prefix: '/v2' });
     const l = await app.inject({ method: 'GET', url: '/v2/leader' });
     expect({ status: l.statusCode, body: l.json() }).toMatchObject(leader);
     const i = await app.inject({ method: 'GET', url: '/v2/info' });
-    expect(i.json()).toMatchObject({ ...info, drover: { epoch: 3 } });
+    expect(i.json()).toMatchObject({ ...info, drover: { epoch: leadership.epoch } });
     await app.close();
   });
 });

@@ -47,6 +47,26 @@ export interface AppRecord {
   readonly createdAt: number;
   /** The most recent task of the app that ended on its own. */
   readonly lastTaskFailure?: TaskFailureRecord;
+  /**
+   * The app's launch backoff as of its last failure (tasks/launch-backoff.ts),
+   * so a restarted or newly elected master does not reset it and let a crash
+   * loop flood the agents again. Ignored once the app has another version.
+   */
+  readonly launchBackoff?: LaunchBackoffRecord;
+}
+
+/** An app's launch backoff, as persisted with the app. */
+export interface LaunchBackoffRecord {
+  /** The app version whose tasks failed. */
+  readonly version: string;
+  /** Consecutive failures counted. */
+  readonly failures: number;
+  /** The current delay, ms. */
+  readonly delayMs: number;
+  /** When the last failure happened, ms since the epoch. */
+  readonly lastFailureAt: number;
+  /** When the next launch may happen, ms since the epoch. */
+  readonly nextLaunchAt: number;
 }
 
 /** A task: where it runs and what its agent last said about it. */
@@ -93,6 +113,8 @@ export interface TaskRecord {
   readonly healthMessage?: string;
   /** True once the task has ever been healthy (replacements that never are hold the health-kill budget). */
   readonly everHealthy?: boolean;
+  /** When the agent took the status whose health is recorded (agent clock, ms): older ones do not override it. */
+  readonly healthAt?: number;
   /** Set when the master killed it because its health checks kept failing. */
   readonly healthKill?: boolean;
   /**
@@ -102,6 +124,12 @@ export interface TaskRecord {
    * its app is unknown, until an operator decides.
    */
   readonly adopted?: boolean;
+  /**
+   * While the task is UNREACHABLE: when its agent was declared silent, ms
+   * since the epoch. Its app's unreachable strategy counts from here
+   * (tasks/unreachable-tasks.ts).
+   */
+  readonly unreachableSince?: number;
 }
 
 /** One accepted spec of an app, kept so it can be listed and rolled back to. */
@@ -185,4 +213,10 @@ export interface AgentRecord {
    * existed. Never leaves the master.
    */
   readonly secretHash?: string;
+  /**
+   * The boot id of the agent's machine at its last registration (absent
+   * from agents older than boot ids). Another one at the next registration
+   * means the machine restarted: the tasks it had are gone.
+   */
+  readonly bootId?: string;
 }

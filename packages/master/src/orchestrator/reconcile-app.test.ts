@@ -5,7 +5,7 @@
  * `new-*` the current one; their numbers order them by age (higher is
  * younger).
  */
-import { AppSpec } from '@drover/proto';
+import { AppSpec, KillSelection } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
 import type { AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../model/records.js';
 import { type AppFacts, type AppReconcileResult, killMessage, reconcileApp, type ReconcilePolicy } from './reconcile-app.js';
@@ -40,6 +40,12 @@ function task(name: string, extra: Partial<TaskRecord> = {}): TaskRecord {
     ...extra,
   };
 }
+
+/** A task UNREACHABLE for `ms` (its agent was declared silent then). */
+const unreachable = (name: string, ms: number) => task(name, { state: 'UNREACHABLE', reason: 'AGENT_UNREACHABLE', unreachableSince: NOW - ms });
+
+/** An app that waits `seconds` before replacing an UNREACHABLE task. */
+const patient = (seconds: number) => ({ unreachableStrategy: { inactiveAfterSeconds: seconds, expungeAfterSeconds: 600, disabled: false } });
 
 /** A task that started `ms` ago (not yet counted healthy when below the min running time). */
 const started = (name: string, ms: number, extra: Partial<TaskRecord> = {}) => task(name, { startedAt: NOW - ms, ...extra });
@@ -105,6 +111,47 @@ describe('reconcileApp', () => {
       name: 'a task being killed is replaced at once when there is room over capacity',
       facts: facts(app(2, strategy(1, 0.5)), [task('new-1'), task('new-2', { killRequested: true })]),
       expected: { launch: 1, kill: [], deployment: 'unchanged' },
+    },
+    // ---- unreachable tasks (their agent went silent) and healed partitions ----
+    {
+      name: 'an UNREACHABLE task is replaced at once by default (inactiveAfterSeconds 0)',
+      facts: facts(app(2), [task('new-1'), unreachable('new-2', 1)]),
+      expected: { launch: 1, kill: [], deployment: 'unchanged' },
+    },
+    {
+      name: 'an UNREACHABLE task still counts within inactiveAfterSeconds, and the app is looked at again when it stops counting',
+      facts: facts(app(2, patient(60)), [task('new-1'), unreachable('new-2', 20_000)]),
+      expected: { launch: 0, kill: [], wakeInMs: 40_000, deployment: 'unchanged' },
+    },
+    {
+      name: 'an UNREACHABLE task past inactiveAfterSeconds is replaced',
+      facts: facts(app(2, patient(60)), [task('new-1'), unreachable('new-2', 60_000)]),
+      expected: { launch: 1, kill: [], deployment: 'unchanged' },
+    },
+    {
+      name: 'an inactive UNREACHABLE task takes no room under maxLive (no over-capacity allowed)',
+      facts: facts(app(2, strategy(1, 0)), [task('new-1'), unreachable('new-2', 1)]),
+      expected: { launch: 1, kill: [], deployment: 'unchanged' },
+    },
+    {
+      name: 'unreachableStrategy "disabled": an UNREACHABLE task never counts',
+      facts: facts(app(1, { unreachableStrategy: { disabled: true } }), [unreachable('new-1', 1)]),
+      expected: { launch: 1, kill: [], deployment: 'unchanged' },
+    },
+    {
+      name: 'healed partition: the original came back beside its replacement; YOUNGEST_FIRST kills the replacement',
+      facts: facts(app(2), [task('new-1'), task('new-2'), task('new-3')]),
+      expected: { launch: 0, kill: ['new-3: scaled down to 2 instances'], deployment: 'unchanged' },
+    },
+    {
+      name: 'healed partition with OLDEST_FIRST: the oldest copy goes',
+      facts: facts(app(2, { killSelection: KillSelection.KILL_SELECTION_OLDEST_FIRST }), [task('new-1'), task('new-2'), task('new-3')]),
+      expected: { launch: 0, kill: ['new-1: scaled down to 2 instances'], deployment: 'unchanged' },
+    },
+    {
+      name: 'healed partition of a singleton whose replacement is still starting: the replacement goes, never both',
+      facts: facts(app(1), [task('new-1'), task('new-2', { state: 'STARTING', startedAt: undefined })]),
+      expected: { launch: 0, kill: ['new-2: scaled down to 1 instance'], deployment: 'unchanged' },
     },
     // ---- rolling upgrades within the strategy ----
     {

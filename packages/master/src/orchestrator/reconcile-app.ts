@@ -5,6 +5,13 @@
  * result (orchestrator.ts). Tests give it facts and assert the exact result
  * (reconcile-app.test.ts).
  *
+ * An UNREACHABLE task (its agent went silent) counts like any other until
+ * its app's unreachableStrategy.inactiveAfterSeconds have passed; then it
+ * is left out of every count below (it is inactive), so it is replaced,
+ * and the app is looked at again when the next one turns inactive
+ * (tasks/unreachable-tasks.ts). If its agent comes back, the task counts
+ * again, and the app may then have a copy too many: it goes as any surplus.
+ *
  * Live tasks that count (no kill requested yet) are split in two:
  *   keepers  = current version, on an agent that is not draining;
  *   retirees = an older version, or on a draining agent.
@@ -12,7 +19,9 @@
  * the spec's: minHealthy = ceil(N x minimumHealthCapacity) healthy at all
  * times, maxLive = N + floor(N x maximumOverCapacity) live at most, counting
  * tasks still shutting down):
- *   - keepers beyond `instances` are killed, youngest first;
+ *   - keepers beyond `instances` are killed in the app's killSelection
+ *     order (youngest first unless OLDEST_FIRST): a scale-down, or copies
+ *     too many after a healed partition;
  *   - tasks whose health checks failed are killed, a bounded number at a
  *     time (healthKillFraction of the instances in flight, at least one), so
  *     a broken dependency that fails every check cannot take the whole app;
@@ -24,12 +33,14 @@
  * The running deployment's next step (deployment-steps.ts) is decided on
  * the same facts.
  */
+import { type KillSelection, killSelectionCodec } from '@drover/proto';
 import type { Explanation } from '@drover/scheduler';
 import type { AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../model/records.js';
 import type { Waiting } from '../model/waiting.js';
 import { type DeploymentStep, evaluateDeployment } from '../deployments/deployment-steps.js';
 import { strategyLimits } from '../deployments/strategy.js';
 import { healthyInMs, isHealthy } from '../tasks/task-health.js';
+import { inactiveInMs, unreachablePolicy } from '../tasks/unreachable-tasks.js';
 
 /** The launch backoff of the app as it stands (see tasks/launch-backoff.ts). */
 export interface BackoffFacts {
@@ -50,7 +61,7 @@ export interface ReconcilePolicy {
 /** Everything reconcileApp looks at. */
 export interface AppFacts {
   readonly app: AppRecord;
-  /** The app's live tasks (ended ones are history). */
+  /** The app's live tasks (ended ones are history), UNREACHABLE ones included. */
   readonly tasks: readonly TaskRecord[];
   /** Ids of the agents being drained. */
   readonly draining: ReadonlySet<string>;
@@ -94,12 +105,14 @@ export interface AppReconcileResult {
 
 /** Decides one app's launches, kills and waits. */
 export function reconcileApp(f: AppFacts, policy: ReconcilePolicy): AppReconcileResult {
-  const { app, tasks, draining, now } = f;
+  const { app, draining, now } = f;
   const wanted = app.spec.instances ?? 0;
+  const { tasks, nextInactiveInMs } = countedTasks(app, f.tasks, now);
   const deployment: DeploymentStep = f.deployment
     ? evaluateDeployment({ deployment: f.deployment, app, tasks, fromVersion: f.deploymentFrom, now, minRunningMs: policy.minRunningMs, newId: f.newId })
     : { kind: 'unchanged' };
   let wakeInMs = deployment.kind === 'unchanged' || deployment.kind === 'progressed' ? deployment.wakeInMs : undefined;
+  if (nextInactiveInMs !== undefined) wakeInMs = Math.min(wakeInMs ?? Infinity, nextInactiveInMs);
   const limits = f.deployment ?? strategyLimits(app.spec);
   const live = tasks.filter((t) => !t.killRequested);
   const onDrainingAgent = (t: TaskRecord): boolean => draining.has(t.agentId);
@@ -113,7 +126,7 @@ export function reconcileApp(f: AppFacts, policy: ReconcilePolicy): AppReconcile
   };
 
   if (keepers.length > wanted) {
-    for (const task of youngestFirst(keepers).slice(0, keepers.length - wanted)) add(task, { kind: 'scaled-down', instances: wanted });
+    for (const task of killOrder(keepers, app.spec.killSelection).slice(0, keepers.length - wanted)) add(task, { kind: 'scaled-down', instances: wanted });
   }
   for (const task of healthKillsAllowed(live, tasks, wanted, policy.healthKillFraction)) {
     if (!killing.has(task.id)) add(task, { kind: 'unhealthy' });
@@ -185,8 +198,24 @@ function delayed(app: AppRecord, backoff: BackoffFacts): Explanation {
   };
 }
 
-function youngestFirst(tasks: readonly TaskRecord[]): TaskRecord[] {
-  return [...tasks].sort((a, b) => b.stagedAt - a.stagedAt || b.id.localeCompare(a.id));
+/** The tasks that count (inactive UNREACHABLE ones left out), and when the next UNREACHABLE one turns inactive. */
+function countedTasks(app: AppRecord, all: readonly TaskRecord[], now: number): { tasks: readonly TaskRecord[]; nextInactiveInMs?: number } {
+  if (!all.some((t) => t.state === 'UNREACHABLE')) return { tasks: all };
+  const policy = unreachablePolicy(app.spec);
+  let next: number | undefined;
+  const tasks = all.filter((t) => {
+    const ms = inactiveInMs(t, policy, now);
+    if (ms === undefined) return true;
+    if (ms > 0) next = Math.min(next ?? Infinity, ms);
+    return ms > 0;
+  });
+  return next === undefined ? { tasks } : { tasks, nextInactiveInMs: next };
+}
+
+/** Which surplus tasks go first: the youngest (Marathon's default) or, with OLDEST_FIRST, the oldest. */
+function killOrder(tasks: readonly TaskRecord[], selection: KillSelection | undefined): TaskRecord[] {
+  const youngestFirst = [...tasks].sort((a, b) => b.stagedAt - a.stagedAt || b.id.localeCompare(a.id));
+  return selection !== undefined && killSelectionCodec.name(selection) === 'OLDEST_FIRST' ? youngestFirst.reverse() : youngestFirst;
 }
 
 /** Retire what is not serving first (not RUNNING), then the youngest. */

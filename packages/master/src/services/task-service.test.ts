@@ -1,6 +1,6 @@
 /** Listing tasks by app: an app filter that names nothing is an error, not an empty list. */
 import { Code, DroverError } from '@drover/common';
-import { AppSpec } from '@drover/proto';
+import { AppSpec, RunTaskRequest, taskStateCodec } from '@drover/proto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoreHarness, startCore } from '../testing/core-harness.js';
 
@@ -56,5 +56,30 @@ describe('TaskService.list with an app filter', () => {
   it('lists every task without a filter, even with no app at all', async () => {
     h = await startCore();
     expect(h.core.tasks.list()).toEqual({ tasks: [], waiting: [] });
+  });
+});
+
+describe('TaskService views', () => {
+  it('answers every list and get with the current record: each change shows, a PENDING task says why it waits', async () => {
+    h = await startCore();
+    const agent = await h.agent('a1');
+    await h.core.apps.deploy(spec('/web'));
+    await tick();
+    const [taskId] = agent.launched();
+    const id = taskId as string;
+    const stateOf = () => h.core.tasks.list({ appId: '/web', includeEnded: true }).tasks.map((t) => taskStateCodec.name(t.state));
+    expect(stateOf()).toEqual(['STAGING']);
+    await agent.report(id, 'RUNNING');
+    expect(stateOf()).toEqual(['RUNNING']);
+    expect(taskStateCodec.name(h.core.tasks.get(id).state)).toBe('RUNNING');
+    // Asked twice without a change, the answer is the same.
+    expect(h.core.tasks.get(id)).toEqual(h.core.tasks.get(id));
+    await agent.report(id, 'FAILED');
+    expect(stateOf()).toEqual(['FAILED']);
+    expect(h.core.tasks.get(id)).toMatchObject({ endedAt: expect.any(Date) });
+    // Too big for the agent: PENDING, and says why.
+    const big = await h.core.tasks.run(RunTaskRequest.fromPartial({ args: ['true'], cpus: 64, mem: 1, name: 'big' }));
+    expect(taskStateCodec.name(h.core.tasks.get(big.id).state)).toBe('PENDING');
+    expect(h.core.tasks.get(big.id).waiting?.summary).toMatch(/cpus/);
   });
 });

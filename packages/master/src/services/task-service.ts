@@ -36,6 +36,18 @@ export const RUN_DEFAULTS = { cpus: 0.1, mem: 32 } as const;
 
 /** Task list/get/kill/run. */
 export class TaskService {
+  /**
+   * Each record's client view, made once. Records are never changed in place
+   * (a change puts a new record: model/records.ts), so a view stays right for
+   * as long as its record is the current one, and goes with it. Listing every
+   * task is what scripts and dashboards poll: in a burst of one-off tasks
+   * watched by polling (scripts/bench/launch), listing took a third of the
+   * master's CPU, converting each task anew on each poll a third of that.
+   * A PENDING task's view is not kept: it says why
+   * the task waits, which every pass may change.
+   */
+  private readonly views = new WeakMap<TaskRecord, Task>();
+
   constructor(
     private readonly state: ClusterState,
     private readonly killer: TaskKiller,
@@ -125,7 +137,10 @@ export class TaskService {
   }
 
   private view(task: TaskRecord): Task {
-    return taskToProto(task, this.orchestrator.waitingOf(task.id));
+    if (task.state === 'PENDING') return taskToProto(task, this.orchestrator.waitingOf(task.id));
+    let view = this.views.get(task);
+    if (view === undefined) this.views.set(task, (view = taskToProto(task)));
+    return view;
   }
 
   private require(id: string): TaskRecord {

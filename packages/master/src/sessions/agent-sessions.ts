@@ -43,6 +43,11 @@ export class AgentSessions {
       holder.close();
     }
     this.claims.set(agentId, session);
+    // Its Register was just heard. Registration writes the agent ACTIVE
+    // before attach; in between, a liveness check must not find an ACTIVE
+    // agent with no (or an old) last-seen time and declare it lost at once,
+    // leaving it connected but LOST with nothing ever placed on it.
+    this.lastSeen.set(agentId, now);
   }
 
   /** Gives up a claim whose registration failed. */

@@ -193,6 +193,25 @@ describe('ClusterState writes', () => {
     await expect(writes[0]).rejects.toBe(broken);
     await expect(writes[1]).rejects.toBe(broken);
     expect(fatal).toEqual([broken]);
+    // Later writes are refused at once with the same error, and change nothing in memory.
+    await expect(state.putApp(appRecord('/c'))).rejects.toBe(broken);
+    expect(state.app('/c')).toBeUndefined();
+    expect(fatal).toEqual([broken]);
+  });
+
+  it('abandons every write not yet durable with the reason given, and refuses later ones (a leader stepping down)', async () => {
+    const { state, store, fatal } = await loaded();
+    const inFlight = state.putApp(appRecord('/a'));
+    await turn(); // /a is being committed
+    const queued = state.putApp(appRecord('/b'));
+    const why = new Error('stepped down');
+    state.abandon(why);
+    await expect(inFlight).rejects.toBe(why);
+    await expect(queued).rejects.toBe(why);
+    await expect(state.putApp(appRecord('/c'))).rejects.toBe(why);
+    store.release();
+    await state.settle();
+    expect(fatal).toEqual([]);
   });
 
   it('resolves settle() only when everything written so far is durable', async () => {

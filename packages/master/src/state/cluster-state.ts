@@ -67,6 +67,10 @@ export class ClusterState {
   readonly ledger = new AgentLedger();
 
   private readonly onFatal: (error: unknown) => void;
+  /** The error of the first batch that failed; from then on every write is refused with it. */
+  private failure: unknown;
+  /** Waiters of the batch being committed. */
+  private inflight: Waiter[] = [];
   private readonly fence: Fence | undefined;
 
   private constructor(
@@ -75,6 +79,15 @@ export class ClusterState {
   ) {
     this.onFatal = options.onFatal;
     this.fence = options.fence;
+  }
+
+  /**
+   * A state holding nothing, for a standby master: it serves only to say
+   * who leads, loads nothing (the leader may be changing it) and must not
+   * write (its fence is not a leader's, so a store refuses it anyway).
+   */
+  static empty(store: Store, options: ClusterStateOptions): ClusterState {
+    return new ClusterState(store, options);
   }
 
   /** Loads everything the store holds, upgraded to this master's format first (see store/stored-state-upgrade.ts). */
@@ -195,8 +208,15 @@ export class ClusterState {
 
   // ---- writes ------------------------------------------------------------
 
-  /** Applies the mutations in memory now; resolves once they are durable. */
+  /**
+   * Applies the mutations in memory now; resolves once they are durable.
+   * Once a batch has failed, every later write is refused at once with that
+   * failure (the master is stopping or stepping down): a client's change
+   * gets the store's error (say, etcd without a quorum) instead of waiting
+   * for a store that already failed.
+   */
   write(mutations: readonly Mutation[]): Promise<void> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     for (const m of mutations) this.applyMutation(m);
     this.queued.push(...mutations);
     const durable = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
@@ -223,18 +243,38 @@ export class ClusterState {
     while (this.flushing) await this.flushing;
   }
 
+  /**
+   * Gives up on every write not yet durable, rejecting it with `error`, and
+   * refuses every later one: the master stops acting (an HA leader that
+   * lost its lease steps down). A batch already sent to the store may still
+   * land there; `error` should say so to the clients waiting on it.
+   */
+  abandon(error: unknown): void {
+    this.failure ??= error;
+    for (const w of this.inflight.splice(0)) w.reject(error);
+    for (const w of this.waiters.splice(0)) w.reject(error);
+    this.queued = [];
+  }
+
   private async flush(): Promise<void> {
     const batch = lastPerKey(this.queued);
     const waiters = this.waiters;
+    this.inflight = waiters;
     this.queued = [];
     this.waiters = [];
     try {
       await this.store.commit(batch, this.fence);
       for (const w of waiters) w.resolve();
     } catch (error) {
+      this.failure ??= error;
       for (const w of waiters) w.reject(error);
       this.onFatal(error);
     } finally {
+      if (this.failure !== undefined) {
+        // Writes that arrived during the failed commit are refused with it.
+        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+        this.queued = [];
+      }
       // Writes that arrived during the commit form the next batch.
       this.flushing = this.queued.length > 0 ? this.flush() : undefined;
     }

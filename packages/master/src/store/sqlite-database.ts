@@ -22,14 +22,16 @@
  * the term inside its own transaction, so no other write can slip between
  * the check and the write.
  *
- * Imports nothing but types from the rest of the master: the worker thread
- * loads this file on its own.
+ * Records are encoded by record-codec.ts, as every store encodes them.
+ * Imports nothing else from the rest of the master but types: the worker
+ * thread loads this file on its own.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Mutation } from '../model/mutation.js';
 import type { AgentRecord, AppRecord, DeploymentRecord, TaskRecord, VersionRecord } from '../model/records.js';
+import { decodeRecord, encodeRecord } from './record-codec.js';
 import type { Fence, StoredState } from './store.js';
 
 const SCHEMA = `
@@ -120,28 +122,28 @@ export class SqliteDatabase {
       for (const m of mutations) {
         switch (m.kind) {
           case 'putApp':
-            putApp.run(m.app.spec.id, JSON.stringify(m.app));
+            putApp.run(m.app.spec.id, encodeRecord(m.app));
             break;
           case 'deleteApp':
             deleteApp.run(m.id);
             break;
           case 'putTask':
-            putTask.run(m.task.id, m.task.appId, m.task.agentId, JSON.stringify(m.task));
+            putTask.run(m.task.id, m.task.appId, m.task.agentId, encodeRecord(m.task));
             break;
           case 'deleteTask':
             deleteTask.run(m.id);
             break;
           case 'putAgent':
-            putAgent.run(m.agent.id, JSON.stringify(m.agent));
+            putAgent.run(m.agent.id, encodeRecord(m.agent));
             break;
           case 'putVersion':
-            putVersion.run(m.version.appId, m.version.version, JSON.stringify(m.version));
+            putVersion.run(m.version.appId, m.version.version, encodeRecord(m.version));
             break;
           case 'deleteVersion':
             deleteVersion.run(m.appId, m.version);
             break;
           case 'putDeployment':
-            putDeployment.run(m.deployment.id, m.deployment.appId, JSON.stringify(m.deployment));
+            putDeployment.run(m.deployment.id, m.deployment.appId, encodeRecord(m.deployment));
             break;
           case 'deleteDeployment':
             deleteDeployment.run(m.id);
@@ -170,7 +172,7 @@ export class SqliteDatabase {
 
   /** Reads everything. */
   load(): StoredState {
-    const docs = <T>(table: string): T[] => (this.db.prepare(`SELECT doc FROM ${table}`).pluck().all() as string[]).map((doc) => JSON.parse(doc) as T);
+    const docs = <T>(table: string): T[] => (this.db.prepare(`SELECT doc FROM ${table}`).pluck().all() as string[]).map((doc) => decodeRecord<T>(doc));
     const format = this.db.prepare("SELECT value FROM meta WHERE key = 'format'").pluck().get() as string | undefined;
     return {
       format: format !== undefined ? Number(format) : 0,

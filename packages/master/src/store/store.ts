@@ -1,7 +1,7 @@
 /**
  * The Store port: where the master's state lives. The embedded default is
- * SQLite in the data dir (sqlite-store.ts); an etcd store is planned for HA
- * masters. The master picks one at start-up (open-store.ts) and every
+ * SQLite in the data dir (sqlite-store.ts); HA masters share an etcd
+ * cluster (etcd-store.ts). The master picks one at start-up (open-store.ts) and every
  * implementation must pass the same suite (conformance/store-conformance.ts):
  * a store is done when it passes the suite, not when it compiles.
  *
@@ -24,9 +24,10 @@
  *   older term (`commit(..., { term })`, `nextGeneration(n, term)`) is
  *   refused with StoreFencedError and writes nothing, so a deposed leader
  *   that has not noticed yet cannot overwrite its successor's state. SQLite
- *   checks the term inside the write transaction; an etcd store will make
- *   each write a transaction conditional on the leader key's revision
- *   (etcd's election: If(leaderKey.createRevision == term)). The master
+ *   checks the term inside the write transaction; the etcd store makes
+ *   each write a transaction conditional on the term and, once leadership
+ *   gave it the leader key, on that key's create revision (etcd's election:
+ *   If(leaderKey.createRevision == rev)). The master
  *   stops (fail-stop) when a write is refused. Two masters started on one
  *   SQLite file by mistake are fenced the same way.
  */
@@ -88,7 +89,9 @@ export class StoreFencedError extends DroverError {
     readonly term: number,
     /** The term the store is in. */
     readonly currentTerm: number,
+    /** Why, when it is not a newer term (the etcd store: this master's leader key is gone). */
+    reason?: string,
   ) {
-    super(`write refused: it belongs to term ${term}, but another master began term ${currentTerm}`, Code.FailedPrecondition);
+    super(reason ?? `write refused: it belongs to term ${term}, but another master began term ${currentTerm}`, Code.FailedPrecondition);
   }
 }

@@ -9,9 +9,14 @@
  * (default 30 s): only a task that survives on its own proves the problem
  * is gone, not an older instance that was healthy all along.
  *
- * Kept in memory: a restarted master starts every app without delay.
+ * Kept in memory and persisted with the app at every failure (TaskFailures
+ * writes `launchBackoff` in the same batch as the task's end), so a master
+ * that restarts or takes over after a failover picks the delay up where it
+ * was instead of letting a crash loop flood the agents again. A reset is not
+ * written: the new master finds the same surviving task in the stored tasks
+ * and resets the delay on its first pass.
  */
-import type { AppRecord, TaskRecord } from '../model/records.js';
+import type { AppRecord, LaunchBackoffRecord, TaskRecord } from '../model/records.js';
 
 /** One app's backoff, for display. */
 export interface BackoffView {
@@ -23,19 +28,30 @@ export interface BackoffView {
   readonly nextLaunchAt?: number;
 }
 
-interface AppBackoff {
-  version: string;
-  failures: number;
-  delayMs: number;
-  lastFailureAt: number;
-  nextLaunchAt: number;
-}
+type AppBackoff = LaunchBackoffRecord;
 
 /** Launch delays per app. */
 export class LaunchBackoff {
   private readonly apps = new Map<string, AppBackoff>();
 
   constructor(private readonly resetAfterMs = 30_000) {}
+
+  /** Takes up the backoffs persisted with `apps` (a master starting on stored state). */
+  restore(apps: Iterable<AppRecord>): void {
+    for (const app of apps) {
+      const b = app.launchBackoff;
+      if (b === undefined || b.version !== app.version) continue;
+      // A stored delay never exceeds what the app allows now, so a damaged
+      // or hand-edited record cannot hold an app back for longer.
+      const delayMs = Math.min(b.delayMs, (app.spec.maxLaunchDelaySeconds ?? 300) * 1000);
+      this.apps.set(app.spec.id, { ...b, delayMs, nextLaunchAt: Math.min(b.nextLaunchAt, b.lastFailureAt + delayMs) });
+    }
+  }
+
+  /** The backoff to persist with `app` (after `failed`), or undefined when it has none. */
+  record(app: AppRecord): LaunchBackoffRecord | undefined {
+    return this.current(app);
+  }
 
   /** Counts a task of `app` that ended on its own at `endedAt`. */
   failed(app: AppRecord, endedAt: number): void {

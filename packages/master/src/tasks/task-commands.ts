@@ -25,6 +25,7 @@ export function taskSpecFor(task: TaskRecord, app: AppSpec): TaskSpec {
     container: app.container,
     fetch: (app.fetch ?? []).map((f) => ({ ...f })),
     user: app.user ?? '',
+    stopAfterDisconnectSeconds: app.stopAfterDisconnectSeconds,
   };
 }
 

@@ -2,7 +2,7 @@
  * What follows when a task of an app ends on its own (FAILED, or FINISHED:
  * an app's tasks are meant to keep running): the app's launch backoff grows
  * and the failure is recorded on the app as lastTaskFailure, so it outlives
- * the task, its sandbox and its agent. Kills the master asked for and lost
+ * the task, its sandbox and its agent; the backoff is persisted with it. Kills the master asked for and lost
  * agents are not the app's fault and count for neither.
  */
 import type { Clock } from '../model/clock.js';
@@ -41,7 +41,8 @@ export class TaskFailures {
       stderrTail: after.stderrTail ?? '',
       appVersion: after.appVersion,
     };
-    const updated: AppRecord = { ...app, lastTaskFailure: failure };
+    const launchBackoff = this.backoff.record(app);
+    const updated: AppRecord = { ...app, lastTaskFailure: failure, ...(launchBackoff !== undefined ? { launchBackoff } : {}) };
     return [{ kind: 'putApp', app: updated }];
   }
 }

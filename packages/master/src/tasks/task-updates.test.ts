@@ -1,5 +1,5 @@
 import { scalars } from '@drover/common';
-import { TaskReason, TaskState, TaskStatus } from '@drover/proto';
+import { HealthState, TaskReason, TaskState, TaskStatus } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
 import type { TaskRecord } from '../model/records.js';
 import { applyStatus, endByMaster } from './task-updates.js';
@@ -48,6 +48,16 @@ describe('task updates', () => {
     { name: 'an unknown enum value', from: 'RUNNING' as const, to: 99 as TaskState },
   ])('ignores $name', ({ from, to }) => {
     expect(applyStatus({ ...task, state: from }, status(to), 5000)).toBeUndefined();
+  });
+
+  it('keeps the newest health when an older status arrives late (a journal replayed after a failover)', () => {
+    const running = applyStatus(task, status(TaskState.TASK_STATE_RUNNING, { pid: 42, health: HealthState.HEALTH_STATE_UNKNOWN, timestamp: new Date(2000) }), 2100) as TaskRecord;
+    const healthy = applyStatus(running, status(TaskState.TASK_STATE_RUNNING, { pid: 42, health: HealthState.HEALTH_STATE_HEALTHY, timestamp: new Date(4000) }), 4100) as TaskRecord;
+    expect(healthy).toMatchObject({ health: 'HEALTHY', healthAt: 4000 });
+    // The registration brought the latest status; the replay brings the first one again.
+    expect(applyStatus(healthy, status(TaskState.TASK_STATE_RUNNING, { pid: 42, health: HealthState.HEALTH_STATE_UNKNOWN, timestamp: new Date(2000) }), 5000)).toBeUndefined();
+    // A newer one still counts.
+    expect(applyStatus(healthy, status(TaskState.TASK_STATE_RUNNING, { pid: 42, health: HealthState.HEALTH_STATE_UNHEALTHY, healthFailures: 1, timestamp: new Date(6000) }), 6100)).toMatchObject({ health: 'UNHEALTHY', healthAt: 6000 });
   });
 
   it('ends a live task as LOST once, and never an ended one', () => {

@@ -21,7 +21,7 @@ export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): 
   const reason = taskReasonCodec.name(status.reason);
   const withHealth = applyHealth(task, status, now) ?? task;
   return {
-    ...withHealth,
+    ...(task.state === 'UNREACHABLE' ? reachedAgain(withHealth) : withHealth),
     state: to,
     updatedAt: now,
     ...(to === 'RUNNING' && task.startedAt === undefined ? { startedAt: status.timestamp?.getTime() ?? now } : {}),
@@ -35,10 +35,30 @@ export function applyStatus(task: TaskRecord, status: TaskStatus, now: number): 
   };
 }
 
-/** The task with the health the status reports, or undefined when the health did not change. */
+/**
+ * An UNREACHABLE task its agent reports again (a healed partition): what
+ * said it was unreachable goes, and the status says the rest.
+ */
+function reachedAgain(task: TaskRecord): TaskRecord {
+  const { unreachableSince: _since, reason: _reason, message: _message, ...rest } = task;
+  return rest;
+}
+
+/**
+ * The task with the health the status reports, or undefined when the health
+ * did not change or the status is older than the health already recorded.
+ * Statuses of a task can arrive out of order: after a failover an agent
+ * registers with each task's latest status, then replays the ones no master
+ * acknowledged, oldest first, so "RUNNING, checks not run yet" may come
+ * after "HEALTHY". Applied, it would turn a healthy instance into an
+ * unknown one until the next check (what Marathon users saw on failover,
+ * marathon#3419); the agent's timestamp orders them.
+ */
 export function applyHealth(task: TaskRecord, status: TaskStatus, now: number): TaskRecord | undefined {
   const health = healthStateCodec.name(status.health);
   if (health === undefined) return undefined;
+  const at = status.timestamp?.getTime();
+  if (at !== undefined && task.healthAt !== undefined && at < task.healthAt) return undefined;
   const same =
     health === task.health &&
     status.healthFailures === (task.healthFailures ?? 0) &&
@@ -52,6 +72,7 @@ export function applyHealth(task: TaskRecord, status: TaskStatus, now: number): 
     healthFailed: status.healthFailed,
     healthMessage: status.healthMessage,
     everHealthy: (task.everHealthy ?? false) || health === 'HEALTHY',
+    ...(at !== undefined ? { healthAt: at } : {}),
     updatedAt: now,
   };
 }

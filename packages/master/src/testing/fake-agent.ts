@@ -52,6 +52,7 @@ export class FakeAgent {
       taskSpecs: [],
       agentSecret: '',
       portsInUse: [],
+      bootId: '',
       ...overrides,
     };
   }

@@ -8,6 +8,11 @@
  * Only agent certificates reach Connect under mutual TLS (the access
  * interceptor sees to it); which agent a Register may speak for is
  * registration's question (agent-identity.ts).
+ *
+ * A standby registers nobody: it answers the first message with NotLeader
+ * naming the leader's address ('' while it knows none: the agent then tries
+ * its next master) and ends the stream, so an agent never holds a session
+ * with a master that cannot command it.
  */
 import { Code, DroverError, type Logger, toGrpcError } from '@drover/common';
 import type { AgentMessage, AgentServiceServer, MasterMessage } from '@drover/proto';
@@ -16,7 +21,7 @@ import type { Caller } from '../../auth/caller.js';
 import { grpcCaller } from './grpc-access.js';
 import type { Clock } from '../../model/clock.js';
 import type { FileRelay } from '../../files/file-relay.js';
-import type { EpochSource } from '../../leadership/leadership.js';
+import type { Leadership } from '../../leadership/leadership.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import type { StatusHandler } from '../../tasks/status-handler.js';
 import { AgentSession } from '../../sessions/agent-session.js';
@@ -31,7 +36,8 @@ export interface AgentGatewayDeps {
   readonly statuses: StatusHandler;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly epoch: EpochSource;
+  /** The epoch stamped on every message, and whether this master leads (a standby only redirects). */
+  readonly leadership: Pick<Leadership, 'epoch' | 'isLeader' | 'leaderAddress'>;
   readonly heartbeatIntervalMs: number;
   /** Where agents' answers to file requests go. */
   readonly files?: FileRelay;
@@ -43,13 +49,13 @@ export interface AgentGatewayDeps {
 export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
   return {
     connect(stream: ServerDuplexStream<AgentMessage, MasterMessage>) {
-      const session = new AgentSession(stream, deps.epoch, deps.log, deps.clock.now());
+      const session = new AgentSession(stream, deps.leadership, deps.log, deps.clock.now());
       const caller = grpcCaller(stream, deps.secure);
       // Messages are handled strictly in arrival order: a status must not be
       // applied before the Register that precedes it has been recorded.
       let queue: Promise<void> = Promise.resolve();
       stream.on('data', (msg: AgentMessage) => {
-        queue = queue.then(() => handle(deps, session, caller, msg)).catch((error) => {
+        queue = queue.then(() => handle(deps, session, caller, msg, stream)).catch((error) => {
           deps.log.warn({ err: error, agentId: session.agentId, peer: session.peer }, 'closing agent stream after error');
           // An 'error' event is how a grpc-js server stream ends with a status
           // (destroy() would drop the call without telling the agent why).
@@ -76,12 +82,34 @@ export function agentGateway(deps: AgentGatewayDeps): AgentServiceServer {
   };
 }
 
-async function handle(deps: AgentGatewayDeps, session: AgentSession, caller: Caller, msg: AgentMessage): Promise<void> {
+/** A standby's whole answer: where the leader is, then the end of the stream. */
+function redirect(deps: AgentGatewayDeps, session: AgentSession, stream: ServerDuplexStream<AgentMessage, MasterMessage>): void {
+  const leader = deps.leadership.leaderAddress;
+  deps.log.debug({ peer: session.peer, leader }, 'standby: sending an agent to the leader');
+  // Epoch 0, whatever the leadership says: NotLeader commands nothing, and
+  // a fresh agent would keep any epoch it carried as the highest it has seen.
+  if (session.open) stream.write({ epoch: 0, message: { $case: 'notLeader', value: { leaderAddress: leader } } });
+  session.ended();
+  stream.end();
+}
+
+async function handle(
+  deps: AgentGatewayDeps,
+  session: AgentSession,
+  caller: Caller,
+  msg: AgentMessage,
+  stream: ServerDuplexStream<AgentMessage, MasterMessage>,
+): Promise<void> {
   const body = msg.message;
   if (!body) return;
   const now = deps.clock.now();
   session.heard(now);
   if (session.agentId === undefined) {
+    if (!deps.leadership.isLeader) {
+      // Once: what the agent sends before it reads NotLeader is dropped.
+      if (session.open) redirect(deps, session, stream);
+      return;
+    }
     if (body.$case !== 'register') {
       throw new DroverError(`the first message must be register, got ${body.$case}`, Code.FailedPrecondition);
     }

@@ -173,27 +173,38 @@ export interface ClusterFacts {
   /** This master's own gRPC address. */
   readonly grpcAddress: string;
   /** Who leads, and the current epoch (it may be raised while the master runs). */
-  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress'>;
+  readonly leadership: Pick<Leadership, 'isLeader' | 'epoch' | 'leaderAddress' | 'leaderHttpAddress' | 'masters'>;
+  /** True when this master runs with others (an election decides who leads). */
+  readonly ha: boolean;
   readonly startedAt: number;
   readonly storeKind: string;
 }
 
-/** Cluster service. */
+/**
+ * Cluster service. Info answers on every master, standbys included (see
+ * standby-interceptor.ts): it is how clients learn who leads. A standby's
+ * counts are those of the state it holds, which is not the leader's.
+ */
 export function clusterServer(state: ClusterState, facts: ClusterFacts, clock: Clock): ClusterServer {
   return {
-    info: unary(
-      (): InfoResponse => ({
+    info: unary(async (): Promise<InfoResponse> => {
+      const masters = await facts.leadership.masters();
+      const { isLeader } = facts.leadership;
+      return {
         version: DROVER_VERSION,
         leader: facts.leadership.leaderAddress,
-        isLeader: facts.leadership.isLeader,
+        isLeader,
         uptimeSeconds: (clock.now() - facts.startedAt) / 1000,
         startedAt: new Date(facts.startedAt),
-        epoch: facts.leadership.epoch,
+        // The leader's epoch, which a standby knows only from the masters list.
+        epoch: isLeader ? facts.leadership.epoch : (masters.find((m) => m.isLeader)?.epoch ?? 0),
         agentsActive: state.allAgents().filter((a) => a.state === 'ACTIVE').length,
         apps: state.allApps().length,
         tasksLive: state.allTasks().filter((t) => isLive(t.state)).length,
         store: facts.storeKind,
-      }),
-    ),
+        masters: masters.map((m) => ({ grpcAddress: m.grpc, httpAddress: m.http, role: m.isLeader ? 'leader' : 'standby', epoch: m.epoch })),
+        leaderHttp: facts.leadership.leaderHttpAddress,
+      };
+    }),
   };
 }

@@ -4,7 +4,8 @@
  * event stream under /v2 (marathon/marathon-api.ts). The web UI is added
  * here by a later feature. With TLS, every route but /ping needs a client
  * certificate from the cluster's CA with a role allowed to use it
- * (http-access.ts).
+ * (http-access.ts). While this master is a standby, /v2 goes to the leader
+ * (leader-proxy.ts).
  */
 import { isLive, type Logger, type TlsMaterial } from '@drover/common';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,6 +14,7 @@ import type { ApiServices } from '../api-services.js';
 import type { ClusterState } from '../../state/cluster-state.js';
 import type { ClusterFacts } from '../grpc/client-services.js';
 import { requireHttpRoles } from './http-access.js';
+import { registerLeaderProxy } from './leader-proxy.js';
 import type { EventStreamOptions } from './marathon/event-stream.js';
 import { registerMarathonApi } from './marathon/marathon-api.js';
 import { listenFailure } from '../listen-failure.js';
@@ -44,10 +46,12 @@ export async function startHttpServer(core: ApiServices, options: HttpServerOpti
     https: tls ? { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: false } : null,
   });
   requireHttpRoles(app, tls !== undefined, options.log);
+  let port = options.port;
+  const httpAddress = () => `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${port}`;
+  await registerLeaderProxy(app, { leadership: facts.leadership, self: httpAddress, tls });
   const registry = metrics(core.state);
   app.get('/ping', async (_req, reply) => reply.type('text/plain').send('pong'));
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
-  let port = options.port;
   registerMarathonApi(app, {
     core,
     facts: {
@@ -55,9 +59,10 @@ export async function startHttpServer(core: ApiServices, options: HttpServerOpti
         return facts.grpcAddress;
       },
       leadership: facts.leadership,
+      ha: facts.ha,
       startedAt: facts.startedAt,
       storeKind: facts.storeKind,
-      httpAddress: () => `${options.advertisedHost.includes(':') ? `[${options.advertisedHost}]` : options.advertisedHost}:${port}`,
+      httpAddress,
       https: tls !== undefined,
     },
     events: options.events,

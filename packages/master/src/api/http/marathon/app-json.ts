@@ -12,12 +12,10 @@ export type Json = Record<string, unknown>;
 
 /**
  * Marathon fields whose value is fixed in Drover, answered so that clients
- * reading them see the truth: tasks use host networking, scale-down kills
- * the youngest first.
+ * reading them see the truth: tasks use host networking.
  */
 const FIXED_FIELDS = {
   networks: [{ mode: 'host' }],
-  killSelection: 'YOUNGEST_FIRST',
 } as const;
 
 /** One version of an app's definition, as GET /v2/apps/{id}/versions/{version} answers it. */
@@ -25,7 +23,7 @@ export function appDefinitionJson(spec: AppSpec, version: string): Json {
   // A non-zero port is a required host port in Drover: say so in Marathon's
   // terms, so the definition posted back means the same.
   const requirePorts = spec.portDefinitions.some((p) => p.port !== 0);
-  return { ...appSpecToDefinition(spec), requirePorts, ...FIXED_FIELDS, version };
+  return { killSelection: 'YOUNGEST_FIRST', ...appSpecToDefinition(spec), requirePorts, ...FIXED_FIELDS, version };
 }
 
 /** What an app's JSON may carry besides its definition and counts. */

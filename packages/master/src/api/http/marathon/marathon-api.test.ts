@@ -101,6 +101,7 @@ describe('apps', () => {
       requirePorts: false,
       networks: [{ mode: 'host' }],
       killSelection: 'YOUNGEST_FIRST',
+      unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 600 },
       version: expect.stringMatching(ISO),
       versionInfo: { lastScalingAt: created.body.version, lastConfigChangeAt: created.body.version },
       tasksStaged: 0,

@@ -1,5 +1,5 @@
 import { appDefinitionSchema, ValidationError } from '@drover/common';
-import { ConstraintOperator, HealthCheckProtocol } from '@drover/proto';
+import { type AppSpec, ConstraintOperator, HealthCheckProtocol, KillSelection } from '@drover/proto';
 import { describe, expect, it } from 'vitest';
 import { MARATHON_1_4_APP_ANSWER, MARATHON_1_9_APP_ANSWER } from '../../../testing/marathon-app-fixtures.js';
 import { fromMarathonApp, MARATHON_FIELD_RULES, parseMarathonApp } from './marathon-app-input.js';
@@ -35,11 +35,11 @@ describe('Marathon fields with their no-op default are accepted and dropped', ()
     { name: 'ipAddress null', fields: { ipAddress: null } },
     { name: 'residency null', fields: { residency: null } },
     { name: 'secrets {}', fields: { secrets: {} } },
-    { name: 'killSelection YOUNGEST_FIRST', fields: { killSelection: 'YOUNGEST_FIRST' } },
+    { name: 'killSelection YOUNGEST_FIRST (the default)', fields: { killSelection: 'YOUNGEST_FIRST' } },
     { name: 'host networking', fields: { networks: [{ mode: 'host' }] } },
     { name: 'container null', fields: { container: null } },
     { name: 'plain MESOS container', fields: { container: { type: 'MESOS', volumes: [] } } },
-    { name: 'default unreachableStrategy', fields: { unreachableStrategy: { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 } } },
+    { name: "Drover's default unreachableStrategy", fields: { unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 600 } } },
     { name: 'check null', fields: { check: null } },
     {
       name: 'read-only fields',
@@ -82,6 +82,18 @@ describe('Marathon fields with their no-op default are accepted and dropped', ()
 });
 
 describe('Marathon features Drover runs', () => {
+  it.each<{ name: string; fields: Record<string, unknown>; expected: Partial<AppSpec> }>([
+    { name: 'unreachableStrategy as Marathon writes it', fields: { unreachableStrategy: { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 } }, expected: { unreachableStrategy: { inactiveAfterSeconds: 300, expungeAfterSeconds: 600, disabled: false } } },
+    { name: 'unreachableStrategy with a field left out', fields: { unreachableStrategy: { inactiveAfterSeconds: 60 } }, expected: { unreachableStrategy: { inactiveAfterSeconds: 60, expungeAfterSeconds: 600, disabled: false } } },
+    { name: 'unreachableStrategy "disabled"', fields: { unreachableStrategy: 'disabled' }, expected: { unreachableStrategy: { disabled: true } } },
+    { name: 'no unreachableStrategy: replaced at once', fields: {}, expected: { unreachableStrategy: { inactiveAfterSeconds: 0, expungeAfterSeconds: 600, disabled: false }, killSelection: KillSelection.KILL_SELECTION_YOUNGEST_FIRST } },
+    { name: 'killSelection OLDEST_FIRST', fields: { killSelection: 'OLDEST_FIRST' }, expected: { killSelection: KillSelection.KILL_SELECTION_OLDEST_FIRST } },
+    { name: 'stopAfterDisconnectSeconds (Drover extension)', fields: { stopAfterDisconnectSeconds: 20 }, expected: { stopAfterDisconnectSeconds: 20 } },
+  ])('$name', ({ fields, expected }) => {
+    expect(parseMarathonApp({ ...BASE, ...fields })).toMatchObject(expected);
+  });
+
+
   it.each([
     { name: 'a Docker container', fields: { container: { type: 'DOCKER', docker: { image: 'nginx:1.25', network: 'BRIDGE', portMappings: [{ containerPort: 80, hostPort: 0, servicePort: 10000, protocol: 'tcp' }] } } } },
     { name: 'fetch', fields: { fetch: [{ uri: 'https://example.com/app.tgz', extract: true, executable: false, cache: false }] } },
@@ -105,11 +117,18 @@ describe('Marathon fields with other values are reported, never dropped', () => 
     { name: 'ip per container', fields: { ipAddress: { networkName: 'dcos' } }, path: 'ipAddress', message: /^is \{"networkName":"dcos"\} but/ },
     { name: 'residency', fields: { residency: { taskLostBehavior: 'WAIT_FOREVER' } }, path: 'residency', message: /not support/ },
     { name: 'secrets', fields: { secrets: { db: { source: 'db-pass' } } }, path: 'secrets', message: /not support/ },
-    { name: 'killSelection', fields: { killSelection: 'OLDEST_FIRST' }, path: 'killSelection', message: /^is "OLDEST_FIRST" but/ },
+    { name: 'killSelection unknown', fields: { killSelection: 'RANDOM' }, path: 'killSelection', message: /^must be one of "YOUNGEST_FIRST", "OLDEST_FIRST"$/ },
     { name: 'container networking', fields: { networks: [{ mode: 'container', name: 'dcos' }] }, path: 'networks', message: /only \[\{"mode": "host"\}\] is accepted/ },
     { name: 'a MESOS container with an image (the Mesos containerizer)', fields: { container: { type: 'MESOS', docker: { image: 'nginx' } } }, path: 'container.type', message: /^must be one of "DOCKER"$/ },
-    { name: 'unreachableStrategy disabled', fields: { unreachableStrategy: 'disabled' }, path: 'unreachableStrategy', message: /^is "disabled" but/ },
-    { name: 'unreachableStrategy short', fields: { unreachableStrategy: { inactiveAfterSeconds: 60 } }, path: 'unreachableStrategy', message: /not support/ },
+    {
+      name: 'unreachableStrategy inactive after expunge',
+      fields: { unreachableStrategy: { inactiveAfterSeconds: 700, expungeAfterSeconds: 600 } },
+      path: 'unreachableStrategy.inactiveAfterSeconds',
+      message: /^must be at most expungeAfterSeconds \(600\)$/,
+    },
+    { name: 'unreachableStrategy negative', fields: { unreachableStrategy: { inactiveAfterSeconds: -1 } }, path: 'unreachableStrategy.inactiveAfterSeconds', message: /^must be at least 0$/ },
+    { name: 'unreachableStrategy beyond a week', fields: { unreachableStrategy: { expungeAfterSeconds: 604801 } }, path: 'unreachableStrategy.expungeAfterSeconds', message: /^must be at most 604800$/ },
+    { name: 'stopAfterDisconnectSeconds zero', fields: { stopAfterDisconnectSeconds: 0 }, path: 'stopAfterDisconnectSeconds', message: /./ },
     { name: 'health check over IPv6', fields: { healthChecks: [{ protocol: 'MESOS_HTTP', ipProtocol: 'IPv6' }] }, path: 'healthChecks[0].ipProtocol', message: /^is "IPv6" but .* only "IPv4" is accepted$/ },
     { name: 'secret in env', fields: { env: { DB_PASSWORD: { secret: 'db' } } }, path: 'env.DB_PASSWORD', message: /^is a secret reference but Drover does not support secrets$/ },
     { name: 'ports disagreeing with portDefinitions', fields: { ports: [80], portDefinitions: [{ port: 81 }] }, path: 'ports', message: /^is \[80\] but portDefinitions has ports \[81\]/ },

@@ -57,9 +57,6 @@ function noOp(accepted: string, isNoOp: (value: unknown) => boolean, describe?: 
 const isEmptyList = (v: unknown): boolean => Array.isArray(v) && v.length === 0;
 const isEmptyObject = (v: unknown): boolean => isRecord(v) && Object.keys(v).length === 0;
 
-/** Marathon's default unreachable strategy (inactive after 5 minutes, expunged after 10). */
-const UNREACHABLE_DEFAULT = { inactiveAfterSeconds: 300, expungeAfterSeconds: 600 } as const;
-
 /** Host networking, as Marathon writes it: `[{mode: "host"}]` (or no entry at all). */
 function isHostNetworking(v: unknown): boolean {
   return Array.isArray(v) && v.every((n) => isRecord(n) && n.mode === 'host' && Object.keys(n).every((k) => k === 'mode' || (k === 'labels' && isEmptyObject(n.labels))));
@@ -97,14 +94,7 @@ export const MARATHON_FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   ipAddress: noOp('null', () => false),
   residency: noOp('null', () => false),
   secrets: noOp('{}', isEmptyObject),
-  killSelection: noOp('"YOUNGEST_FIRST"', (v) => v === 'YOUNGEST_FIRST'),
   networks: noOp('[{"mode": "host"}]', isHostNetworking),
-  unreachableStrategy: noOp(
-    '{"inactiveAfterSeconds": 300, "expungeAfterSeconds": 600}',
-    (v) =>
-      isRecord(v) &&
-      Object.entries(v).every(([k, x]) => Object.hasOwn(UNREACHABLE_DEFAULT, k) && x === UNREACHABLE_DEFAULT[k as keyof typeof UNREACHABLE_DEFAULT]),
-  ),
   check: noOp('null', () => false),
   resourceLimits: noOp('null', () => false),
 };

@@ -1,7 +1,10 @@
 /**
  * /v2/info and /v2/leader: who serves the API, as the master's Leadership
- * says. A single master is always the leader (standbys are planned), so
- * there is no leadership to abdicate: DELETE /v2/leader answers 501.
+ * says. Every master answers both itself, standbys included (the leader
+ * proxy leaves them alone), as Marathon does: GET /v2/leader names the
+ * leader's HTTP address, or answers 404 while none is known. Abdication is
+ * not implemented: DELETE /v2/leader answers 501 (a standby passes it to
+ * the leader).
  */
 import { Code, DROVER_VERSION, DroverError } from '@drover/common';
 import type { FastifyInstance } from 'fastify';
@@ -20,15 +23,24 @@ export interface ServerFacts extends ClusterFacts {
 export function serverRoutes(v2: FastifyInstance, facts: ServerFacts): void {
   v2.get('/info', () => infoJson(facts));
   v2.get('/leader', () => {
-    if (!facts.leadership.isLeader) {
-      const known = facts.leadership.leaderAddress;
-      throw new DroverError(`this master is not the leader${known ? ` (the leader's gRPC address is ${known})` : ', and no leader is known'}`, Code.Unavailable);
-    }
-    return { leader: facts.httpAddress() };
+    const leader = leaderHttp(facts);
+    // Marathon's words and status while an election is under way.
+    if (leader === '') throw new DroverError('There is no leader', Code.NotFound);
+    return { leader };
   });
   v2.delete('/leader', () => {
-    throw new DroverError('this master runs without standbys: there is no leadership to hand over', Code.Unimplemented);
+    throw new DroverError(
+      facts.ha ? 'handing leadership over is not implemented: stop the leader instead' : 'this master runs without standbys: there is no leadership to hand over',
+      Code.Unimplemented,
+    );
   });
+}
+
+/** The leader's HTTP address as clients reach it; '' while none is known. */
+function leaderHttp(facts: ServerFacts): string {
+  // The leader names itself the way its own HTTP server sees it.
+  if (facts.leadership.isLeader) return facts.leadership.leaderHttpAddress || facts.httpAddress();
+  return facts.leadership.leaderHttpAddress;
 }
 
 /** Marathon's GET /v2/info, with the fields that mean something in Drover. */
@@ -41,14 +53,14 @@ export function infoJson(facts: ServerFacts): Json {
     version: DROVER_VERSION,
     buildref: null,
     elected: facts.leadership.isLeader,
-    leader: facts.leadership.isLeader ? address : null,
+    leader: leaderHttp(facts) || null,
     frameworkId: null,
     marathon_config: {
       // Where agents connect (Drover's gRPC port, in Mesos' place).
       master: facts.grpcAddress,
       framework_name: 'drover',
       hostname,
-      ha: false,
+      ha: facts.ha,
       checkpoint: true,
       executor: '//cmd',
       failover_timeout: null,

@@ -16,7 +16,10 @@ export enum AgentState {
   AGENT_STATE_ACTIVE = 1,
   /** AGENT_STATE_DISCONNECTED - Its stream dropped; it has until the lost timeout to come back. */
   AGENT_STATE_DISCONNECTED = 2,
-  /** AGENT_STATE_LOST - Silent for longer than the lost timeout: its tasks were replaced. */
+  /**
+   * AGENT_STATE_LOST - Silent for longer than the lost timeout: its tasks are UNREACHABLE (and
+   * replaced as their apps' unreachable_strategy says).
+   */
   AGENT_STATE_LOST = 3,
   UNRECOGNIZED = -1,
 }
@@ -108,6 +111,12 @@ export interface Agent {
    * hold). They are never assigned to tasks while in use.
    */
   foreignPorts: PortRange[];
+  /**
+   * The boot id of its machine at its last registration (Register.boot_id):
+   * when it changes, the machine restarted. Empty for agents older than boot
+   * ids.
+   */
+  bootId: string;
 }
 
 export interface Agent_AttributesEntry {
@@ -133,6 +142,7 @@ function createBaseAgent(): Agent {
     drainDeadline: undefined,
     capabilities: [],
     foreignPorts: [],
+    bootId: "",
   };
 }
 
@@ -185,6 +195,9 @@ export const Agent: MessageFns<Agent> = {
     }
     for (const v of message.foreignPorts) {
       PortRange.encode(v!, writer.uint32(130).fork()).join();
+    }
+    if (message.bootId !== "") {
+      writer.uint32(138).string(message.bootId);
     }
     return writer;
   },
@@ -333,6 +346,14 @@ export const Agent: MessageFns<Agent> = {
             message.foreignPorts.push(PortRange.decode(reader, reader.uint32()));
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.bootId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -394,6 +415,11 @@ export const Agent: MessageFns<Agent> = {
         : globalThis.Array.isArray(object?.foreign_ports)
         ? object.foreign_ports.map((e: any) => PortRange.fromJSON(e))
         : [],
+      bootId: isSet(object.bootId)
+        ? globalThis.String(object.bootId)
+        : isSet(object.boot_id)
+        ? globalThis.String(object.boot_id)
+        : "",
     };
   },
 
@@ -453,6 +479,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.foreignPorts?.length) {
       obj.foreignPorts = message.foreignPorts.map((e) => PortRange.toJSON(e));
     }
+    if (message.bootId !== "") {
+      obj.bootId = message.bootId;
+    }
     return obj;
   },
 
@@ -489,6 +518,7 @@ export const Agent: MessageFns<Agent> = {
     message.drainDeadline = object.drainDeadline ?? undefined;
     message.capabilities = object.capabilities?.map((e) => e) || [];
     message.foreignPorts = object.foreignPorts?.map((e) => PortRange.fromPartial(e)) || [];
+    message.bootId = object.bootId ?? "";
     return message;
   },
 };

@@ -170,6 +170,15 @@ export interface Register {
    * placements from the first moment, before the first usage sample.
    */
   portsInUse: PortRange[];
+  /**
+   * The Linux boot id of the agent's machine (/proc/sys/kernel/random/boot_id;
+   * where that file is missing, a random id the agent keeps in its work
+   * dir). The same boot id as last time means the agent was only out of
+   * touch (a partition, a frozen or restarted agent process): its tasks may
+   * still run. Another one means the machine restarted: the tasks it had
+   * are gone, whatever it reports. Empty from agents older than boot ids.
+   */
+  bootId: string;
 }
 
 export interface Register_AttributesEntry {
@@ -735,6 +744,7 @@ function createBaseRegister(): Register {
     agentSecret: "",
     taskSpecs: [],
     portsInUse: [],
+    bootId: "",
   };
 }
 
@@ -775,6 +785,9 @@ export const Register: MessageFns<Register> = {
     }
     for (const v of message.portsInUse) {
       PortRange.encode(v!, writer.uint32(98).fork()).join();
+    }
+    if (message.bootId !== "") {
+      writer.uint32(106).string(message.bootId);
     }
     return writer;
   },
@@ -891,6 +904,14 @@ export const Register: MessageFns<Register> = {
             message.portsInUse.push(PortRange.decode(reader, reader.uint32()));
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.bootId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -948,6 +969,11 @@ export const Register: MessageFns<Register> = {
         : globalThis.Array.isArray(object?.ports_in_use)
         ? object.ports_in_use.map((e: any) => PortRange.fromJSON(e))
         : [],
+      bootId: isSet(object.bootId)
+        ? globalThis.String(object.bootId)
+        : isSet(object.boot_id)
+        ? globalThis.String(object.boot_id)
+        : "",
     };
   },
 
@@ -995,6 +1021,9 @@ export const Register: MessageFns<Register> = {
     if (message.portsInUse?.length) {
       obj.portsInUse = message.portsInUse.map((e) => PortRange.toJSON(e));
     }
+    if (message.bootId !== "") {
+      obj.bootId = message.bootId;
+    }
     return obj;
   },
 
@@ -1025,6 +1054,7 @@ export const Register: MessageFns<Register> = {
     message.agentSecret = object.agentSecret ?? "";
     message.taskSpecs = object.taskSpecs?.map((e) => TaskSpec.fromPartial(e)) || [];
     message.portsInUse = object.portsInUse?.map((e) => PortRange.fromPartial(e)) || [];
+    message.bootId = object.bootId ?? "";
     return message;
   },
 };

@@ -286,6 +286,52 @@ export function dockerNetworkToJSON(object: DockerNetwork): string {
   }
 }
 
+/**
+ * Which of an app's tasks go first when it has too many (Marathon's
+ * killSelection): a scale-down, or copies too many after a healed partition.
+ */
+export enum KillSelection {
+  /** KILL_SELECTION_UNSPECIFIED - YOUNGEST_FIRST. */
+  KILL_SELECTION_UNSPECIFIED = 0,
+  /** KILL_SELECTION_YOUNGEST_FIRST - The most recently started tasks are killed first (the default). */
+  KILL_SELECTION_YOUNGEST_FIRST = 1,
+  /** KILL_SELECTION_OLDEST_FIRST - The oldest tasks are killed first. */
+  KILL_SELECTION_OLDEST_FIRST = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function killSelectionFromJSON(object: any): KillSelection {
+  switch (object) {
+    case 0:
+    case "KILL_SELECTION_UNSPECIFIED":
+      return KillSelection.KILL_SELECTION_UNSPECIFIED;
+    case 1:
+    case "KILL_SELECTION_YOUNGEST_FIRST":
+      return KillSelection.KILL_SELECTION_YOUNGEST_FIRST;
+    case 2:
+    case "KILL_SELECTION_OLDEST_FIRST":
+      return KillSelection.KILL_SELECTION_OLDEST_FIRST;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return KillSelection.UNRECOGNIZED;
+  }
+}
+
+export function killSelectionToJSON(object: KillSelection): string {
+  switch (object) {
+    case KillSelection.KILL_SELECTION_UNSPECIFIED:
+      return "KILL_SELECTION_UNSPECIFIED";
+    case KillSelection.KILL_SELECTION_YOUNGEST_FIRST:
+      return "KILL_SELECTION_YOUNGEST_FIRST";
+    case KillSelection.KILL_SELECTION_OLDEST_FIRST:
+      return "KILL_SELECTION_OLDEST_FIRST";
+    case KillSelection.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** A host port an app's tasks need, as in Marathon's portDefinitions. */
 export interface PortDefinition {
   /** Host port to reserve; 0 means any free port from the agent's ranges. */
@@ -477,6 +523,37 @@ export interface UpgradeStrategy {
 }
 
 /**
+ * What happens to an app's tasks whose agent stops answering (Marathon's
+ * unreachableStrategy). Such a task is UNREACHABLE at once; it still counts
+ * toward the app until inactive_after_seconds have passed, then it is
+ * replaced; after expunge_after_seconds it is given up (LOST) and killed if
+ * its agent ever returns. Before that, a returning agent brings it back.
+ */
+export interface UnreachableStrategy {
+  /**
+   * Seconds an UNREACHABLE task still counts before it is replaced. Default
+   * 0: replaced as soon as its agent is declared unreachable (Marathon's
+   * default is 300). At most expunge_after_seconds.
+   */
+  inactiveAfterSeconds?:
+    | number
+    | undefined;
+  /**
+   * Seconds after which an UNREACHABLE task is given up for good. Default
+   * 600, as in Marathon.
+   */
+  expungeAfterSeconds?:
+    | number
+    | undefined;
+  /**
+   * Marathon's "disabled": a task whose agent stops answering is LOST at
+   * once (replaced, and killed if its agent returns); the durations are
+   * then ignored.
+   */
+  disabled: boolean;
+}
+
+/**
  * What an app should be: Marathon's field names and meaning. Fields marked
  * optional take Marathon's default when unset (cpus 1, mem 128, disk 0,
  * gpus 0, instances 1, backoffSeconds 1, backoffFactor 1.15,
@@ -555,6 +632,22 @@ export interface AppSpec {
   fetch: FetchUri[];
   /** OS user to run the task as (the agent refuses if it cannot). */
   user: string;
+  /** What happens to tasks whose agent stops answering the master. */
+  unreachableStrategy?:
+    | UnreachableStrategy
+    | undefined;
+  /** Which tasks go first when the app has too many. Default YOUNGEST_FIRST. */
+  killSelection: KillSelection;
+  /**
+   * Drover's own (as Nomad's stop_after_client_disconnect): a task's own
+   * agent kills it once the agent has heard from no master for this many
+   * seconds, so that a task cut off with its agent does not keep running
+   * beside its replacement (singletons stay single). Unset: never. Below
+   * the master's lost timeout plus unreachable_strategy.inactive_after_seconds,
+   * the cut-off copy is gone before its replacement is started. JSON
+   * "stopAfterDisconnectSeconds".
+   */
+  stopAfterDisconnectSeconds?: number | undefined;
 }
 
 export interface AppSpec_EnvEntry {
@@ -2306,6 +2399,115 @@ export const UpgradeStrategy: MessageFns<UpgradeStrategy> = {
   },
 };
 
+function createBaseUnreachableStrategy(): UnreachableStrategy {
+  return { inactiveAfterSeconds: undefined, expungeAfterSeconds: undefined, disabled: false };
+}
+
+export const UnreachableStrategy: MessageFns<UnreachableStrategy> = {
+  encode(message: UnreachableStrategy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.inactiveAfterSeconds !== undefined) {
+      writer.uint32(9).double(message.inactiveAfterSeconds);
+    }
+    if (message.expungeAfterSeconds !== undefined) {
+      writer.uint32(17).double(message.expungeAfterSeconds);
+    }
+    if (message.disabled !== false) {
+      writer.uint32(24).bool(message.disabled);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnreachableStrategy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnreachableStrategy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.inactiveAfterSeconds = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.expungeAfterSeconds = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.disabled = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnreachableStrategy {
+    return {
+      inactiveAfterSeconds: isSet(object.inactiveAfterSeconds)
+        ? globalThis.Number(object.inactiveAfterSeconds)
+        : isSet(object.inactive_after_seconds)
+        ? globalThis.Number(object.inactive_after_seconds)
+        : undefined,
+      expungeAfterSeconds: isSet(object.expungeAfterSeconds)
+        ? globalThis.Number(object.expungeAfterSeconds)
+        : isSet(object.expunge_after_seconds)
+        ? globalThis.Number(object.expunge_after_seconds)
+        : undefined,
+      disabled: isSet(object.disabled) ? globalThis.Boolean(object.disabled) : false,
+    };
+  },
+
+  toJSON(message: UnreachableStrategy): unknown {
+    const obj: any = {};
+    if (message.inactiveAfterSeconds !== undefined) {
+      obj.inactiveAfterSeconds = floatToJson(message.inactiveAfterSeconds);
+    }
+    if (message.expungeAfterSeconds !== undefined) {
+      obj.expungeAfterSeconds = floatToJson(message.expungeAfterSeconds);
+    }
+    if (message.disabled !== false) {
+      obj.disabled = message.disabled;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnreachableStrategy>): UnreachableStrategy {
+    return UnreachableStrategy.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnreachableStrategy>): UnreachableStrategy {
+    const message = createBaseUnreachableStrategy();
+    message.inactiveAfterSeconds = object.inactiveAfterSeconds ?? undefined;
+    message.expungeAfterSeconds = object.expungeAfterSeconds ?? undefined;
+    message.disabled = object.disabled ?? false;
+    return message;
+  },
+};
+
 function createBaseAppSpec(): AppSpec {
   return {
     id: "",
@@ -2330,6 +2532,9 @@ function createBaseAppSpec(): AppSpec {
     container: undefined,
     fetch: [],
     user: "",
+    unreachableStrategy: undefined,
+    killSelection: 0,
+    stopAfterDisconnectSeconds: undefined,
   };
 }
 
@@ -2400,6 +2605,15 @@ export const AppSpec: MessageFns<AppSpec> = {
     }
     if (message.user !== "") {
       writer.uint32(178).string(message.user);
+    }
+    if (message.unreachableStrategy !== undefined) {
+      UnreachableStrategy.encode(message.unreachableStrategy, writer.uint32(186).fork()).join();
+    }
+    if (message.killSelection !== 0) {
+      writer.uint32(192).int32(message.killSelection);
+    }
+    if (message.stopAfterDisconnectSeconds !== undefined) {
+      writer.uint32(201).double(message.stopAfterDisconnectSeconds);
     }
     return writer;
   },
@@ -2599,6 +2813,30 @@ export const AppSpec: MessageFns<AppSpec> = {
             message.user = reader.string();
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.unreachableStrategy = UnreachableStrategy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.killSelection = reader.int32() as any;
+            continue;
+          }
+          case 25: {
+            if (tag !== 201) {
+              break;
+            }
+
+            message.stopAfterDisconnectSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2697,6 +2935,21 @@ export const AppSpec: MessageFns<AppSpec> = {
         ? object.fetch.map((e: any) => FetchUri.fromJSON(e))
         : [],
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      unreachableStrategy: isSet(object.unreachableStrategy)
+        ? UnreachableStrategy.fromJSON(object.unreachableStrategy)
+        : isSet(object.unreachable_strategy)
+        ? UnreachableStrategy.fromJSON(object.unreachable_strategy)
+        : undefined,
+      killSelection: isSet(object.killSelection)
+        ? killSelectionFromJSON(object.killSelection)
+        : isSet(object.kill_selection)
+        ? killSelectionFromJSON(object.kill_selection)
+        : 0,
+      stopAfterDisconnectSeconds: isSet(object.stopAfterDisconnectSeconds)
+        ? globalThis.Number(object.stopAfterDisconnectSeconds)
+        : isSet(object.stop_after_disconnect_seconds)
+        ? globalThis.Number(object.stop_after_disconnect_seconds)
+        : undefined,
     };
   },
 
@@ -2780,6 +3033,15 @@ export const AppSpec: MessageFns<AppSpec> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.unreachableStrategy !== undefined) {
+      obj.unreachableStrategy = UnreachableStrategy.toJSON(message.unreachableStrategy);
+    }
+    if (message.killSelection !== 0) {
+      obj.killSelection = killSelectionToJSON(message.killSelection);
+    }
+    if (message.stopAfterDisconnectSeconds !== undefined) {
+      obj.stopAfterDisconnectSeconds = floatToJson(message.stopAfterDisconnectSeconds);
+    }
     return obj;
   },
 
@@ -2830,6 +3092,11 @@ export const AppSpec: MessageFns<AppSpec> = {
       : undefined;
     message.fetch = object.fetch?.map((e) => FetchUri.fromPartial(e)) || [];
     message.user = object.user ?? "";
+    message.unreachableStrategy = (object.unreachableStrategy !== undefined && object.unreachableStrategy !== null)
+      ? UnreachableStrategy.fromPartial(object.unreachableStrategy)
+      : undefined;
+    message.killSelection = object.killSelection ?? 0;
+    message.stopAfterDisconnectSeconds = object.stopAfterDisconnectSeconds ?? undefined;
     return message;
   },
 };

@@ -48,6 +48,28 @@ export interface InfoResponse {
   tasksLive: number;
   /** Kind of state store: "sqlite" or "etcd". */
   store: string;
+  /**
+   * Every master taking part (the leader first), as the answering master's
+   * leadership knows them; one entry for a master without standbys.
+   */
+  masters: MasterInfo[];
+  /**
+   * host:port of the leading master's HTTP API (REST, SSE); empty while no
+   * leader is known.
+   */
+  leaderHttp: string;
+}
+
+/** One master of the cluster. */
+export interface MasterInfo {
+  /** host:port of its gRPC API (agents and clients). */
+  grpcAddress: string;
+  /** host:port of its HTTP API (REST, SSE, metrics). */
+  httpAddress: string;
+  /** "leader" or "standby". */
+  role: string;
+  /** The leader's epoch; 0 for a standby. */
+  epoch: number;
 }
 
 function createBaseInfoRequest(): InfoRequest {
@@ -114,6 +136,8 @@ function createBaseInfoResponse(): InfoResponse {
     apps: 0,
     tasksLive: 0,
     store: "",
+    masters: [],
+    leaderHttp: "",
   };
 }
 
@@ -148,6 +172,12 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     }
     if (message.store !== "") {
       writer.uint32(82).string(message.store);
+    }
+    for (const v of message.masters) {
+      MasterInfo.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.leaderHttp !== "") {
+      writer.uint32(98).string(message.leaderHttp);
     }
     return writer;
   },
@@ -245,6 +275,22 @@ export const InfoResponse: MessageFns<InfoResponse> = {
             message.store = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.masters.push(MasterInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.leaderHttp = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -289,6 +335,14 @@ export const InfoResponse: MessageFns<InfoResponse> = {
         ? globalThis.Number(object.tasks_live)
         : 0,
       store: isSet(object.store) ? globalThis.String(object.store) : "",
+      masters: globalThis.Array.isArray(object?.masters)
+        ? object.masters.map((e: any) => MasterInfo.fromJSON(e))
+        : [],
+      leaderHttp: isSet(object.leaderHttp)
+        ? globalThis.String(object.leaderHttp)
+        : isSet(object.leader_http)
+        ? globalThis.String(object.leader_http)
+        : "",
     };
   },
 
@@ -324,6 +378,12 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     if (message.store !== "") {
       obj.store = message.store;
     }
+    if (message.masters?.length) {
+      obj.masters = message.masters.map((e) => MasterInfo.toJSON(e));
+    }
+    if (message.leaderHttp !== "") {
+      obj.leaderHttp = message.leaderHttp;
+    }
     return obj;
   },
 
@@ -342,11 +402,148 @@ export const InfoResponse: MessageFns<InfoResponse> = {
     message.apps = object.apps ?? 0;
     message.tasksLive = object.tasksLive ?? 0;
     message.store = object.store ?? "";
+    message.masters = object.masters?.map((e) => MasterInfo.fromPartial(e)) || [];
+    message.leaderHttp = object.leaderHttp ?? "";
     return message;
   },
 };
 
-/** Facts about the cluster as a whole. */
+function createBaseMasterInfo(): MasterInfo {
+  return { grpcAddress: "", httpAddress: "", role: "", epoch: 0 };
+}
+
+export const MasterInfo: MessageFns<MasterInfo> = {
+  encode(message: MasterInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.grpcAddress !== "") {
+      writer.uint32(10).string(message.grpcAddress);
+    }
+    if (message.httpAddress !== "") {
+      writer.uint32(18).string(message.httpAddress);
+    }
+    if (message.role !== "") {
+      writer.uint32(26).string(message.role);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(32).uint64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MasterInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMasterInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.grpcAddress = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.httpAddress = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MasterInfo {
+    return {
+      grpcAddress: isSet(object.grpcAddress)
+        ? globalThis.String(object.grpcAddress)
+        : isSet(object.grpc_address)
+        ? globalThis.String(object.grpc_address)
+        : "",
+      httpAddress: isSet(object.httpAddress)
+        ? globalThis.String(object.httpAddress)
+        : isSet(object.http_address)
+        ? globalThis.String(object.http_address)
+        : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      epoch: isSet(object.epoch) ? globalThis.Number(object.epoch) : 0,
+    };
+  },
+
+  toJSON(message: MasterInfo): unknown {
+    const obj: any = {};
+    if (message.grpcAddress !== "") {
+      obj.grpcAddress = message.grpcAddress;
+    }
+    if (message.httpAddress !== "") {
+      obj.httpAddress = message.httpAddress;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.epoch !== 0) {
+      obj.epoch = Math.round(message.epoch);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<MasterInfo>): MasterInfo {
+    return MasterInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MasterInfo>): MasterInfo {
+    const message = createBaseMasterInfo();
+    message.grpcAddress = object.grpcAddress ?? "";
+    message.httpAddress = object.httpAddress ?? "";
+    message.role = object.role ?? "";
+    message.epoch = object.epoch ?? 0;
+    return message;
+  },
+};
+
+/**
+ * Facts about the cluster as a whole.
+ *
+ * Several masters may run; one leads. Only the leader serves Apps, Tasks,
+ * Agents, Deployments and Events: a standby refuses every call of theirs,
+ * before executing anything, with UNAVAILABLE and the trailers
+ * `drover-standby: 1` and (when it knows the leader) `drover-leader:
+ * <host:port of the leader's gRPC API>`, so a client repeats the call there.
+ * Cluster.Info answers on every master and names the leader and every
+ * master. Agents are sent to the leader with NotLeader (agent_service.proto).
+ */
 export type ClusterService = typeof ClusterService;
 export const ClusterService = {
   /** Version, leader and uptime of the answering master. */

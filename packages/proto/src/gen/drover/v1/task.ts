@@ -16,7 +16,13 @@ import { Resources } from "./resources.js";
  *
  *   PENDING -> STAGING -> STARTING -> RUNNING -> FINISHED | FAILED | KILLED
  *   any live state -> KILLING -> KILLED | FINISHED | FAILED
- *   any live state -> LOST (the master lost contact with the task's agent)
+ *   any live state -> UNREACHABLE (the master lost contact with the task's
+ *                     agent; the task may well still run) -> back to the
+ *                     state its agent reports when it returns (a healed
+ *                     partition), or LOST once its app's
+ *                     unreachable_strategy gives it up
+ *   any live state -> LOST (the master gave the task up: replaced, and
+ *                     killed on sight if its agent returns)
  */
 export enum TaskState {
   TASK_STATE_UNSPECIFIED = 0,
@@ -51,6 +57,16 @@ export enum TaskState {
    * capacity or a matching agent; see Task.waiting).
    */
   TASK_STATE_PENDING = 9,
+  /**
+   * TASK_STATE_UNREACHABLE - Not terminal: the task's agent stopped answering the master, so nobody
+   * knows whether the task still runs (a partition, a frozen or crashed
+   * agent). After its app's unreachable_strategy.inactive_after_seconds it
+   * no longer counts toward the app and is replaced; if its agent returns
+   * with the same boot id before expunge_after_seconds, the task comes back
+   * in the state the agent reports and any copy too many is killed (the
+   * app's kill_selection chooses which). `reason` says AGENT_UNREACHABLE.
+   */
+  TASK_STATE_UNREACHABLE = 10,
   UNRECOGNIZED = -1,
 }
 
@@ -86,6 +102,9 @@ export function taskStateFromJSON(object: any): TaskState {
     case 9:
     case "TASK_STATE_PENDING":
       return TaskState.TASK_STATE_PENDING;
+    case 10:
+    case "TASK_STATE_UNREACHABLE":
+      return TaskState.TASK_STATE_UNREACHABLE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -115,6 +134,8 @@ export function taskStateToJSON(object: TaskState): string {
       return "TASK_STATE_LOST";
     case TaskState.TASK_STATE_PENDING:
       return "TASK_STATE_PENDING";
+    case TaskState.TASK_STATE_UNREACHABLE:
+      return "TASK_STATE_UNREACHABLE";
     case TaskState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -160,6 +181,26 @@ export enum TaskReason {
   TASK_REASON_FETCH_FAILED = 11,
   /** TASK_REASON_CONTAINER_ERROR - The container runtime failed (image pull, create, start). */
   TASK_REASON_CONTAINER_ERROR = 12,
+  /**
+   * TASK_REASON_AGENT_UNREACHABLE - The master stopped hearing from the task's agent: the task is
+   * UNREACHABLE (it may still run).
+   */
+  TASK_REASON_AGENT_UNREACHABLE = 13,
+  /**
+   * TASK_REASON_AGENT_REBOOTED - The task's agent came back with another boot id: its machine restarted,
+   * so the task is gone whatever the agent remembers of it.
+   */
+  TASK_REASON_AGENT_REBOOTED = 14,
+  /**
+   * TASK_REASON_UNREACHABLE_EXPUNGED - The task stayed UNREACHABLE for longer than its app's
+   * unreachable_strategy.expunge_after_seconds and was given up.
+   */
+  TASK_REASON_UNREACHABLE_EXPUNGED = 15,
+  /**
+   * TASK_REASON_MASTERS_UNREACHABLE - The task's own agent killed it because it had heard from no master for
+   * the app's stop_after_disconnect_seconds.
+   */
+  TASK_REASON_MASTERS_UNREACHABLE = 16,
   UNRECOGNIZED = -1,
 }
 
@@ -204,6 +245,18 @@ export function taskReasonFromJSON(object: any): TaskReason {
     case 12:
     case "TASK_REASON_CONTAINER_ERROR":
       return TaskReason.TASK_REASON_CONTAINER_ERROR;
+    case 13:
+    case "TASK_REASON_AGENT_UNREACHABLE":
+      return TaskReason.TASK_REASON_AGENT_UNREACHABLE;
+    case 14:
+    case "TASK_REASON_AGENT_REBOOTED":
+      return TaskReason.TASK_REASON_AGENT_REBOOTED;
+    case 15:
+    case "TASK_REASON_UNREACHABLE_EXPUNGED":
+      return TaskReason.TASK_REASON_UNREACHABLE_EXPUNGED;
+    case 16:
+    case "TASK_REASON_MASTERS_UNREACHABLE":
+      return TaskReason.TASK_REASON_MASTERS_UNREACHABLE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -239,6 +292,14 @@ export function taskReasonToJSON(object: TaskReason): string {
       return "TASK_REASON_FETCH_FAILED";
     case TaskReason.TASK_REASON_CONTAINER_ERROR:
       return "TASK_REASON_CONTAINER_ERROR";
+    case TaskReason.TASK_REASON_AGENT_UNREACHABLE:
+      return "TASK_REASON_AGENT_UNREACHABLE";
+    case TaskReason.TASK_REASON_AGENT_REBOOTED:
+      return "TASK_REASON_AGENT_REBOOTED";
+    case TaskReason.TASK_REASON_UNREACHABLE_EXPUNGED:
+      return "TASK_REASON_UNREACHABLE_EXPUNGED";
+    case TaskReason.TASK_REASON_MASTERS_UNREACHABLE:
+      return "TASK_REASON_MASTERS_UNREACHABLE";
     case TaskReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -345,6 +406,11 @@ export interface TaskSpec {
   fetch: FetchUri[];
   /** OS user to run as ("" for the agent's own). */
   user: string;
+  /**
+   * The app's stop_after_disconnect_seconds: the agent kills the task once
+   * it has heard from no master for this long. Unset: never.
+   */
+  stopAfterDisconnectSeconds?: number | undefined;
 }
 
 export interface TaskSpec_EnvEntry {
@@ -586,6 +652,7 @@ function createBaseTaskSpec(): TaskSpec {
     container: undefined,
     fetch: [],
     user: "",
+    stopAfterDisconnectSeconds: undefined,
   };
 }
 
@@ -632,6 +699,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     }
     if (message.user !== "") {
       writer.uint32(114).string(message.user);
+    }
+    if (message.stopAfterDisconnectSeconds !== undefined) {
+      writer.uint32(121).double(message.stopAfterDisconnectSeconds);
     }
     return writer;
   },
@@ -767,6 +837,14 @@ export const TaskSpec: MessageFns<TaskSpec> = {
             message.user = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.stopAfterDisconnectSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -845,6 +923,11 @@ export const TaskSpec: MessageFns<TaskSpec> = {
         ? object.fetch.map((e: any) => FetchUri.fromJSON(e))
         : [],
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      stopAfterDisconnectSeconds: isSet(object.stopAfterDisconnectSeconds)
+        ? globalThis.Number(object.stopAfterDisconnectSeconds)
+        : isSet(object.stop_after_disconnect_seconds)
+        ? globalThis.Number(object.stop_after_disconnect_seconds)
+        : undefined,
     };
   },
 
@@ -904,6 +987,9 @@ export const TaskSpec: MessageFns<TaskSpec> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.stopAfterDisconnectSeconds !== undefined) {
+      obj.stopAfterDisconnectSeconds = floatToJson(message.stopAfterDisconnectSeconds);
+    }
     return obj;
   },
 
@@ -946,6 +1032,7 @@ export const TaskSpec: MessageFns<TaskSpec> = {
       : undefined;
     message.fetch = object.fetch?.map((e) => FetchUri.fromPartial(e)) || [];
     message.user = object.user ?? "";
+    message.stopAfterDisconnectSeconds = object.stopAfterDisconnectSeconds ?? undefined;
     return message;
   },
 };
