@@ -168,7 +168,7 @@ describe('the typed client given several masters', () => {
   it('given only a standby that knows no leader, rejects with a clear NotLeaderError', async () => {
     const err = await client([grpc(orphan)]).listApps().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotLeaderError);
-    expect((err as NotLeaderError).rawMessage).toBe(`the master at ${grpc(orphan)} is a standby and knows no leader yet (an election may be under way): retry shortly`);
+    expect((err as NotLeaderError).rawMessage).toBe(`the master at ${grpc(orphan)} is a standby and knows no leader yet (an election may be under way, or the masters cannot reach a majority of their etcd members): retry shortly`);
   });
 });
 

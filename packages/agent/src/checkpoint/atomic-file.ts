@@ -6,20 +6,18 @@
  * torn file, and a write that returned is on disk. (Pending status updates
  * have a journal of their own: status/status-journal.ts.)
  *
- * Creating and writing (into the page cache) these small files takes
- * microseconds and is done synchronously: through fs.promises each call cost
- * the agent some 100 µs of CPU (a FileHandle, a promise, a thread pool hop),
- * and a task's state files took about forty calls. What may wait stays off
- * the event loop: the fsyncs (syncFd, group-sync.ts), and renames and
- * removals, which wait for the journal commit of any fsync under way
- * (thread-pool-fs.ts).
+ * Only the fsyncs run on the thread pool. Creating, writing (into the page
+ * cache), renaming and removing these small files takes microseconds and is
+ * done synchronously: through fs.promises each call cost the agent some
+ * 100 µs of CPU (a FileHandle, a promise, a thread pool hop), and a task's
+ * state files took about forty calls. The waiting part, the fsync, stays off
+ * the event loop (syncFd, group-sync.ts).
  */
 import { randomBytes } from 'node:crypto';
 import fsSync, { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Code, DroverError } from '@drover/common';
 import { syncDir, syncFd } from './group-sync.js';
-import { renameFile, unlinkFile } from './thread-pool-fs.js';
 
 /** A state file exists but cannot be parsed. */
 export class CorruptStateFileError extends DroverError {
@@ -50,7 +48,7 @@ export async function writeFileAtomic(file: string, data: string, options: { dur
     fsSync.closeSync(fd);
   }
   try {
-    await renameFile(tmp, file);
+    fsSync.renameSync(tmp, file);
   } catch (e) {
     fsSync.rmSync(tmp, { force: true });
     throw e;
@@ -92,7 +90,7 @@ export async function loadJsonFile<T>(file: string, isValid: (value: unknown) =>
 /** Removes a file (durably); a missing file is not an error. */
 export async function removeFileDurably(file: string): Promise<void> {
   try {
-    await unlinkFile(file);
+    fsSync.unlinkSync(file);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return;
     throw e;

@@ -29,7 +29,6 @@ import type { Logger } from '@drover/common';
 import { TaskStatus } from '@drover/proto';
 import { isErrno, loadJsonFile } from '../checkpoint/atomic-file.js';
 import { syncDir, syncFd } from '../checkpoint/group-sync.js';
-import { unlinkFile } from '../checkpoint/thread-pool-fs.js';
 
 /** One pending update and its place in the order of updates. */
 export interface JournalEntry {
@@ -245,8 +244,7 @@ export class StatusJournal {
   private async removeFile(file: string): Promise<void> {
     this.files.delete(file);
     try {
-      // On the thread pool: a removal waits for any journal commit under way (thread-pool-fs.ts).
-      await unlinkFile(file);
+      fsSync.unlinkSync(file);
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) this.log.error({ file, err: e }, 'cannot remove acked status updates');
     }
