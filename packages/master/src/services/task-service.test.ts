@@ -73,9 +73,9 @@ describe('TaskService views', () => {
     h = await startCore();
     const agent = await h.agent('a1');
     await h.core.apps.deploy(spec('/web'));
-    await tick();
-    const [taskId] = agent.launched();
-    const id = taskId as string;
+    const launched: string[] = [];
+    await vi.waitFor(() => expect(launched.push(...agent.launched()) && launched).toHaveLength(1), { timeout: 10_000, interval: 10 });
+    const id = launched[0] as string;
     const stateOf = () => h.core.tasks.list({ appId: '/web', includeEnded: true }).tasks.map((t) => taskStateCodec.name(t.state));
     expect(stateOf()).toEqual(['STAGING']);
     await agent.report(id, 'RUNNING');
