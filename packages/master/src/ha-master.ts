@@ -19,7 +19,7 @@
  *      an EtcdLeadership of its own: a deposed one never leads again.
  */
 import { Code, DroverError, type Logger } from '@drover/common';
-import { EtcdLeadership } from './leadership/etcd-leadership.js';
+import { DEFAULT_LEADER_TTL_SECONDS, EtcdLeadership } from './leadership/etcd-leadership.js';
 import type { Leadership } from './leadership/leadership.js';
 import { StandbyView } from './leadership/standby-view.js';
 import { DEFAULT_GRPC_PORT, DEFAULT_HTTP_PORT, loadLeaderState, type Serving, serve } from './master-serving.js';
@@ -28,8 +28,6 @@ import { systemClock } from './model/clock.js';
 import type { ClusterState } from './state/cluster-state.js';
 import { EtcdStore } from './store/etcd-store.js';
 
-/** Default lease TTL of an HA master's leadership. */
-export const DEFAULT_LEASE_TTL_MS = 2000;
 /** Pause before campaigning again after a campaign could not start (etcd unreachable). */
 const CAMPAIGN_RETRY_MS = 1000;
 
@@ -38,7 +36,7 @@ export async function startHaMaster(options: MasterOptions, etcd: EtcdOptions, l
   const clock = systemClock;
   const startedAt = clock.now();
   const prefix = etcd.prefix ?? '/drover';
-  const ttlSeconds = Math.max(1, Math.round((etcd.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS) / 1000));
+  const ttlSeconds = Math.max(1, Math.round((etcd.leaseTtlMs ?? DEFAULT_LEADER_TTL_SECONDS * 1000) / 1000));
   // Each campaign has a store and a leadership of its own: a store that saw
   // a write of unknown outcome takes no more writes, and a deposed
   // leadership never leads again; the next campaign opens both afresh.
